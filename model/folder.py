@@ -1,0 +1,106 @@
+"""The saved model folder: what every kind of model writes beside its weights, and how to check one.
+
+A folder holds `newsroles.json` (kind, labels, versions), `labels.json`, `config.yaml` (exactly what
+trained it), `metrics.json`, `data.json` (fingerprints of the training data) and the weights of its
+kind: `model.safetensors` + tokenizer + `encoder/` for a transformer, `baseline.joblib` for TF-IDF.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import platform
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from newsroles.model.errors import UserError
+
+MANIFEST = "newsroles.json"
+FORMAT_VERSION = 1
+# Files each kind needs besides the manifest; loading names the first one missing.
+REQUIRED_FILES = {
+    "transformer": ["labels.json", "config.yaml", "model.safetensors", "encoder/config.json", "tokenizer_config.json"],
+    "tfidf": ["labels.json", "config.yaml", "baseline.joblib"],
+}
+
+
+def package_version() -> str:
+    try:
+        return metadata.version("newsroles")
+    except metadata.PackageNotFoundError:
+        return "0+unknown"
+
+
+def file_fingerprint(path: str | Path) -> str:
+    """sha256 of a file's bytes: says whether two runs saw the same data."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def write_json(path: Path, obj: Any) -> None:
+    path.write_text(json.dumps(obj, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def write_common_files(
+    folder: Path,
+    *,
+    kind: str,
+    labels: list[str],
+    config: dict,
+    metrics: dict,
+    data: dict,
+    extra: dict | None = None,
+) -> dict:
+    """Write the manifest and the files every model kind shares; returns the manifest."""
+    manifest = {
+        "format": FORMAT_VERSION,
+        "kind": kind,
+        "labels": list(labels),
+        "newsroles_version": package_version(),
+        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "python": platform.python_version(),
+        **(extra or {}),
+    }
+    write_json(folder / MANIFEST, manifest)
+    write_json(folder / "labels.json", list(labels))
+    (folder / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    write_json(folder / "metrics.json", metrics)
+    write_json(folder / "data.json", data)
+    return manifest
+
+
+def read_manifest(path: str | Path) -> dict:
+    """Check that `path` is a complete model folder and return its manifest, or say what is wrong."""
+    folder = Path(path)
+    if not folder.exists():
+        raise UserError("model folder not found", folder)
+    if not folder.is_dir():
+        raise UserError("not a model folder (it is a file; give the folder that holds newsroles.json)", folder)
+    manifest_path = folder / MANIFEST
+    if not manifest_path.is_file():
+        raise UserError(f"not a newsroles model folder: {MANIFEST} is missing", folder)
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise UserError(f"corrupt manifest ({exc})", manifest_path)
+    kind = manifest.get("kind") if isinstance(manifest, dict) else None
+    if kind not in REQUIRED_FILES:
+        raise UserError(f"unknown model kind {kind!r} in manifest", manifest_path)
+    for name in REQUIRED_FILES[kind]:
+        if not (folder / name).is_file():
+            raise UserError(f"model folder is incomplete: {name} is missing", folder)
+    labels = manifest.get("labels")
+    if not isinstance(labels, list) or not labels:
+        raise UserError("manifest has no label list", manifest_path)
+    return manifest
+
+
+def read_config(path: str | Path) -> dict:
+    return yaml.safe_load((Path(path) / "config.yaml").read_text(encoding="utf-8")) or {}
