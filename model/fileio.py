@@ -10,6 +10,12 @@ from pathlib import Path
 from typing import Iterator
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def atomic_file(dest: str | Path, mode: str = "w", encoding: str | None = "utf-8") -> Iterator:
     """Open a temporary file beside `dest`; on success fsync and rename it into place."""
@@ -17,6 +23,7 @@ def atomic_file(dest: str | Path, mode: str = "w", encoding: str | None = "utf-8
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
     os.close(fd)
+    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; the result should look like any other file
     try:
         with open(tmp, mode, encoding=None if "b" in mode else encoding) as fh:
             yield fh
@@ -40,6 +47,7 @@ def atomic_dir(dest: str | Path, overwrite: bool = False) -> Iterator[Path]:
         raise FileExistsError(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent))
+    os.chmod(tmp, 0o777 & ~_umask())
     try:
         yield tmp
         if dest.exists():

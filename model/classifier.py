@@ -1,0 +1,63 @@
+"""The neural sentence-role classifier: a transformer encoder and a per-sentence head.
+
+Each sentence is represented by its pooled token span (and/or its separator token), joined with
+its position in the article, optionally passed through a BiGRU over the window's sentences so
+neighbouring roles inform each other, then classified. An auxiliary head predicts the corpus's
+fine-grained labels (multi-label) as extra training signal; it is unused at inference.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from newsroles.model.spec import ModelSpec
+from newsroles.model.windows import N_POSITION_FEATURES, POSITION_BUCKETS
+
+POSITION_EMBEDDING_DIM = 16
+
+
+class SentenceRoleModel(nn.Module):
+    def __init__(self, encoder: nn.Module, spec: ModelSpec, n_labels: int, n_aux: int = 0):
+        super().__init__()
+        self.spec = spec
+        self.encoder = encoder
+        hidden = encoder.config.hidden_size
+        width = hidden * (2 if spec.pooling == "mean+sep" else 1)
+        self.use_positions = spec.is_article and spec.position_features
+        if self.use_positions:
+            self.position_embedding = nn.Embedding(POSITION_BUCKETS, POSITION_EMBEDDING_DIM)
+            width += N_POSITION_FEATURES + POSITION_EMBEDDING_DIM
+        self.context = None
+        if spec.is_article and spec.context_layer == "gru":
+            self.context = nn.GRU(width, spec.context_hidden, batch_first=True, bidirectional=True)
+            width += 2 * spec.context_hidden
+        self.dropout = nn.Dropout(spec.dropout)
+        self.head = nn.Linear(width, n_labels)
+        self.aux_head = nn.Linear(width, n_aux) if n_aux else None
+
+    def sentence_vectors(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        hidden = self.encoder(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).last_hidden_state
+        parts = []
+        if self.spec.pooling in ("mean", "mean+sep"):
+            parts.append(torch.bmm(batch["pool"].to(hidden.dtype), hidden))
+        if self.spec.pooling in ("sep", "mean+sep"):
+            index = batch["sep_index"].unsqueeze(-1).expand(-1, -1, hidden.size(-1))
+            parts.append(hidden.gather(1, index))
+        if self.use_positions:
+            parts.append(batch["position_features"].to(hidden.dtype))
+            parts.append(self.position_embedding(batch["position_index"]).to(hidden.dtype))
+        x = torch.cat(parts, dim=-1)
+        if self.context is not None:
+            lengths = batch["sentence_mask"].sum(1).clamp(min=1).cpu()
+            packed = pack_padded_sequence(x.float(), lengths, batch_first=True, enforce_sorted=False)
+            ctx, _ = self.context(packed)
+            ctx, _ = pad_packed_sequence(ctx, batch_first=True, total_length=x.size(1))
+            x = torch.cat([x, ctx.to(x.dtype)], dim=-1)
+        return self.dropout(x)
+
+    def forward(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor | None]:
+        x = self.sentence_vectors(batch)
+        aux = self.aux_head(x) if self.aux_head is not None else None
+        return self.head(x), aux

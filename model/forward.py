@@ -1,0 +1,85 @@
+"""Running a classifier over whole articles: windows in, one probability row per sentence out."""
+
+from __future__ import annotations
+
+from contextlib import nullcontext
+
+import numpy as np
+import torch
+
+from newsroles.model.article import Article
+from newsroles.model.classifier import SentenceRoleModel
+from newsroles.model.windows import Window, assign_owners, build_windows, collate_windows, tokenize_articles
+
+
+def article_windows(tokenizer, articles: list[Article], spec) -> tuple[list[Window], list[list[tuple[int, int]]]]:
+    """All windows of `articles` and, per article, each sentence's owning (window, position)."""
+    windows: list[Window] = []
+    owners: list[list[tuple[int, int]]] = []
+    for i, (title_ids, sentence_ids) in enumerate(tokenize_articles(tokenizer, articles, spec)):
+        own = build_windows(i, title_ids, sentence_ids, spec, tokenizer.cls_token_id, tokenizer.sep_token_id)
+        offset = len(windows)
+        owners.append([(offset + w, j) for w, j in assign_owners(own, len(sentence_ids))])
+        windows.extend(own)
+    return windows, owners
+
+
+def batches_by_length(windows: list[Window], batch_size: int, max_batch_tokens: int | None = None) -> list[list[int]]:
+    """Window indices grouped into batches of similar length, so padding is minimal."""
+    order = sorted(range(len(windows)), key=lambda i: len(windows[i].input_ids))
+    batches, current, longest = [], [], 0
+    for i in order:
+        longest_if_added = max(longest, len(windows[i].input_ids))
+        too_many_tokens = max_batch_tokens is not None and current and longest_if_added * (len(current) + 1) > max_batch_tokens
+        if len(current) >= batch_size or too_many_tokens:
+            batches.append(current)
+            current, longest_if_added = [], len(windows[i].input_ids)
+        current.append(i)
+        longest = longest_if_added
+    if current:
+        batches.append(current)
+    return batches
+
+
+@torch.inference_mode()
+def article_probabilities(
+    model: SentenceRoleModel,
+    tokenizer,
+    articles: list[Article],
+    device: torch.device,
+    batch_size: int = 32,
+    progress=None,
+) -> list[np.ndarray]:
+    """Per article, an (n_sentences, n_labels) array of probabilities.
+
+    `progress`, when given, is called with the number of sentences each batch finished.
+    """
+    model.eval()
+    spec = model.spec
+    windows, owners = article_windows(tokenizer, articles, spec)
+    window_probs: list[np.ndarray | None] = [None] * len(windows)
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    # Half precision on a GPU: same answers up to rounding, about twice the throughput.
+    autocast = (
+        torch.autocast(device_type="cuda", dtype=torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16)
+        if device.type == "cuda"
+        else nullcontext()
+    )
+    for batch_ids in batches_by_length(windows, batch_size, max_batch_tokens=batch_size * 128):
+        batch = collate_windows([windows[i] for i in batch_ids], pad_id)
+        batch = {k: v.to(device) for k, v in batch.items()}
+        with autocast:
+            logits, _ = model(batch)
+        probs = torch.softmax(logits.float(), dim=-1).cpu().numpy()
+        for row, i in enumerate(batch_ids):
+            window_probs[i] = probs[row, : len(windows[i].spans)]
+        if progress is not None:
+            progress(sum(len(windows[i].spans) for i in batch_ids))
+    n_labels = model.head.out_features
+    out = []
+    for article, own in zip(articles, owners):
+        arr = np.zeros((len(article.sentences), n_labels), dtype=np.float32)
+        for k, (w, j) in enumerate(own):
+            arr[k] = window_probs[w][j]  # type: ignore[index]
+        out.append(arr)
+    return out

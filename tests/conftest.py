@@ -1,0 +1,50 @@
+"""Shared fixtures: a tiny randomly initialised BERT built in code, so no test downloads weights."""
+
+from __future__ import annotations
+
+import os
+import string
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+WORDS = (
+    "the a an of to in on and said says was is will would could may be by for with at from that this it he she "
+    "they we i you his her their its president minister police officials official company shares market year "
+    "years ago last week month monday tuesday wednesday thursday friday government killed people attack "
+    "expected analysts believe likely future talks war earlier history since 2018 1998 percent billion million "
+    "reuters told reporters according spokesman statement court judge fire earthquake storm election vote"
+).split()
+
+
+def build_tiny_base_model(folder: Path) -> Path:
+    from transformers import BertConfig, BertModel, BertTokenizerFast
+
+    folder.mkdir(parents=True, exist_ok=True)
+    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    chars = list(string.ascii_lowercase + string.digits + string.punctuation)
+    vocab = specials + chars + ["##" + c for c in string.ascii_lowercase + string.digits] + WORDS
+    vocab = list(dict.fromkeys(vocab))
+    (folder / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
+    tokenizer = BertTokenizerFast(vocab_file=str(folder / "vocab.txt"), do_lower_case=True)
+    tokenizer.save_pretrained(folder)
+    config = BertConfig(
+        vocab_size=len(vocab),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=256,
+    )
+    BertModel(config).save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_base_model(tmp_path_factory) -> Path:
+    return build_tiny_base_model(tmp_path_factory.mktemp("tiny-bert"))

@@ -1,0 +1,129 @@
+"""`newsroles train` as a plain function: config in, complete model folder out."""
+
+from __future__ import annotations
+
+import datetime as dt
+import platform
+import re
+from pathlib import Path
+
+import torch
+
+from newsroles.model.article import Article
+from newsroles.model.base import resolve_base_model
+from newsroles.model.classifier import SentenceRoleModel
+from newsroles.model.errors import UserError
+from newsroles.model.fileio import atomic_dir
+from newsroles.model.folder import file_fingerprint
+from newsroles.model.labels import load_mapping
+from newsroles.training.config import RunConfig
+
+
+def resolve_labels(config: RunConfig, train_path: str) -> list[str] | None:
+    """The model's label set: the mapping's labels, or None to take them from the training data."""
+    return list(load_mapping(config.data.mapping).labels) if config.data.mapping else None
+
+
+def labels_in_data(articles: list[Article]) -> list[str]:
+    seen: dict[str, None] = {}
+    for a in articles:
+        for s in a.sentences:
+            if s.label is not None:
+                seen.setdefault(s.label, None)
+    return list(seen)
+
+
+def load_split(path: str | None, labels: list[str] | None, what: str) -> list[Article] | None:
+    from newsroles.training.readers import read_articles
+
+    if path is None:
+        return None
+    if not Path(path).exists():
+        raise UserError(f"{what} data not found (set data.{what} in the config or --data.{what} PATH)", path)
+    return read_articles(path, labels)
+
+
+def data_record(config: RunConfig) -> dict:
+    """Fingerprints that say whether two models saw the same data."""
+    out = {}
+    for split in ("train", "dev"):
+        path = getattr(config.data, split)
+        if path:
+            out[split] = {"path": str(path), "sha256": file_fingerprint(path)}
+    return out
+
+
+def default_output(config: RunConfig, config_path: str | Path | None) -> Path:
+    name = config.name or (Path(config_path).stem if config_path else "model")
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    return Path(config.models_dir) / re.sub(r"[^\w.-]+", "-", name) / stamp
+
+
+def hardware() -> str:
+    if torch.cuda.is_available():
+        return torch.cuda.get_device_name(0)
+    return f"{platform.processor() or platform.machine()} CPU, {torch.get_num_threads()} threads"
+
+
+def train_from_config(
+    config: RunConfig, config_path: str | Path | None = None, output: str | Path | None = None, progress: bool = True
+) -> Path:
+    """Fine-tune the configured model and write a complete model folder; returns its path."""
+    from transformers import AutoModel, AutoTokenizer
+
+    from newsroles.model.saved import save_transformer
+    from newsroles.training.evaluate import compute_metrics, gold_and_predictions
+    from newsroles.training.trainer import fit, seed_everything
+
+    seed_everything(config.seed)
+    labels = resolve_labels(config, config.data.train)
+    if not config.data.train:
+        raise UserError("no training data: set data.train in the config or pass --data.train PATH")
+    train = load_split(config.data.train, labels, "train")
+    dev = load_split(config.data.dev, labels, "dev")
+    labels = labels or labels_in_data(train)
+    aux_labels = sorted({name for a in train for s in a.sentences for name in s.source_labels})
+
+    base = resolve_base_model(config.model.base)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(base)
+        encoder = AutoModel.from_pretrained(base)
+    except OSError as exc:
+        raise UserError(f"cannot load base model '{config.model.base}' ({str(exc).splitlines()[0]})")
+    model = SentenceRoleModel(encoder, config.model, len(labels), len(aux_labels) if config.train.aux_weight > 0 else 0)
+    if model.aux_head is None:
+        aux_labels = []
+
+    def evaluate(probs):
+        gold, pred = gold_and_predictions(dev, probs, labels)
+        return compute_metrics(gold, pred, labels)
+
+    result = fit(config, model, tokenizer, train, dev, labels, aux_labels, evaluate, progress=progress)
+    metrics = {"history": result.history, "best_epoch": result.best_epoch}
+    if dev:
+        from newsroles.model.device import resolve_device
+        from newsroles.model.forward import article_probabilities
+
+        device = resolve_device(config.train.device)
+        metrics["dev"] = evaluate(article_probabilities(result.model, tokenizer, dev, device, config.train.eval_batch_size))
+
+    out = Path(output) if output else default_output(config, config_path)
+    with atomic_dir(out, overwrite=output is not None) as tmp:
+        save_transformer(
+            tmp,
+            result.model.cpu(),
+            tokenizer,
+            labels=labels,
+            aux_labels=aux_labels,
+            config=config.to_dict(),
+            metrics=metrics,
+            data=data_record(config),
+            extra={
+                "base_model": config.model.base,
+                "training_seconds": round(result.seconds, 1),
+                "training_steps": result.steps,
+                "hardware": hardware(),
+                "torch": torch.__version__,
+            },
+        )
+    return out

@@ -1,0 +1,215 @@
+"""Fine-tuning a sentence-role classifier.
+
+A plain PyTorch loop rather than Hugging Face's Trainer: the model takes variable-size windows
+with per-sentence targets and is scored per article through the same windowing as inference,
+so Trainer's collation and evaluation would have to be overridden anyway, and it would need
+`accelerate`. The loop is small: AdamW, linear warm-up and decay, clipping, best-epoch keeping.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import math
+import random
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from newsroles.model.article import Article
+from newsroles.model.classifier import SentenceRoleModel
+from newsroles.model.device import resolve_device
+from newsroles.model.errors import UserError
+from newsroles.model.forward import article_probabilities, article_windows
+from newsroles.model.windows import Window, collate_windows
+from newsroles.training.config import RunConfig
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    torch.cuda.manual_seed_all(seed)
+
+
+@dataclass
+class TrainingExamples:
+    windows: list[Window]
+    labels: list[list[int]]  # per window, per sentence: label index or -100 (unlabeled)
+    aux: list[list[list[float]]]  # per window, per sentence: multi-hot corpus labels, -1 rows = unknown
+
+
+def make_examples(tokenizer, articles: list[Article], spec, labels: list[str], aux_labels: list[str]) -> TrainingExamples:
+    label_index = {name: i for i, name in enumerate(labels)}
+    aux_index = {name: i for i, name in enumerate(aux_labels)}
+    windows, _ = article_windows(tokenizer, articles, spec)
+    window_labels, window_aux = [], []
+    for w in windows:
+        sentences = articles[w.article].sentences[w.start : w.end]
+        window_labels.append([label_index[s.label] if s.label is not None else -100 for s in sentences])
+        rows = []
+        for s in sentences:
+            row = [-1.0] * len(aux_labels)
+            if s.source_labels:
+                row = [0.0] * len(aux_labels)
+                for name in s.source_labels:
+                    if name in aux_index:
+                        row[aux_index[name]] = 1.0
+            rows.append(row)
+        window_aux.append(rows)
+    return TrainingExamples(windows, window_labels, window_aux)
+
+
+def class_weights(articles: list[Article], labels: list[str], scheme: str) -> torch.Tensor | None:
+    if scheme == "none":
+        return None
+    counts = np.array([sum(s.label == name for a in articles for s in a.sentences) for name in labels], dtype=float)
+    counts = np.maximum(counts, 1.0)
+    weights = counts.sum() / (len(labels) * counts)
+    if scheme == "sqrt":
+        weights = np.sqrt(weights)
+    return torch.tensor(weights / weights.mean(), dtype=torch.float32)
+
+
+def role_loss(logits, targets, weights, focal_gamma: float, label_smoothing: float) -> torch.Tensor:
+    logits, targets = logits.reshape(-1, logits.size(-1)), targets.reshape(-1)
+    keep = targets != -100
+    if not keep.any():
+        return logits.sum() * 0.0
+    logits, targets = logits[keep].float(), targets[keep]
+    if focal_gamma <= 0:
+        return nn.functional.cross_entropy(logits, targets, weight=weights, label_smoothing=label_smoothing)
+    log_p = torch.log_softmax(logits, dim=-1).gather(1, targets[:, None]).squeeze(1)
+    loss = -((1 - log_p.exp()) ** focal_gamma) * log_p
+    if weights is not None:
+        w = weights[targets]
+        return (loss * w).sum() / w.sum()
+    return loss.mean()
+
+
+def aux_loss(aux_logits, aux_targets) -> torch.Tensor:
+    keep = aux_targets >= 0
+    if aux_logits is None or not keep.any():
+        return torch.zeros(())
+    return nn.functional.binary_cross_entropy_with_logits(aux_logits.float()[keep], aux_targets[keep])
+
+
+def shuffled_batches(windows: list[Window], batch_size: int, rng: random.Random) -> list[list[int]]:
+    """Random batches of similar-length windows: shuffle, sort within chunks, shuffle the batches."""
+    order = list(range(len(windows)))
+    rng.shuffle(order)
+    chunk = batch_size * 50
+    batches = []
+    for at in range(0, len(order), chunk):
+        part = sorted(order[at : at + chunk], key=lambda i: len(windows[i].input_ids))
+        batches.extend(part[b : b + batch_size] for b in range(0, len(part), batch_size))
+    rng.shuffle(batches)
+    return batches
+
+
+@dataclass
+class FitResult:
+    model: SentenceRoleModel
+    best_epoch: int
+    history: list[dict]
+    seconds: float
+    steps: int
+
+
+def fit(
+    config: RunConfig,
+    model: SentenceRoleModel,
+    tokenizer,
+    train: list[Article],
+    dev: list[Article] | None,
+    labels: list[str],
+    aux_labels: list[str],
+    evaluate,
+    progress: bool = True,
+) -> FitResult:
+    """Train `model`; `evaluate(probs) -> metrics dict` scores dev predictions after each epoch."""
+    from tqdm.auto import tqdm
+    from transformers import get_linear_schedule_with_warmup
+
+    tc = config.train
+    device = resolve_device(tc.device)
+    if tc.threads:
+        torch.set_num_threads(tc.threads)
+    model.to(device)
+    train_spec = dataclasses.replace(model.spec, window_overlap=tc.window_overlap)
+    examples = make_examples(tokenizer, train, train_spec, labels, aux_labels)
+    if not examples.windows:
+        raise UserError("the training data has no sentences", config.data.train)
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    weights = class_weights(train, labels, tc.class_weighting)
+    weights = weights.to(device) if weights is not None else None
+
+    encoder_params = [p for n, p in model.named_parameters() if n.startswith("encoder.")]
+    head_params = [p for n, p in model.named_parameters() if not n.startswith("encoder.")]
+    optimizer = torch.optim.AdamW(
+        [
+            {"params": encoder_params, "lr": tc.learning_rate},
+            {"params": head_params, "lr": tc.head_learning_rate},
+        ],
+        weight_decay=tc.weight_decay,
+    )
+    steps_per_epoch = math.ceil(len(examples.windows) / tc.batch_size)
+    total_steps = steps_per_epoch * tc.epochs if tc.max_steps is None else min(tc.max_steps, steps_per_epoch * tc.epochs)
+    scheduler = get_linear_schedule_with_warmup(optimizer, int(tc.warmup_ratio * total_steps), total_steps)
+
+    rng = random.Random(config.seed)
+    history: list[dict] = []
+    best_score, best_state, best_epoch = -1.0, None, 0
+    started, step = time.perf_counter(), 0
+    for epoch in range(1, tc.epochs + 1):
+        model.train()
+        batches = shuffled_batches(examples.windows, tc.batch_size, rng)
+        bar = tqdm(batches, desc=f"epoch {epoch}/{tc.epochs}", unit="batch", disable=not progress, leave=False)
+        running = 0.0
+        for batch_ids in bar:
+            batch = collate_windows(
+                [examples.windows[i] for i in batch_ids],
+                pad_id,
+                labels=[examples.labels[i] for i in batch_ids],
+                aux=[examples.aux[i] for i in batch_ids] if aux_labels else None,
+            )
+            batch = {k: v.to(device) for k, v in batch.items()}
+            logits, aux_logits = model(batch)
+            loss = role_loss(logits, batch["labels"], weights, tc.focal_gamma, tc.label_smoothing)
+            if aux_labels and tc.aux_weight > 0:
+                loss = loss + tc.aux_weight * aux_loss(aux_logits, batch["aux_targets"]).to(loss.device)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if tc.grad_clip > 0:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), tc.grad_clip)
+            optimizer.step()
+            scheduler.step()
+            step += 1
+            running = 0.9 * running + 0.1 * loss.item() if step > 1 else loss.item()
+            bar.set_postfix(loss=f"{running:.3f}")
+            if step >= total_steps:
+                break
+        record = {"epoch": epoch, "step": step, "loss": round(running, 5), "seconds": round(time.perf_counter() - started, 1)}
+        if dev:
+            probs = article_probabilities(model, tokenizer, dev, device, batch_size=tc.eval_batch_size)
+            metrics = evaluate(probs)
+            record.update(dev_macro_f1=metrics["macro_f1"], dev_accuracy=metrics["accuracy"])
+            score = metrics["macro_f1"]
+        else:
+            score = float(epoch)  # no dev set: keep the last epoch
+        history.append(record)
+        if progress:
+            shown = ", ".join(f"{k}={v}" for k, v in record.items() if k != "epoch")
+            tqdm.write(f"epoch {epoch}: {shown}")
+        if score > best_score:
+            best_score, best_epoch = score, epoch
+            best_state = copy.deepcopy({k: v.detach().cpu() for k, v in model.state_dict().items()})
+        if step >= total_steps:
+            break
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    return FitResult(model, best_epoch, history, time.perf_counter() - started, step)
