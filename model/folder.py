@@ -104,3 +104,24 @@ def read_manifest(path: str | Path) -> dict:
 
 def read_config(path: str | Path) -> dict:
     return yaml.safe_load((Path(path) / "config.yaml").read_text(encoding="utf-8")) or {}
+
+
+def find_models(models_dir: str | Path = "models") -> list[tuple[Path, dict]]:
+    """Complete model folders under `models_dir` (up to three levels down), newest first."""
+    root = Path(models_dir)
+    found = []
+    if root.is_dir():
+        for depth in ("*", "*/*", "*/*/*"):
+            for manifest_path in root.glob(f"{depth}/{MANIFEST}"):
+                try:
+                    found.append((manifest_path.parent, read_manifest(manifest_path.parent)))
+                except UserError:
+                    continue  # an incomplete folder is not a model
+    return sorted(found, key=lambda item: item[1].get("created", ""), reverse=True)
+
+
+def latest_model(models_dir: str | Path = "models") -> Path:
+    models = find_models(models_dir)
+    if not models:
+        raise UserError("no model given and none found; pass --model PATH or train one with `newsroles train`", models_dir)
+    return models[0][0]

@@ -140,3 +140,28 @@ def confusion_table(metrics: dict, title: str = "Confusion matrix (rows = gold, 
     for label, row in zip(labels, metrics["confusion_matrix"]):
         table.add_row(label, *(str(x) for x in row), str(sum(row)))
     return table
+
+
+def evaluate_model(model: str | Path, data: str | Path, device: str = "auto", batch_size: int | None = None) -> dict:
+    """Score a model folder on a labeled data file: metrics plus what was compared."""
+    import time
+
+    from newsroles.inference.predictor import load_labeler
+    from newsroles.model.folder import file_fingerprint
+    from newsroles.training.readers import read_articles
+
+    labeler = load_labeler(model, device)
+    articles = read_articles(data, labeler.labels)  # a label outside the model's set is an error here
+    started = time.perf_counter()
+    probs = labeler.predict(articles, batch_size)
+    seconds = time.perf_counter() - started
+    gold, pred = gold_and_predictions(articles, probs, labeler.labels)
+    metrics = compute_metrics(gold, pred, labeler.labels)
+    n_sentences = sum(len(a.sentences) for a in articles)
+    return {
+        "model": str(model),
+        "data": {"path": str(data), "sha256": file_fingerprint(data), "articles": len(articles), "sentences": n_sentences},
+        "seconds": round(seconds, 3),
+        "sentences_per_second": round(n_sentences / seconds, 1) if seconds > 0 else None,
+        **metrics,
+    }

@@ -19,7 +19,7 @@ from newsroles.model.labels import load_mapping
 from newsroles.training.config import RunConfig
 
 
-def resolve_labels(config: RunConfig, train_path: str) -> list[str] | None:
+def resolve_labels(config: RunConfig) -> list[str] | None:
     """The model's label set: the mapping's labels, or None to take them from the training data."""
     return list(load_mapping(config.data.mapping).labels) if config.data.mapping else None
 
@@ -34,13 +34,14 @@ def labels_in_data(articles: list[Article]) -> list[str]:
 
 
 def load_split(path: str | None, labels: list[str] | None, what: str) -> list[Article] | None:
-    from newsroles.training.readers import read_articles
+    """Validated (with file and line in every error), then held as a Hugging Face dataset."""
+    from newsroles.training.readers import dataset_to_articles, load_articles_dataset
 
     if path is None:
         return None
     if not Path(path).exists():
         raise UserError(f"{what} data not found (set data.{what} in the config or --data.{what} PATH)", path)
-    return read_articles(path, labels)
+    return dataset_to_articles(load_articles_dataset(path, labels))
 
 
 def data_record(config: RunConfig) -> dict:
@@ -53,8 +54,8 @@ def data_record(config: RunConfig) -> dict:
     return out
 
 
-def default_output(config: RunConfig, config_path: str | Path | None) -> Path:
-    name = config.name or (Path(config_path).stem if config_path else "model")
+def default_output(config: RunConfig, config_path: str | Path | None, name: str | None = None) -> Path:
+    name = name or config.name or (Path(config_path).stem if config_path else "model")
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     return Path(config.models_dir) / re.sub(r"[^\w.-]+", "-", name) / stamp
 
@@ -76,7 +77,7 @@ def train_from_config(
     from newsroles.training.trainer import fit, seed_everything
 
     seed_everything(config.seed)
-    labels = resolve_labels(config, config.data.train)
+    labels = resolve_labels(config)
     if not config.data.train:
         raise UserError("no training data: set data.train in the config or pass --data.train PATH")
     train = load_split(config.data.train, labels, "train")
@@ -127,3 +128,20 @@ def train_from_config(
             },
         )
     return out
+
+
+def baseline_from_config(config: RunConfig, config_path: str | Path | None = None, output: str | Path | None = None) -> Path:
+    """Train the TF-IDF + logistic regression baseline on the configured data."""
+    from newsroles.training.baseline import train_baseline
+
+    if not config.data.train:
+        raise UserError("no training data: set data.train in the config or pass --data.train PATH")
+    labels = resolve_labels(config)
+    train = load_split(config.data.train, labels, "train")
+    dev = load_split(config.data.dev, labels, "dev")
+    labels = labels or labels_in_data(train)
+    base_name = (config.name or (Path(config_path).stem if config_path else "model")) + "-tfidf"
+    out = Path(output) if output else default_output(config, None, name=base_name)
+    options = {**vars(config.baseline), "seed": config.seed}
+    recorded = {**config.to_dict(), "model": {"type": "tfidf"}}
+    return train_baseline(train, dev, labels, options, out, recorded, data_record(config), overwrite=output is not None)

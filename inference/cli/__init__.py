@@ -1,0 +1,8 @@
+"""The `newsroles` command line: a thin layer over plain functions that tests call directly."""
+
+from newsroles.inference.cli._app import app
+from newsroles.inference.cli import data, evaluate, label, train  # noqa: F401  (registers the commands)
+
+
+def main() -> None:
+    app()

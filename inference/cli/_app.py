@@ -1,0 +1,68 @@
+"""The typer app and the error boundary shared by every command."""
+
+from __future__ import annotations
+
+import functools
+import sys
+
+import typer
+
+app = typer.Typer(
+    name="newsroles",
+    help=(
+        "Tag every sentence of a news article as stance, quote, background or fact.\n\n"
+        "Example: newsroles label story.txt --model models/default/<version>"
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def user_errors(fn):
+    """Print a UserError as one line on stderr and exit with code 2; no traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        from newsroles.model.errors import UserError
+
+        try:
+            return fn(*args, **kwargs)
+        except UserError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2)
+        except KeyboardInterrupt:
+            typer.echo("interrupted; nothing half-written was left behind", err=True)
+            raise typer.Exit(130)
+
+    return wrapper
+
+
+def parse_overrides(args: list[str]) -> dict[str, str]:
+    """`--train.epochs 2 --model.type=sentence` -> {"train.epochs": "2", "model.type": "sentence"}."""
+    from newsroles.model.errors import UserError
+
+    out, i = {}, 0
+    while i < len(args):
+        arg = args[i]
+        if not arg.startswith("--") or len(arg) < 3:
+            raise UserError(f"unexpected argument '{arg}'; config overrides look like --section.key value")
+        key, eq, value = arg[2:].partition("=")
+        if not eq:
+            if i + 1 >= len(args) or args[i + 1].startswith("--"):
+                raise UserError(f"override --{key} needs a value")
+            value, i = args[i + 1], i + 1
+        out[key.replace("-", "_")] = value
+        i += 1
+    return out
+
+
+def stderr_console():
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+def is_tty() -> bool:
+    return sys.stderr.isatty()

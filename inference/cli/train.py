@@ -1,0 +1,64 @@
+"""`newsroles train` and `newsroles baseline`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from newsroles.inference.cli._app import app, parse_overrides, stderr_console, user_errors
+
+OVERRIDES = {"allow_extra_args": True, "ignore_unknown_options": True}
+
+
+@app.command("train", context_settings=OVERRIDES)
+@user_errors
+def train(
+    ctx: typer.Context,
+    config: Path = typer.Option(Path("configs/default.yaml"), "--config", "-c", help="YAML config (see configs/)."),
+    output: Path = typer.Option(None, "--output", "-o", help="Model folder to write (default: <models_dir>/<name>/<timestamp>)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+):
+    """Fine-tune a transformer on labeled articles and write a self-contained model folder.
+
+    Any config key can be overridden: --section.key value.
+
+    Example: newsroles train --config configs/default.yaml --train.epochs 2
+    """
+    from newsroles.training.config import load_config
+    from newsroles.training.run import train_from_config
+
+    run_config = load_config(config, parse_overrides(ctx.args))
+    folder = train_from_config(run_config, config, output, progress=not quiet)
+    report_model(folder)
+
+
+@app.command("baseline", context_settings=OVERRIDES)
+@user_errors
+def baseline(
+    ctx: typer.Context,
+    config: Path = typer.Option(Path("configs/default.yaml"), "--config", "-c", help="YAML config: its data and baseline sections are used."),
+    output: Path = typer.Option(None, "--output", "-o", help="Model folder to write (default: <models_dir>/<name>-tfidf/<timestamp>)."),
+):
+    """Train the TF-IDF + logistic regression baseline on the same data, saved like any model.
+
+    Example: newsroles baseline --config configs/default.yaml
+    """
+    from newsroles.training.config import load_config
+    from newsroles.training.run import baseline_from_config
+
+    run_config = load_config(config, parse_overrides(ctx.args))
+    report_model(baseline_from_config(run_config, config, output))
+
+
+def report_model(folder: Path) -> None:
+    import json
+
+    from newsroles.training.evaluate import metrics_table
+
+    console = stderr_console()
+    metrics = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
+    if "dev" in metrics:
+        console.print(metrics_table(metrics["dev"], title="dev"))
+    console.print(f"model written to {folder}")
+    typer.echo(str(folder))

@@ -1,0 +1,94 @@
+"""`newsroles label` as a plain function: stories in, labeled sentences out, streamed."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from newsroles.model.errors import UserError
+
+
+@dataclass
+class LabelReport:
+    articles: int = 0
+    sentences: int = 0
+    seconds: float = 0.0
+    skipped: list[str] = field(default_factory=list)
+    resumed: int = 0  # articles already in the output of an interrupted run
+
+    @property
+    def sentences_per_second(self) -> float:
+        return self.sentences / self.seconds if self.seconds > 0 else 0.0
+
+
+FORMATS = ("table", "jsonl", "csv", "tsv")
+
+
+def label_inputs(
+    paths: list[str],
+    model: str | Path,
+    output: str = "-",
+    fmt: str | None = None,
+    device: str = "auto",
+    batch_size: int | None = None,
+    skip_bad: bool = False,
+    resume: bool = False,
+    progress: bool = True,
+    stdin: IO | None = None,
+    console=None,
+) -> LabelReport:
+    """Label every article of `paths` with `model`, writing `output` as it goes."""
+    from newsroles.inference.inputs import LabelInputs
+    from newsroles.inference.predictor import load_labeler
+    from newsroles.inference.writers import ArticleWriter, render_terminal
+
+    fmt = fmt or ("table" if output == "-" else None)
+    if fmt is not None and fmt not in FORMATS:
+        raise UserError(f"unknown format '{fmt}'; use one of {', '.join(FORMATS)}")
+    if fmt == "table" and output != "-":
+        raise UserError("the table format is for the terminal; write files as jsonl, csv or tsv", output)
+    inputs = LabelInputs(paths, stdin=stdin, skip_bad=skip_bad)  # checks paths before the model loads
+    labeler = load_labeler(model, device)
+    report = LabelReport()
+    bar = _progress_bar(progress)
+    started = time.perf_counter()
+
+    def count(n_sentences: int) -> None:
+        if bar is not None:
+            bar.update(n_sentences)
+
+    try:
+        if fmt == "table":
+            from rich.console import Console
+
+            console = console or Console()
+            for article in labeler.label_stream(inputs, batch_size=batch_size, progress=count):
+                render_terminal([article], console, labeler.labels)
+                report.articles += 1
+                report.sentences += len(article.sentences)
+        else:
+            with ArticleWriter(output, fmt, labels=labeler.labels, resume=resume) as writer:
+                report.resumed = len(writer.completed)
+                todo = (a for a in inputs if a.id not in writer.completed)
+                for article in labeler.label_stream(todo, batch_size=batch_size, progress=count):
+                    writer.write(article)
+                    report.articles += 1
+                    report.sentences += len(article.sentences)
+                    if bar is not None:
+                        bar.set_postfix(articles=report.articles, refresh=False)
+    finally:
+        if bar is not None:
+            bar.close()
+    report.seconds = time.perf_counter() - started
+    report.skipped = list(inputs.skipped)
+    return report
+
+
+def _progress_bar(enabled: bool):
+    if not enabled:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(unit=" sentences", desc="labeling", leave=False)

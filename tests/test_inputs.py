@@ -1,0 +1,259 @@
+"""Reading what `newsroles label` takes: text files, folders, JSONL, stdin, and bad inputs."""
+
+from __future__ import annotations
+
+import io
+import json
+import types
+import warnings
+from pathlib import Path
+
+import pytest
+
+from newsroles.inference.inputs import InputWarning, LabelInputs, iter_label_inputs
+from newsroles.model.errors import UserError
+
+STORY = "A headline about the markets today\n\nStocks fell on Monday. Bonds rose.\n\nAnalysts were surprised.\n"
+
+
+def _write(path: Path, data: str | bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(data, bytes):
+        path.write_bytes(data)
+    else:
+        path.write_text(data, encoding="utf-8")
+    return path
+
+
+def _jsonl(path: Path, *records) -> Path:
+    lines = [r if isinstance(r, str) else json.dumps(r) for r in records]
+    return _write(path, "\n".join(lines) + "\n")
+
+
+def _ids(paths, **kw) -> list[str]:
+    return [a.id for a in iter_label_inputs([str(p) for p in paths], **kw)]
+
+
+# --- each kind of input ---------------------------------------------------------------------------
+
+
+def test_plain_text_file(tmp_path):
+    f = _write(tmp_path / "story-1.txt", STORY)
+    (art,) = list(iter_label_inputs([str(f)]))
+    assert art.id == "story-1"
+    assert art.title == "A headline about the markets today"
+    assert [(s.paragraph, s.text) for s in art.sentences] == [
+        (0, "Stocks fell on Monday."),
+        (0, "Bonds rose."),
+        (1, "Analysts were surprised."),
+    ]
+
+
+def test_any_suffix_is_plain_text_when_named(tmp_path):
+    f = _write(tmp_path / "story.html", "One sentence. Two sentences.")
+    assert [s.text for s in next(iter(iter_label_inputs([str(f)]))).sentences] == ["One sentence.", "Two sentences."]
+
+
+def test_jsonl_text_and_sentences(tmp_path):
+    f = _jsonl(
+        tmp_path / "a.jsonl",
+        {"id": "a1", "text": "First one. Second one.", "title": "Given title", "url": "http://x"},
+        "",  # blank lines are passed over
+        {"id": 7, "sentences": [{"text": "Already split."}, {"text": "Kept as is. Really.", "paragraph": 1}, "A string."]},
+        {"id": "a3", "text": "Short headline without end\n\nBody sentence."},
+    )
+    arts = list(iter_label_inputs([str(f)]))
+    assert [a.id for a in arts] == ["a1", "7", "a3"]
+    assert arts[0].title == "Given title"
+    assert [s.text for s in arts[0].sentences] == ["First one.", "Second one."]
+    assert arts[0].meta == {"url": "http://x"}
+    assert [(s.paragraph, s.text) for s in arts[1].sentences] == [(None, "Already split."), (1, "Kept as is. Really."), (None, "A string.")]
+    assert arts[1].title is None
+    assert arts[2].title == "Short headline without end"
+    assert [s.text for s in arts[2].sentences] == ["Body sentence."]
+
+
+def test_directory_recursive_sorted(tmp_path):
+    d = tmp_path / "in"
+    _write(d / "b.txt", "Bee. Sentence.")
+    _write(d / "a.md", "# Markdown headline here today\n\nAy sentence.")
+    _write(d / "sub" / "c.text", "Cee sentence.")
+    _write(d / "z.txt", "Zed sentence.")
+    _jsonl(d / "sub" / "d.jsonl", {"id": "d1", "text": "Dee one."}, {"id": "d2", "text": "Dee two."})
+    _write(d / "notes.csv", "ignored,yes")
+    _write(d / ".hidden.txt", "ignored")
+    _write(d / ".git" / "x.txt", "ignored")
+    arts = list(iter_label_inputs([str(d)]))
+    assert [a.id for a in arts] == ["a", "b", "sub/c", "d1", "d2", "z"]
+    assert arts[0].title == "Markdown headline here today"
+
+
+def test_several_paths_in_order(tmp_path):
+    a = _write(tmp_path / "z.txt", "Zed.")
+    b = _jsonl(tmp_path / "x.jsonl", {"id": "x1", "text": "Ex."})
+    assert _ids([a, b]) == ["z", "x1"]
+
+
+def test_stdin_plain_text():
+    (art,) = list(iter_label_inputs(["-"], stdin=io.StringIO(STORY)))
+    assert art.id == "stdin"
+    assert art.title == "A headline about the markets today"
+    assert len(art.sentences) == 3
+
+
+def test_stdin_jsonl():
+    data = '\n  {"id": "s1", "text": "One."}\n{"id": "s2", "text": "Two."}\n'
+    assert [a.id for a in iter_label_inputs(["-"], stdin=io.StringIO(data))] == ["s1", "s2"]
+
+
+def test_stdin_bytes_with_bad_utf8():
+    stdin = types.SimpleNamespace(buffer=io.BytesIO("Caf\u00e9 opens. It is ".encode() + b"\xff\xfe good."))
+    with pytest.warns(InputWarning, match="<stdin>"):
+        (art,) = list(iter_label_inputs(["-"], stdin=stdin))
+    assert art.sentences[0].text == "Café opens."
+    assert "\ufffd" in art.sentences[1].text
+
+
+def test_stream_is_lazy(tmp_path):
+    """Articles come one at a time: a bad record later in the file is not touched by the first next()."""
+    f = _jsonl(tmp_path / "big.jsonl", {"id": "ok", "text": "Fine."}, "not json")
+    it = iter_label_inputs([str(f)])
+    assert isinstance(it, LabelInputs)
+    assert next(it).id == "ok"
+    assert it.count == 1
+    with pytest.raises(UserError):
+        next(it)
+
+
+# --- bad inputs -----------------------------------------------------------------------------------
+
+
+def _error(paths, **kw) -> UserError:
+    with pytest.raises(UserError) as info:
+        list(iter_label_inputs([str(p) for p in paths], **kw))
+    return info.value
+
+
+def test_missing_path(tmp_path):
+    err = _error([tmp_path / "nope.txt"])
+    assert err.path == str(tmp_path / "nope.txt")
+    assert "no such file" in str(err)
+
+
+def test_missing_path_raises_before_iterating(tmp_path):
+    with pytest.raises(UserError):
+        iter_label_inputs([str(tmp_path / "nope")])
+
+
+def test_directory_without_inputs(tmp_path):
+    d = tmp_path / "empty"
+    _write(d / "data.csv", "a,b")
+    err = _error([d])
+    assert err.path == str(d) and "no inputs" in err.message
+
+
+def test_no_paths_and_stdin_twice():
+    with pytest.raises(UserError):
+        iter_label_inputs([])
+    with pytest.raises(UserError, match="once"):
+        iter_label_inputs(["-", "-"], stdin=io.StringIO("x"))
+
+
+@pytest.mark.parametrize(
+    "line,message",
+    [
+        ("{not json", "not valid JSON"),
+        ("[1, 2]", "JSON object"),
+        ('{"text": "No id."}', "lacks 'id'"),
+        ('{"id": "x"}', "lacks 'text'"),
+        ('{"id": null, "text": "Null id."}', "'id'"),
+        ('{"id": "x", "text": 5}', "'text' must be a string"),
+        ('{"id": "x", "text": "   \\n "}', "empty article"),
+        ('{"id": "x", "sentences": []}', "empty article"),
+        ('{"id": "x", "sentences": [{"txt": "typo"}]}', "sentence 0"),
+        ('{"id": "x", "sentences": "One. Two."}', "must be a list"),
+    ],
+)
+def test_bad_jsonl_line(tmp_path, line, message):
+    f = _jsonl(tmp_path / "bad.jsonl", {"id": "ok", "text": "Fine."}, line)
+    err = _error([f])
+    assert (err.path, err.line) == (str(f), 2)
+    assert message in err.message
+    assert str(err).startswith(f"{f}:2: ")
+
+
+def test_empty_text_file(tmp_path):
+    f = _write(tmp_path / "blank.txt", " \n\n\t \n")
+    err = _error([f])
+    assert err.path == str(f) and "empty" in err.message
+
+
+def test_empty_stdin():
+    with pytest.raises(UserError, match="empty"):
+        list(iter_label_inputs(["-"], stdin=io.StringIO("")))
+
+
+def test_binary_file(tmp_path):
+    f = _write(tmp_path / "image.txt", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+    err = _error([f])
+    assert err.path == str(f) and "binary" in err.message
+
+
+def test_binary_jsonl(tmp_path):
+    f = _write(tmp_path / "x.jsonl", b'{"id": "a", "text": "Fine."}\n\x00\x01\x02\n')
+    err = _error([f])
+    assert (err.path, err.line) == (str(f), 2)
+
+
+def test_undecodable_bytes_warn_and_replace(tmp_path):
+    f = _write(tmp_path / "latin1.txt", "Le café ouvre. Il est tôt.".encode("latin-1"))
+    with pytest.warns(InputWarning, match="latin1.txt"):
+        (art,) = list(iter_label_inputs([str(f)]))
+    assert art.sentences[0].text == "Le caf\ufffd ouvre."
+
+
+def test_undecodable_jsonl_line_warns_with_line(tmp_path):
+    f = _write(tmp_path / "x.jsonl", b'{"id": "a", "text": "Fine."}\n{"id": "b", "text": "Caf\xe9."}\n')
+    with pytest.warns(InputWarning, match=r"x\.jsonl:2"):
+        arts = list(iter_label_inputs([str(f)]))
+    assert arts[1].sentences[0].text == "Caf\ufffd."
+
+
+def test_utf8_bom_is_dropped(tmp_path):
+    f = _write(tmp_path / "bom.txt", "\ufeffOne. Two.".encode())
+    j = _write(tmp_path / "bom.jsonl", '\ufeff{"id": "a", "text": "One."}\n'.encode())
+    arts = list(iter_label_inputs([str(f), str(j)]))
+    assert arts[0].sentences[0].text == "One."
+    assert arts[1].id == "a"
+
+
+# --- skip_bad -------------------------------------------------------------------------------------
+
+
+def test_skip_bad_counts_and_continues(tmp_path):
+    d = tmp_path / "in"
+    _jsonl(
+        d / "a.jsonl",
+        {"id": "a1", "text": "Fine."},
+        "{broken",
+        {"id": "a3"},
+        {"id": "a4", "text": "Also fine."},
+    )
+    _write(d / "b.txt", b"\x00\x01binary")
+    _write(d / "c.txt", "   ")
+    _write(d / "d.txt", "Last one.")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing here should warn
+        inputs = iter_label_inputs([str(d)], skip_bad=True)
+        ids = [a.id for a in inputs]
+    assert ids == ["a1", "a4", "d"]
+    assert len(inputs.skipped) == 4
+    assert inputs.skipped[0].startswith(f"{d / 'a.jsonl'}:2: not valid JSON")
+    assert inputs.skipped[1].startswith(f"{d / 'a.jsonl'}:3: ")
+    assert "binary" in inputs.skipped[2] and "b.txt" in inputs.skipped[2]
+    assert "empty" in inputs.skipped[3] and "c.txt" in inputs.skipped[3]
+
+
+def test_skip_bad_still_raises_for_missing_path(tmp_path):
+    with pytest.raises(UserError):
+        iter_label_inputs([str(tmp_path / "nope")], skip_bad=True)

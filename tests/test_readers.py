@@ -1,0 +1,252 @@
+"""Readers: JSONL/CSV/TSV input, line-accurate errors, and the Hugging Face datasets form."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from newsroles.model.article import Article, Sentence
+from newsroles.model.errors import UserError
+from newsroles.training.readers import (
+    DATASET_COLUMNS,
+    articles_to_dataset,
+    dataset_to_articles,
+    load_articles_dataset,
+    read_articles,
+)
+
+FIXTURES = Path(__file__).parent / "fixtures"
+ROLES = ["stance", "quote", "background", "fact"]
+
+
+def write(tmp_path: Path, name: str, text: str | bytes) -> Path:
+    path = tmp_path / name
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+    return path
+
+
+def jline(obj) -> str:
+    return json.dumps(obj) + "\n"
+
+
+GOOD = {"id": "x", "sentences": [{"text": "One.", "label": "fact"}]}
+
+
+def error_of(path: Path, labels=None) -> UserError:
+    with pytest.raises(UserError) as info:
+        read_articles(path, labels)
+    return info.value
+
+
+def assert_error(path: Path, line: int | None, fragment: str, labels=None) -> None:
+    err = error_of(path, labels)
+    where = str(path) if line is None else f"{path}:{line}"
+    assert str(err).startswith(where + ": "), str(err)
+    assert err.path == str(path) and err.line == line
+    assert fragment in err.message, err.message
+
+
+# ------------------------------------------------------------------------------------- formats
+
+
+@pytest.mark.parametrize("suffix", ["jsonl", "csv", "tsv"])
+def test_each_format_reads_the_same_articles(suffix):
+    articles = read_articles(FIXTURES / f"articles.{suffix}", ROLES)
+    assert [a.id for a in articles] == ["a1", "a2"]
+    a1, a2 = articles
+    assert a1.title == "Council approves new park"
+    assert a2.title is None
+    assert [s.label for s in a1.sentences] == ["fact", "quote", "background", None]
+    assert [s.label for s in a2.sentences] == ["stance", None]
+    assert a1.sentences[1].text == '"It is a great day for the neighborhood," the mayor said.'
+    assert a1.sentences[2].text.replace("\n", " ") == "The site was a rail yard until 1990."
+
+
+def test_jsonl_keeps_source_labels_paragraphs_and_meta():
+    a1, a2 = read_articles(FIXTURES / "articles.jsonl")
+    assert a1.sentences[1].source_labels == ["Distant_Evaluation", "Speech"]
+    assert [s.paragraph for s in a1.sentences] == [0, 1, 1, 2]
+    assert a2.meta == {"domain": "Politics"}
+    assert a2.sentences[1].label is None and a2.sentences[1].paragraph is None
+
+
+def test_jsonl_accepts_integer_ids_bare_string_sentences_blank_lines_and_bom(tmp_path):
+    text = "\ufeff" + jline({"id": 7, "sentences": ["Just text.", {"text": "More.", "label": None}]}) + "\n  \n"
+    (article,) = read_articles(write(tmp_path, "in.jsonl", text))
+    assert article.id == "7"
+    assert [s.text for s in article.sentences] == ["Just text.", "More."]
+    assert all(s.label is None for s in article.sentences)
+
+
+def test_csv_label_column_is_optional(tmp_path):
+    path = write(tmp_path, "in.csv", "article_id,text\nz,Hello there.\nz,Second.\n")
+    (article,) = read_articles(path, ROLES)
+    assert [s.label for s in article.sentences] == [None, None]
+
+
+def test_csv_paragraph_column(tmp_path):
+    path = write(tmp_path, "in.csv", "article_id,text,paragraph\nz,One.,0\nz,Two.,1\n")
+    (article,) = read_articles(path)
+    assert [s.paragraph for s in article.sentences] == [0, 1]
+
+
+# -------------------------------------------------------------------------------- file errors
+
+
+def test_missing_file(tmp_path):
+    assert_error(tmp_path / "nope.jsonl", None, "not found")
+
+
+def test_empty_file(tmp_path):
+    assert_error(write(tmp_path, "e.jsonl", ""), None, "empty")
+    assert_error(write(tmp_path, "e.csv", ""), None, "empty")
+
+
+def test_only_blank_lines(tmp_path):
+    assert_error(write(tmp_path, "b.jsonl", "\n\n  \n"), None, "no articles")
+    assert_error(write(tmp_path, "b.csv", "\n\n"), None, "empty")
+
+
+def test_unsupported_suffix_and_folder(tmp_path):
+    assert_error(write(tmp_path, "in.json", "{}"), None, "unsupported input format '.json'")
+    folder = tmp_path / "dir.jsonl"
+    folder.mkdir()
+    assert_error(folder, None, "is a folder")
+
+
+def test_not_utf8_names_the_line(tmp_path):
+    path = write(tmp_path, "in.jsonl", jline(GOOD).encode() + b'{"id": "y", "sentences": ["caf\xe9"]}\n')
+    assert_error(path, 2, "not UTF-8")
+    path = write(tmp_path, "in.csv", b"article_id,text\nq,fine\nq,caf\xe9\n")
+    assert_error(path, 3, "not UTF-8")
+
+
+# ------------------------------------------------------------------------------- JSONL errors
+
+
+def test_line_not_json(tmp_path):
+    path = write(tmp_path, "in.jsonl", jline(GOOD) + "\n" + '{"id": "y", "sentences": [}\n')
+    assert_error(path, 3, "not valid JSON")
+
+
+@pytest.mark.parametrize(
+    "obj, fragment",
+    [
+        (["a list"], "expected a JSON object"),
+        ({"sentences": [{"text": "t"}]}, "has no `id`"),
+        ({"id": None, "sentences": [{"text": "t"}]}, "`id` must be a string or an integer"),
+        ({"id": True, "sentences": [{"text": "t"}]}, "`id` must be a string or an integer"),
+        ({"id": " ", "sentences": [{"text": "t"}]}, "`id` is empty"),
+        ({"id": "y"}, "article 'y' has no `sentences`"),
+        ({"id": "y", "sentences": "text"}, "`sentences` must be a list"),
+        ({"id": "y", "sentences": []}, "has no sentences"),
+        ({"id": "y", "title": 3, "sentences": [{"text": "t"}]}, "`title` must be a string or null"),
+        ({"id": "y", "meta": [], "sentences": [{"text": "t"}]}, "`meta` must be an object"),
+        ({"id": "y", "sentences": [{"text": "t"}, 5]}, "sentence 2: expected an object"),
+        ({"id": "y", "sentences": [{"label": "fact"}]}, "sentence 1 has no `text`"),
+        ({"id": "y", "sentences": [{"text": 1}]}, "sentence 1: `text` must be a string"),
+        ({"id": "y", "sentences": [{"text": "ok"}, {"text": "  "}]}, "sentence 2: `text` is empty"),
+        ({"id": "y", "sentences": [{"text": "t", "label": 1}]}, "`label` must be a string or null"),
+        ({"id": "y", "sentences": [{"text": "t", "source_labels": "NA"}]}, "`source_labels` must be a list"),
+        ({"id": "y", "sentences": [{"text": "t", "paragraph": -1}]}, "`paragraph` must be an integer >= 0"),
+        ({"id": "y", "sentences": [{"text": "t", "paragraph": "2"}]}, "`paragraph` must be an integer >= 0"),
+        ({"id": "y", "sentences": [{"text": "t", "confidence": "high"}]}, "`confidence` must be a number"),
+        ({"id": "y", "sentences": [{"text": "t", "scores": {"fact": "x"}}]}, "`scores` must be an object"),
+    ],
+)
+def test_jsonl_field_errors_name_the_line(tmp_path, obj, fragment):
+    path = write(tmp_path, "in.jsonl", jline(GOOD) + jline(obj))
+    assert_error(path, 2, fragment)
+
+
+def test_jsonl_label_not_in_label_set(tmp_path):
+    bad = {"id": "y", "sentences": [{"text": "t", "label": "fact"}, {"text": "u", "label": "opinion"}]}
+    path = write(tmp_path, "in.jsonl", jline(GOOD) + jline(bad))
+    assert_error(path, 2, "article 'y', sentence 2: label 'opinion' is not one of the labels", ROLES)
+    assert read_articles(path)[1].sentences[1].label == "opinion"  # no label set: anything goes
+
+
+def test_jsonl_duplicate_ids(tmp_path):
+    path = write(tmp_path, "in.jsonl", jline(GOOD) + jline({**GOOD, "id": "z"}) + jline(GOOD))
+    assert_error(path, 3, "duplicate article id 'x' (first on line 1)")
+
+
+# --------------------------------------------------------------------------------- CSV errors
+
+
+def test_csv_missing_columns(tmp_path):
+    assert_error(write(tmp_path, "in.csv", "id,text,label\nx,t,fact\n"), 1, "lacks column(s) article_id")
+    # a tab-separated file named .csv gets a hint
+    err = error_of(write(tmp_path, "t.csv", "article_id\ttext\nx\tt\n"))
+    assert err.line == 1 and "name it .tsv" in err.message
+
+
+def test_csv_header_only(tmp_path):
+    assert_error(write(tmp_path, "in.csv", "article_id,text,label\n"), None, "header but no rows")
+
+
+def test_csv_errors_name_the_row_line(tmp_path):
+    head = "article_id,text,label\n"
+    assert_error(write(tmp_path, "a.csv", head + "x,One.,fact\n,Two.,fact\n"), 3, "`article_id` is empty")
+    assert_error(write(tmp_path, "b.csv", head + "x,One.,fact\nx, ,fact\n"), 3, "`text` is empty")
+    assert_error(write(tmp_path, "c.csv", head + "x,One.,fact\nx,Two.\n"), 3, "row has 2 fields, the header has 3")
+    assert_error(write(tmp_path, "d.csv", head + "x,One.,fact\nx,Two.,Fact\n"), 3, "label 'Fact' is not one", ROLES)
+    assert_error(write(tmp_path, "e.csv", "article_id,text,paragraph\nx,One.,a\n"), 2, "`paragraph` must be")
+
+
+def test_csv_line_numbers_count_multiline_fields(tmp_path):
+    # the fixture's third row spans lines 4-5, so the fourth row starts on line 6
+    text = (FIXTURES / "articles.csv").read_text(encoding="utf-8").replace("(Reporting by Jane Doe),", "(Reporting),bad")
+    assert_error(write(tmp_path, "in.csv", text), 6, "label 'bad' is not one", ROLES)
+
+
+def test_csv_rows_of_an_article_must_be_contiguous(tmp_path):
+    path = write(tmp_path, "in.csv", "article_id,text\nx,One.\ny,Two.\n\nx,Three.\n")
+    assert_error(path, 5, "rows of article 'x' are not contiguous (its first row is on line 2)")
+
+
+def test_tsv_errors_too(tmp_path):
+    path = write(tmp_path, "in.tsv", "article_id\ttext\tlabel\nx\tOne.\tquote\nx\tTwo.\tnope\n")
+    assert_error(path, 3, "label 'nope'", ROLES)
+
+
+# ------------------------------------------------------------------------------------ datasets
+
+
+def test_dataset_round_trip():
+    articles = read_articles(FIXTURES / "articles.jsonl")
+    ds = articles_to_dataset(articles)
+    assert ds.column_names == list(DATASET_COLUMNS)
+    assert len(ds) == 2
+    row = ds[0]
+    assert row["id"] == "a1"
+    assert row["labels"] == ["fact", "quote", "background", None]
+    assert row["paragraphs"] == [0, 1, 1, 2]
+    assert row["source_labels"][1] == ["Distant_Evaluation", "Speech"]
+    back = dataset_to_articles(ds)
+    assert [(a.id, a.title) for a in back] == [(a.id, a.title) for a in articles]
+    for a, b in zip(articles, back):
+        assert [(s.text, s.label, s.source_labels, s.paragraph) for s in a.sentences] == [
+            (s.text, s.label, s.source_labels, s.paragraph) for s in b.sentences
+        ]
+
+
+def test_dataset_of_unlabeled_and_empty_lists():
+    ds = articles_to_dataset([Article(id="u", sentences=[Sentence("a"), Sentence("b")])])
+    assert ds.features["labels"].feature.dtype == "string"  # typed even when every label is None
+    assert ds[0]["labels"] == [None, None]
+    empty = articles_to_dataset([])
+    assert len(empty) == 0 and empty.column_names == list(DATASET_COLUMNS)
+
+
+def test_load_articles_dataset_validates_first(tmp_path):
+    ds = load_articles_dataset(FIXTURES / "articles.csv", ROLES)
+    assert ds["id"] == ["a1", "a2"]
+    bad = write(tmp_path, "in.jsonl", jline(GOOD) + "not json\n")
+    with pytest.raises(UserError, match=r"in\.jsonl:2: not valid JSON"):
+        load_articles_dataset(bad)
