@@ -10,6 +10,9 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# Tiny models run fastest on one thread, and two processes each spinning two OpenMP threads on a
+# 2-core machine slow each other down many times over.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -31,7 +34,14 @@ def build_tiny_base_model(folder: Path) -> Path:
     vocab = specials + chars + ["##" + c for c in string.ascii_lowercase + string.digits] + WORDS
     vocab = list(dict.fromkeys(vocab))
     (folder / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
-    tokenizer = BertTokenizerFast(vocab_file=str(folder / "vocab.txt"), do_lower_case=True)
+    import inspect
+
+    # transformers 5 takes the vocabulary as `vocab`; 4.x as `vocab_file` (and silently ignores `vocab`).
+    if "vocab" in inspect.signature(BertTokenizerFast.__init__).parameters:
+        tokenizer = BertTokenizerFast(vocab={w: i for i, w in enumerate(vocab)}, do_lower_case=True)
+    else:
+        tokenizer = BertTokenizerFast(vocab_file=str(folder / "vocab.txt"), do_lower_case=True)
+    assert tokenizer.unk_token_id not in tokenizer("the said", add_special_tokens=False)["input_ids"]
     tokenizer.save_pretrained(folder)
     config = BertConfig(
         vocab_size=len(vocab),

@@ -188,6 +188,11 @@ def _check_value(cls, name: str, hint, value: Any, dotted: str, source: str, lin
             return None
         raise _error(f"'{dotted}' may not be null", source, line)
     ok_types = [a for a in allowed if a is not type(None)]
+    if float in ok_types and isinstance(value, str):
+        try:
+            value = float(value)  # YAML 1.1 reads "1e-3" as a string
+        except ValueError:
+            pass
     if float in ok_types and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
     if not any(isinstance(value, t) and not (t is int and isinstance(value, bool)) for t in ok_types):

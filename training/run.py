@@ -108,7 +108,11 @@ def train_from_config(
         device = resolve_device(config.train.device)
         metrics["dev"] = evaluate(article_probabilities(result.model, tokenizer, dev, device, config.train.eval_batch_size))
 
-    out = Path(output) if output else default_output(config, config_path)
+    from newsroles.model.card import write_card
+    from newsroles.model.registry import next_free_dir, version_info
+
+    name = config.name or (Path(config_path).stem if config_path else "model")
+    out = Path(output) if output else next_free_dir(default_output(config, config_path))
     with atomic_dir(out, overwrite=output is not None) as tmp:
         save_transformer(
             tmp,
@@ -125,13 +129,19 @@ def train_from_config(
                 "training_steps": result.steps,
                 "hardware": hardware(),
                 "torch": torch.__version__,
+                **version_info(name, config.model.base),  # id, name, parent (when fine-tuned from a version)
             },
         )
+        write_card(tmp)
     return out
 
 
 def baseline_from_config(config: RunConfig, config_path: str | Path | None = None, output: str | Path | None = None) -> Path:
     """Train the TF-IDF + logistic regression baseline on the configured data."""
+    import time
+
+    from newsroles.model.card import finish_version
+    from newsroles.model.registry import next_free_dir, version_info
     from newsroles.training.baseline import train_baseline
 
     if not config.data.train:
@@ -141,7 +151,12 @@ def baseline_from_config(config: RunConfig, config_path: str | Path | None = Non
     dev = load_split(config.data.dev, labels, "dev")
     labels = labels or labels_in_data(train)
     base_name = (config.name or (Path(config_path).stem if config_path else "model")) + "-tfidf"
-    out = Path(output) if output else default_output(config, None, name=base_name)
+    out = Path(output) if output else next_free_dir(default_output(config, None, name=base_name))
     options = {**vars(config.baseline), "seed": config.seed}
     recorded = {**config.to_dict(), "model": {"type": "tfidf"}}
-    return train_baseline(train, dev, labels, options, out, recorded, data_record(config), overwrite=output is not None)
+    started = time.perf_counter()
+    folder = train_baseline(train, dev, labels, options, out, recorded, data_record(config), overwrite=output is not None)
+    # train_baseline takes no extra=: add the version info and the model card to the written folder.
+    extra = {**version_info(base_name), "training_seconds": round(time.perf_counter() - started, 1), "hardware": hardware()}
+    finish_version(folder, extra)
+    return folder

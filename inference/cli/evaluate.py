@@ -6,19 +6,24 @@ from pathlib import Path
 
 import typer
 
-from newsroles.inference.cli._app import app, user_errors
+from newsroles.inference.cli._app import app, stderr_console, user_errors
 
 
 @app.command("evaluate")
 @user_errors
 def evaluate(
-    model: Path = typer.Argument(..., help="Model folder (transformer or TF-IDF baseline)."),
+    models: list[str] = typer.Argument(..., help="One or more models: folder, version id, name or name/version."),
     data: Path = typer.Argument(..., help="Labeled .jsonl, .csv or .tsv file."),
-    output: Path = typer.Option(None, "--output", "-o", help="Also write the metrics as JSON here."),
+    output: Path = typer.Option(None, "--output", "-o", help="Also write the metrics as JSON here (a list for several models)."),
     device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
     batch_size: int = typer.Option(None, "--batch-size", min=1, help="Windows per batch."),
+    models_dir: Path = typer.Option(Path("models"), "--models-dir", "-d", help="Where ids and names are looked up."),
+    record: bool = typer.Option(True, "--record/--no-record", help="Record the evaluation in each model's folder (evaluations/)."),
 ):
     """Report per-label precision, recall and F1, macro/micro F1, accuracy and the confusion matrix.
+
+    Each evaluation is recorded in the model's folder (evaluations/<data fingerprint>.json) and its
+    model card; evaluating on the same data again replaces that record.
 
     Example: newsroles evaluate models/default/<version> data/newsdiscourse/validation.jsonl -o eval.json
     """
@@ -26,15 +31,26 @@ def evaluate(
 
     from rich.console import Console
 
+    from newsroles.model.card import record_evaluation
     from newsroles.model.fileio import atomic_file
+    from newsroles.model.registry import resolve_path
     from newsroles.training.evaluate import confusion_table, evaluate_model, metrics_table
 
-    result = evaluate_model(model, data, device, batch_size)
     console = Console()
-    console.print(metrics_table(result, title=f"{model} on {data}"))
-    console.print(confusion_table(result))
+    results = []
+    for ref in models:
+        folder = resolve_path(ref, models_dir)
+        result = evaluate_model(folder, data, device, batch_size)
+        results.append(result)
+        console.print(metrics_table(result, title=f"{ref} on {data}"))
+        console.print(confusion_table(result))
+        if record:
+            try:
+                record_evaluation(folder, result)
+            except OSError as exc:
+                stderr_console().print(f"warning: could not record the evaluation in {folder} ({exc})")
     if output is not None:
         with atomic_file(output) as fh:
-            json.dump(result, fh, indent=2)
+            json.dump(results[0] if len(results) == 1 else results, fh, indent=2)
             fh.write("\n")
         console.print(f"metrics written to {output}")

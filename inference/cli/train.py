@@ -17,6 +17,7 @@ def train(
     ctx: typer.Context,
     config: Path = typer.Option(Path("configs/default.yaml"), "--config", "-c", help="YAML config (see configs/)."),
     output: Path = typer.Option(None, "--output", "-o", help="Model folder to write (default: <models_dir>/<name>/<timestamp>)."),
+    models_dir: Path = typer.Option(None, "--models-dir", "-d", help="Where new versions go (default: the config's models_dir, models/)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
 ):
     """Fine-tune a transformer on labeled articles and write a self-contained model folder.
@@ -29,6 +30,8 @@ def train(
     from newsroles.training.run import train_from_config
 
     run_config = load_config(config, parse_overrides(ctx.args))
+    if models_dir is not None:
+        run_config.models_dir = str(models_dir)
     folder = train_from_config(run_config, config, output, progress=not quiet)
     report_model(folder)
 
@@ -39,6 +42,7 @@ def baseline(
     ctx: typer.Context,
     config: Path = typer.Option(Path("configs/default.yaml"), "--config", "-c", help="YAML config: its data and baseline sections are used."),
     output: Path = typer.Option(None, "--output", "-o", help="Model folder to write (default: <models_dir>/<name>-tfidf/<timestamp>)."),
+    models_dir: Path = typer.Option(None, "--models-dir", "-d", help="Where new versions go (default: the config's models_dir, models/)."),
 ):
     """Train the TF-IDF + logistic regression baseline on the same data, saved like any model.
 
@@ -48,6 +52,8 @@ def baseline(
     from newsroles.training.run import baseline_from_config
 
     run_config = load_config(config, parse_overrides(ctx.args))
+    if models_dir is not None:
+        run_config.models_dir = str(models_dir)
     report_model(baseline_from_config(run_config, config, output))
 
 

@@ -1,0 +1,99 @@
+"""`newsroles models` (list the versions in a models directory) and `newsroles models show ID`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from newsroles.inference.cli._app import app, user_errors
+
+models_app = typer.Typer(help="List model versions and show their model cards.", invoke_without_command=True)
+app.add_typer(models_app, name="models")
+
+MODELS_DIR_HELP = "Folder holding the model versions."
+
+
+@models_app.callback()
+@user_errors
+def models(
+    ctx: typer.Context,
+    models_dir: Path = typer.Option(Path("models"), "--models-dir", "-d", help=MODELS_DIR_HELP),
+    name: str = typer.Option(None, "--name", "-n", help="Only versions of this name."),
+    as_json: bool = typer.Option(False, "--json", help="Print the list as JSON."),
+):
+    """List model versions, newest first, with their key metrics.
+
+    Example: newsroles models --models-dir models
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    list_models(models_dir, name, as_json)
+
+
+def list_models(models_dir: Path, name: str | None = None, as_json: bool = False) -> None:
+    import json
+
+    from rich.console import Console
+
+    from newsroles.model.registry import list_versions
+
+    versions = list_versions(models_dir, name)
+    if as_json:
+        typer.echo(json.dumps([v.summary() for v in versions], indent=2))
+        return
+    console = Console()
+    if not versions:
+        console.print(f"no model versions in {models_dir}" + (f" named {name}" if name else "") + "; train one with `newsroles train`")
+        return
+    console.print(versions_table(versions, title=f"Model versions in {models_dir} (newest first)"))
+
+
+def versions_table(versions, title: str = "Model versions"):
+    from rich.table import Table
+
+    table = Table(title=title)
+    for column, justify in (
+        ("id", "left"), ("name", "left"), ("version", "left"), ("kind", "left"), ("created", "left"),
+        ("parent", "left"), ("dev macro-F1", "right"), ("dev acc.", "right"), ("evals", "right"),
+    ):
+        table.add_column(column, justify=justify, no_wrap=column in ("id", "created"))
+    for v in versions:
+        s = v.summary()
+        kind = s["kind"] if s["kind"] == "tfidf" else f"{s['kind']} ({v.manifest.get('model_type', '?')})"
+        table.add_row(
+            s["id"],
+            s["name"],
+            v.ref,
+            kind,
+            s["created"].replace("T", " ").replace("+00:00", "Z"),
+            s["parent"] or "",
+            f"{s['dev_macro_f1']:.3f}" if s["dev_macro_f1"] is not None else "–",
+            f"{s['dev_accuracy']:.3f}" if s["dev_accuracy"] is not None else "–",
+            str(s["evaluations"]),
+        )
+    return table
+
+
+@models_app.command("show")
+@user_errors
+def show(
+    ref: str = typer.Argument(..., help="Version id (or prefix), name (newest of that name), name/version, or a folder."),
+    models_dir: Path = typer.Option(Path("models"), "--models-dir", "-d", help=MODELS_DIR_HELP),
+    as_json: bool = typer.Option(False, "--json", help="Print model_card.json instead of MODEL_CARD.md."),
+):
+    """Print a version's model card.
+
+    Example: newsroles models show default
+    """
+    import json
+
+    from newsroles.model.card import CARD_JSON, build_card, read_card_markdown
+    from newsroles.model.registry import resolve
+
+    version = resolve(ref, models_dir)
+    if as_json:
+        path = version.path / CARD_JSON
+        typer.echo(path.read_text(encoding="utf-8").rstrip("\n") if path.is_file() else json.dumps(build_card(version.path), indent=2))
+    else:
+        typer.echo(read_card_markdown(version.path).rstrip("\n"))

@@ -1,0 +1,88 @@
+"""Training really learns, saved models reload exactly, predictions do not depend on batching."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from newsroles.inference.predictor import load_labeler
+from newsroles.training.config import load_config
+from newsroles.training.run import train_from_config
+from synthetic import synthetic_articles, write_jsonl
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("synthetic")
+    train = write_jsonl(synthetic_articles(40, seed=1), folder / "train.jsonl")
+    dev = write_jsonl(synthetic_articles(12, seed=2), folder / "dev.jsonl")
+    return train, dev
+
+
+def config_for(tiny_base_model, data, **overrides):
+    train, dev = data
+    values = {
+        "model.base": str(tiny_base_model),
+        "data.train": str(train),
+        "data.dev": str(dev),
+        "train.epochs": "4",
+        **overrides,
+    }
+    return load_config("configs/tiny.yaml", values)
+
+
+@pytest.fixture(scope="module")
+def article_model(tiny_base_model, data, tmp_path_factory):
+    out = tmp_path_factory.mktemp("models") / "article"
+    return train_from_config(config_for(tiny_base_model, data), output=out, progress=False)
+
+
+@pytest.mark.parametrize("model_type", ["article", "sentence"])
+def test_training_learns_a_separable_task(tiny_base_model, data, tmp_path, model_type, article_model):
+    if model_type == "article":
+        folder = article_model
+    else:
+        config = config_for(tiny_base_model, data, **{"model.type": "sentence", "train.batch_size": "16"})
+        folder = train_from_config(config, output=tmp_path / model_type, progress=False)
+    metrics = json.loads((folder / "metrics.json").read_text())
+    assert metrics["dev"]["macro_f1"] > 0.9, metrics["history"]
+    first, last = metrics["history"][0], metrics["history"][-1]
+    assert last["loss"] < first["loss"]
+
+
+def test_model_folder_is_complete_and_records_its_run(article_model):
+    manifest = json.loads((article_model / "newsroles.json").read_text())
+    assert manifest["kind"] == "transformer"
+    assert manifest["labels"] == ["stance", "quote", "background", "fact"]
+    assert manifest["aux_labels"] == sorted({"Speech", "Cause_General", "Main", "Distant_Historical", "Distant_Evaluation", "NA"})
+    assert manifest["newsroles_version"]
+    for name in ("model.safetensors", "config.yaml", "labels.json", "metrics.json", "data.json", "tokenizer_config.json"):
+        assert (article_model / name).is_file(), name
+    data = json.loads((article_model / "data.json").read_text())
+    assert len(data["train"]["sha256"]) == 64
+    assert "train:" in (article_model / "config.yaml").read_text()
+    assert not list(article_model.parent.glob(".*.part")), "no temporary folder may be left behind"
+
+
+def test_reloaded_model_predicts_the_same_whatever_the_batch_size(article_model):
+    articles = synthetic_articles(6, seed=3)
+    labeler = load_labeler(article_model, device="cpu")
+    one = labeler.predict(articles, batch_size=1)
+    many = load_labeler(article_model, device="cpu").predict(articles, batch_size=64)
+    for a, b, article in zip(one, many, articles):
+        assert a.shape == (len(article.sentences), 4)
+        np.testing.assert_allclose(a, b, atol=1e-5)
+        np.testing.assert_allclose(a.sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_same_seed_gives_the_same_model(tiny_base_model, data, tmp_path):
+    config = config_for(tiny_base_model, data, **{"train.max_steps": "6", "train.epochs": "1"})
+    a = train_from_config(config, output=tmp_path / "a", progress=False)
+    b = train_from_config(config, output=tmp_path / "b", progress=False)
+    articles = synthetic_articles(3, seed=5)
+    pa = load_labeler(a, "cpu").predict(articles)
+    pb = load_labeler(b, "cpu").predict(articles)
+    for x, y in zip(pa, pb):
+        np.testing.assert_allclose(x, y, atol=1e-6)

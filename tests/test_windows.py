@@ -1,0 +1,80 @@
+"""The windowing shared by training and inference."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from newsroles.model.spec import ModelSpec
+from newsroles.model.windows import assign_owners, build_windows, collate_windows
+
+CLS, SEP = 101, 102
+
+
+def sentences(lengths):
+    return [[1000 + i] * n for i, n in enumerate(lengths)]
+
+
+def test_short_article_is_one_window_with_title_and_separators():
+    spec = ModelSpec(max_length=64)
+    windows = build_windows(0, [7, 8], sentences([3, 2]), spec, CLS, SEP)
+    assert len(windows) == 1
+    w = windows[0]
+    assert w.input_ids == [CLS, 7, 8, SEP, 1000, 1000, 1000, SEP, 1001, 1001, SEP]
+    assert w.spans == [(4, 7), (8, 10)]
+    assert [w.input_ids[hi] for _, hi in w.spans] == [SEP, SEP]
+
+
+def test_long_article_windows_overlap_fit_and_cover_every_sentence():
+    spec = ModelSpec(max_length=40, window_overlap=0.5)
+    lengths = [5, 9, 3, 7, 6, 4, 8, 5, 2, 6, 7, 3]
+    windows = build_windows(0, [], sentences(lengths), spec, CLS, SEP)
+    assert len(windows) > 2
+    assert all(len(w.input_ids) <= spec.max_length for w in windows)
+    covered = {k for w in windows for k in range(w.start, w.end)}
+    assert covered == set(range(len(lengths)))
+    assert all(b.start < a.end for a, b in zip(windows, windows[1:])), "consecutive windows must overlap"
+
+
+def test_each_sentence_is_owned_by_the_window_where_it_has_most_context():
+    spec = ModelSpec(max_length=6 * 4 + 1, window_overlap=0.5)  # 4 sentences of 5 tokens + sep per window
+    windows = build_windows(0, [], sentences([5] * 10), spec, CLS, SEP)
+    assert [(w.start, w.end) for w in windows] == [(0, 4), (2, 6), (4, 8), (6, 10)]
+    owners = assign_owners(windows, 10)
+    # Sentence 3 sits at the edge of window 0 but inside window 1.
+    assert owners[3] == (1, 1)
+    # The first sentences keep the window that starts at the article's start.
+    assert owners[0] == (0, 0) and owners[1] == (0, 1)
+    assert owners[9] == (3, 3)
+    for k, (w, j) in enumerate(owners):
+        assert windows[w].start + j == k
+
+
+def test_sentence_model_has_one_sentence_and_no_title_per_window():
+    spec = ModelSpec(type="sentence", max_length=16)
+    windows = build_windows(0, [], sentences([3, 40, 2]), spec, CLS, SEP)
+    assert [(w.start, w.end) for w in windows] == [(0, 1), (1, 2), (2, 3)]
+    assert all(len(w.input_ids) <= 16 for w in windows)
+    assert windows[1].input_ids[0] == CLS and windows[1].input_ids[-1] == SEP
+
+
+def test_overlong_sentence_is_truncated_to_fit_the_window():
+    spec = ModelSpec(max_length=12)
+    windows = build_windows(0, [], sentences([30, 2]), spec, CLS, SEP)
+    assert all(len(w.input_ids) <= 12 for w in windows)
+    assert {k for w in windows for k in range(w.start, w.end)} == {0, 1}
+
+
+def test_collate_pads_and_masks():
+    spec = ModelSpec(max_length=64)
+    a = build_windows(0, [], sentences([3, 2]), spec, CLS, SEP)[0]
+    b = build_windows(1, [], sentences([4]), spec, CLS, SEP)[0]
+    batch = collate_windows([a, b], pad_id=0, labels=[[1, -100], [2]])
+    assert batch["input_ids"].shape == (2, len(a.input_ids))
+    assert batch["attention_mask"][1].sum().item() == len(b.input_ids)
+    assert batch["sentence_mask"].tolist() == [[True, True], [True, False]]
+    assert batch["labels"].tolist() == [[1, -100], [2, -100]]
+    # Mean pooling weights of a sentence sum to one over exactly its tokens.
+    assert batch["pool"][0, 0].sum().item() == pytest.approx(1.0)
+    assert (batch["pool"][0, 0] > 0).nonzero().flatten().tolist() == [1, 2, 3]
