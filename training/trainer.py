@@ -12,6 +12,7 @@ import copy
 import dataclasses
 import math
 import random
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -204,7 +205,7 @@ def fit(
         history.append(record)
         if progress:
             shown = ", ".join(f"{k}={v}" for k, v in record.items() if k != "epoch")
-            tqdm.write(f"epoch {epoch}: {shown}")
+            tqdm.write(f"epoch {epoch}: {shown}", file=sys.stderr)
         if score > best_score:
             best_score, best_epoch = score, epoch
             best_state = copy.deepcopy({k: v.detach().cpu() for k, v in model.state_dict().items()})
