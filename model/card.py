@@ -218,7 +218,6 @@ def build_card(folder: str | Path) -> dict:
         "card_format": CARD_FORMAT,
         "id": version_id(folder, manifest),
         "name": manifest.get("name") or folder.name,
-        "version": folder.name,
         "parent": manifest.get("parent"),
         "parent_path": manifest.get("parent_path"),
         "created": manifest.get("created"),
@@ -340,7 +339,6 @@ def render_markdown(card: dict) -> str:
     details = [
         ["id", f"`{card['id']}`"],
         ["name", card["name"]],
-        ["version", card["version"]],
         ["created", card.get("created")],
         ["kind", card["kind"]],
         ["base model", card.get("base_model") or ("none (trained from scratch on TF-IDF features)" if card["kind"] == "tfidf" else None)],
@@ -407,7 +405,10 @@ def render_markdown(card: dict) -> str:
             for row in card["metrics"]
         ]
         parts.append(_table(["split", "data", "sha256", "macro-F1", "accuracy", "sentences", "recorded"], rows, "lllrrrl") + "\n")
-        header = ["label"] + [f"F1 {row['split']}" for row in card["metrics"]] + ["support (first)"]
+        header = ["label"] + [
+            f"F1 {row['split']}" + (" (re-evaluated)" if row["source"] == "evaluation" and row["split"] == "dev" else "")
+            for row in card["metrics"]
+        ] + ["support (first)"]
         first = card["metrics"][0]["metrics"]["per_label"]
         rows = [
             [f"`{label}`"] + [row["metrics"]["per_label"].get(label, {}).get("f1") for row in card["metrics"]] + [first.get(label, {}).get("support")]

@@ -68,7 +68,12 @@ def parent_of(base: str | None) -> dict:
     if base:
         path = Path(str(base)).expanduser()
         if (path / MANIFEST).is_file():
-            manifest = read_manifest(path)
+            # Called once training is done: never fail here, whatever state the parent folder is in.
+            try:
+                manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                manifest = {}
+            manifest = manifest if isinstance(manifest, dict) else {}
             return {"parent": version_id(path, manifest), "parent_path": str(path.resolve())}
     return {"parent": None, "parent_path": None}
 

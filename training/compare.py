@@ -266,7 +266,8 @@ def verdict(bootstrap: dict, mc: dict, alpha: float = 0.05) -> str:
         head = f"no clear macro-F1 difference: {d:+.3f}, {ci} includes 0"
     sig = "significant" if mc["p_value"] < alpha else "not significant"
     net = mc["b_only_correct"] - mc["a_only_correct"] if "b_only_correct" in mc else 0
-    direction = f"B gets {abs(net)} {'more' if net > 0 else 'fewer'} sentences right" if net else "B gets as many sentences right"
+    noun = "sentence" if abs(net) == 1 else "sentences"
+    direction = f"B gets {abs(net)} {'more' if net > 0 else 'fewer'} {noun} right" if net else "B gets as many sentences right"
     return f"{head}; {direction}, McNemar p = {mc['p_value']:.3g} ({sig} at {alpha:g})"
 
 
@@ -368,14 +369,15 @@ def compare_models(
     if len(refs) < 2:
         raise UserError("compare needs at least two models")
     versions = [resolve(ref, models_dir) for ref in refs]
-    labelers = [load_labeler(v.path, device) for v in versions]
-    labels = list(labelers[0].labels)
-    for v, lab in zip(versions[1:], labelers[1:]):
-        if set(lab.labels) != set(labels) or len(lab.labels) != len(labels):
+    labels = list(versions[0].manifest["labels"])
+    for v in versions[1:]:
+        own = list(v.manifest["labels"])
+        if set(own) != set(labels) or len(own) != len(labels):
             raise UserError(
-                f"label sets differ: {versions[0].ref} has {labels}, {v.ref} has {list(lab.labels)}; "
+                f"label sets differ: {versions[0].ref} has {labels}, {v.ref} has {own}; "
                 "only models with the same labels can be compared",
             )
+    labelers = [load_labeler(v.path, device) for v in versions]
     articles = read_articles(data, labels)
     n_sentences = sum(len(a.sentences) for a in articles)
     data_info = {"path": str(data), "sha256": file_fingerprint(data), "sentences": n_sentences}
@@ -611,13 +613,16 @@ def confusion_figure(result: dict, comparison: dict | None = None) -> str:
         _axes(ax, labels, title)
     if diff is not None:
         ax = axes[-1]
+        # Colour says better (blue) or worse (red): more on the diagonal, fewer off it, is better.
+        good = np.where(np.eye(k, dtype=bool), diff, -diff)
         lim = max(1, int(np.abs(diff).max()))
-        ax.imshow(diff, cmap="RdBu", vmin=-lim, vmax=lim)
+        ax.imshow(good, cmap="RdBu", vmin=-lim, vmax=lim)
         for i in range(k):
             for j in range(k):
-                # On the diagonal more is better, off it fewer is better.
-                ax.text(j, i, f"{diff[i, j]:+d}" if diff[i, j] else "0", ha="center", va="center", fontsize=9)
-        _axes(ax, labels, "B − A (counts)")
+                strong = abs(good[i, j]) > 0.6 * lim
+                ax.text(j, i, f"{diff[i, j]:+d}" if diff[i, j] else "0", ha="center", va="center", fontsize=9,
+                        color="white" if strong else "black")
+        _axes(ax, labels, "B − A (counts; blue = better)")
     fig.tight_layout()
     return _png(fig)
 
@@ -688,7 +693,8 @@ td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}.pos{
 .verdict{background:#f4f8fd;border-left:4px solid #1f4e8c;padding:.6rem .9rem;margin:.8rem 0;font-weight:600}
 .tag{display:inline-block;padding:0 .45rem;border-radius:.6rem;font-size:.78rem;white-space:nowrap}
 .regression{background:#fde2e1;color:#9b1c1c}.fix{background:#dcf5e3;color:#146c2e}.still{background:#fff3cd;color:#7a5b00}
-img{max-width:100%}code{background:#f4f6f8;padding:0 .25rem;border-radius:3px}.text{max-width:520px}
+img{max-width:100%}code{background:#f4f6f8;padding:0 .25rem;border-radius:3px}
+table.changes{width:100%}td.text{min-width:340px}td.nw{white-space:nowrap}td.art{overflow-wrap:anywhere;min-width:110px;max-width:170px;font-size:.8rem}
 """
 
 
@@ -780,7 +786,7 @@ def write_report(result: dict, path: str | Path, max_changed: int = 300) -> Path
             f"<tr><th>A wrong</th><td class='n'>{mc['b_only_correct']}</td><td class='n'>{mc['both_wrong']}</td></tr></table>"
         )
         parts.append("<h2>Confusion matrices</h2><p class='sub'>Rows are gold labels, columns predicted; colour is the share of the row. "
-                     "In the difference, more on the diagonal and less off it is better.</p>")
+                     "In the difference B − A, blue cells are better for B (more on the diagonal, fewer off it), red cells worse.</p>")
         parts.append(f"<img alt='confusion matrices' src='{confusion_figure(result, c)}'>")
         counts = c["changed_counts"]
         parts.append(
@@ -793,16 +799,16 @@ def write_report(result: dict, path: str | Path, max_changed: int = 300) -> Path
             + "</p>"
         )
         parts.append(
-            "<table><tr><th>change</th><th>article</th><th>#</th><th>sentence</th><th>gold</th><th>A</th><th>B</th>"
+            "<table class='changes'><tr><th>change</th><th>article</th><th>#</th><th>sentence</th><th>gold</th><th>A</th><th>B</th>"
             "<th>p(gold) A → B</th></tr>"
         )
         for row in c["changed"][:max_changed]:
             cls = "still" if row["change"] == "still wrong" else row["change"]
             parts.append(
-                f"<tr><td><span class='tag {cls}'>{_e(row['change'])}</span></td><td>{_e(row['article'])}</td>"
-                f"<td class='n'>{row['sentence']}</td><td class='text'>{_e(row['text'])}</td><td>{_e(row['gold'])}</td>"
-                f"<td>{_e(row['a']['label'])} <span class='sub'>{row['a']['confidence']:.2f}</span></td>"
-                f"<td>{_e(row['b']['label'])} <span class='sub'>{row['b']['confidence']:.2f}</span></td>"
+                f"<tr><td><span class='tag {cls}'>{_e(row['change'])}</span></td><td class='art'>{_e(row['article'])}</td>"
+                f"<td class='n'>{row['sentence']}</td><td class='text'>{_e(row['text'])}</td><td class='nw'>{_e(row['gold'])}</td>"
+                f"<td class='nw'>{_e(row['a']['label'])} <span class='sub'>{row['a']['confidence']:.2f}</span></td>"
+                f"<td class='nw'>{_e(row['b']['label'])} <span class='sub'>{row['b']['confidence']:.2f}</span></td>"
                 f"<td class='n'>{row['p_gold_a']:.2f} → {row['p_gold_b']:.2f}</td></tr>"
             )
         parts.append("</table>")
