@@ -50,6 +50,8 @@ def atomic_dir(dest: str | Path, overwrite: bool = False) -> Iterator[Path]:
     os.chmod(tmp, 0o777 & ~_umask())
     try:
         yield tmp
+        if dest.exists() and not overwrite:
+            raise FileExistsError(dest)  # another run made it meanwhile: never replace it silently
         if dest.exists():
             old = dest.with_name(f".{dest.name}.old")
             shutil.rmtree(old, ignore_errors=True)

@@ -86,3 +86,15 @@ def test_same_seed_gives_the_same_model(tiny_base_model, data, tmp_path):
     pb = load_labeler(b, "cpu").predict(articles)
     for x, y in zip(pa, pb):
         np.testing.assert_allclose(x, y, atol=1e-6)
+
+
+def test_fine_tuning_from_a_saved_model_continues_from_its_weights(tiny_base_model, data, article_model, tmp_path):
+    config = config_for(tiny_base_model, data, **{"model.base": str(article_model), "train.max_steps": "2", "train.epochs": "1",
+                                                 "train.learning_rate": "1e-6", "train.head_learning_rate": "1e-6"})
+    child = train_from_config(config, output=tmp_path / "child", progress=False)
+    manifest = json.loads((child / "newsroles.json").read_text())
+    parent = json.loads((article_model / "newsroles.json").read_text())
+    assert manifest["parent"] == parent["id"]
+    # Two steps at a tiny learning rate: the child still scores like its parent, not like a fresh model.
+    child_f1 = json.loads((child / "metrics.json").read_text())["dev"]["macro_f1"]
+    assert child_f1 > 0.9

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import platform
 import re
@@ -14,7 +15,7 @@ from newsroles.model.base import resolve_base_model
 from newsroles.model.classifier import SentenceRoleModel
 from newsroles.model.errors import UserError
 from newsroles.model.fileio import atomic_dir
-from newsroles.model.folder import file_fingerprint
+from newsroles.model.folder import MANIFEST, file_fingerprint
 from newsroles.model.labels import load_mapping
 from newsroles.training.config import RunConfig
 
@@ -66,12 +67,33 @@ def hardware() -> str:
     return f"{platform.processor() or platform.machine()} CPU, {torch.get_num_threads()} threads"
 
 
+def build_model(config: RunConfig, labels: list[str], aux_labels: list[str]):
+    """A fresh classifier on the base encoder, or, when `model.base` is a newsroles model folder,
+    that model itself to fine-tune further (same architecture and label set)."""
+    from transformers import AutoModel, AutoTokenizer
+
+    if (Path(config.model.base) / MANIFEST).is_file():
+        from newsroles.model.saved import load_transformer
+
+        model, tokenizer, manifest = load_transformer(config.model.base, torch.device("cpu"))
+        if list(manifest["labels"]) != list(labels):
+            raise UserError(f"parent model's labels {manifest['labels']} differ from the data's {labels}", config.model.base)
+        config.model = dataclasses.replace(model.spec, base=config.model.base)
+        return model, tokenizer, list(manifest.get("aux_labels") or [])
+    base = resolve_base_model(config.model.base)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(base)
+        encoder = AutoModel.from_pretrained(base)
+    except OSError as exc:
+        raise UserError(f"cannot load base model '{config.model.base}' ({str(exc).splitlines()[0]})")
+    model = SentenceRoleModel(encoder, config.model, len(labels), len(aux_labels) if config.train.aux_weight > 0 else 0)
+    return model, tokenizer, aux_labels if model.aux_head is not None else []
+
+
 def train_from_config(
     config: RunConfig, config_path: str | Path | None = None, output: str | Path | None = None, progress: bool = True
 ) -> Path:
     """Fine-tune the configured model and write a complete model folder; returns its path."""
-    from transformers import AutoModel, AutoTokenizer
-
     from newsroles.model.saved import save_transformer
     from newsroles.training.evaluate import compute_metrics, gold_and_predictions
     from newsroles.training.trainer import fit, seed_everything
@@ -85,15 +107,7 @@ def train_from_config(
     labels = labels or labels_in_data(train)
     aux_labels = sorted({name for a in train for s in a.sentences for name in s.source_labels})
 
-    base = resolve_base_model(config.model.base)
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(base)
-        encoder = AutoModel.from_pretrained(base)
-    except OSError as exc:
-        raise UserError(f"cannot load base model '{config.model.base}' ({str(exc).splitlines()[0]})")
-    model = SentenceRoleModel(encoder, config.model, len(labels), len(aux_labels) if config.train.aux_weight > 0 else 0)
-    if model.aux_head is None:
-        aux_labels = []
+    model, tokenizer, aux_labels = build_model(config, labels, aux_labels)
 
     def evaluate(probs):
         gold, pred = gold_and_predictions(dev, probs, labels)
@@ -101,12 +115,8 @@ def train_from_config(
 
     result = fit(config, model, tokenizer, train, dev, labels, aux_labels, evaluate, progress=progress)
     metrics = {"history": result.history, "best_epoch": result.best_epoch}
-    if dev:
-        from newsroles.model.device import resolve_device
-        from newsroles.model.forward import article_probabilities
-
-        device = resolve_device(config.train.device)
-        metrics["dev"] = evaluate(article_probabilities(result.model, tokenizer, dev, device, config.train.eval_batch_size))
+    if result.best_metrics is not None:
+        metrics["dev"] = result.best_metrics
 
     from newsroles.model.card import write_card
     from newsroles.model.registry import next_free_dir, version_info

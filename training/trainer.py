@@ -119,6 +119,7 @@ class FitResult:
     history: list[dict]
     seconds: float
     steps: int
+    best_metrics: dict | None = None  # dev metrics of the kept epoch
 
 
 def fit(
@@ -164,7 +165,7 @@ def fit(
 
     rng = random.Random(config.seed)
     history: list[dict] = []
-    best_score, best_state, best_epoch = -1.0, None, 0
+    best_score, best_state, best_epoch, best_metrics = -1.0, None, 0, None
     started, step = time.perf_counter(), 0
     for epoch in range(1, tc.epochs + 1):
         model.train()
@@ -201,16 +202,16 @@ def fit(
             record.update(dev_macro_f1=metrics["macro_f1"], dev_accuracy=metrics["accuracy"])
             score = metrics["macro_f1"]
         else:
-            score = float(epoch)  # no dev set: keep the last epoch
+            metrics, score = None, float(epoch)  # no dev set: keep the last epoch
         history.append(record)
         if progress:
             shown = ", ".join(f"{k}={v}" for k, v in record.items() if k != "epoch")
             tqdm.write(f"epoch {epoch}: {shown}", file=sys.stderr)
         if score > best_score:
-            best_score, best_epoch = score, epoch
+            best_score, best_epoch, best_metrics = score, epoch, metrics
             best_state = copy.deepcopy({k: v.detach().cpu() for k, v in model.state_dict().items()})
         if step >= total_steps:
             break
     if best_state is not None:
         model.load_state_dict(best_state)
-    return FitResult(model, best_epoch, history, time.perf_counter() - started, step)
+    return FitResult(model, best_epoch, history, time.perf_counter() - started, step, best_metrics)
