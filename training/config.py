@@ -47,6 +47,7 @@ class TrainConfig:
     label_smoothing: float = 0.0
     aux_weight: float = 0.3  # weight of the corpus-labels auxiliary loss; 0 disables it
     max_steps: int | None = None  # stop early (tests, smoke runs)
+    checkpoint_steps: int = 100  # save a resumable checkpoint this often (and after every epoch); 0: only per epoch
     device: str = "auto"  # auto | cpu | cuda
     threads: int | None = None  # CPU threads; default: all cores
 
@@ -65,6 +66,7 @@ class TrainConfig:
         "label_smoothing": (0.0, 0.5),
         "aux_weight": (0.0, 10.0),
         "max_steps": (1, 10**9),
+        "checkpoint_steps": (0, 10**9),
         "threads": (1, 1024),
     }
 

@@ -90,8 +90,21 @@ def build_model(config: RunConfig, labels: list[str], aux_labels: list[str]):
     return model, tokenizer, aux_labels if model.aux_head is not None else []
 
 
+def checkpoint_dir(config: RunConfig, config_path: str | Path | None, output: str | Path | None) -> Path:
+    """Where a run keeps its resumable state: beside an explicit output, else under the models dir."""
+    if output is not None:
+        output = Path(output)
+        return output.with_name(f".{output.name}.checkpoint")
+    name = config.name or (Path(config_path).stem if config_path else "model")
+    return Path(config.models_dir) / ".checkpoints" / re.sub(r"[^\w.-]+", "-", name)
+
+
 def train_from_config(
-    config: RunConfig, config_path: str | Path | None = None, output: str | Path | None = None, progress: bool = True
+    config: RunConfig,
+    config_path: str | Path | None = None,
+    output: str | Path | None = None,
+    progress: bool = True,
+    resume: bool = False,
 ) -> Path:
     """Fine-tune the configured model and write a complete model folder; returns its path."""
     from newsroles.model.saved import save_transformer
@@ -99,6 +112,9 @@ def train_from_config(
     from newsroles.training.trainer import fit, seed_everything
 
     seed_everything(config.seed)
+    checkpoint = checkpoint_dir(config, config_path, output)
+    if resume and not (checkpoint / "state.pt").is_file():
+        raise UserError("no checkpoint to resume from; run without --resume to start afresh", checkpoint)
     labels = resolve_labels(config)
     if not config.data.train:
         raise UserError("no training data: set data.train in the config or pass --data.train PATH")
@@ -113,7 +129,9 @@ def train_from_config(
         gold, pred = gold_and_predictions(dev, probs, labels)
         return compute_metrics(gold, pred, labels)
 
-    result = fit(config, model, tokenizer, train, dev, labels, aux_labels, evaluate, progress=progress)
+    result = fit(
+        config, model, tokenizer, train, dev, labels, aux_labels, evaluate, progress=progress, checkpoint=checkpoint, resume=resume
+    )
     metrics = {"history": result.history, "best_epoch": result.best_epoch}
     if result.best_metrics is not None:
         metrics["dev"] = result.best_metrics
@@ -143,6 +161,9 @@ def train_from_config(
             },
         )
         write_card(tmp)
+    from newsroles.training.checkpoint import remove_checkpoint
+
+    remove_checkpoint(checkpoint)  # the model folder is complete: nothing left to resume
     return out
 
 

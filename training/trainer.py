@@ -16,6 +16,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -27,6 +28,13 @@ from newsroles.model.device import resolve_device
 from newsroles.model.errors import UserError
 from newsroles.model.forward import article_probabilities, article_windows
 from newsroles.model.windows import Window, collate_windows
+from newsroles.training.checkpoint import (
+    config_fingerprint,
+    load_checkpoint,
+    restore_rng_states,
+    rng_states,
+    save_checkpoint,
+)
 from newsroles.training.config import RunConfig
 
 
@@ -132,8 +140,14 @@ def fit(
     aux_labels: list[str],
     evaluate,
     progress: bool = True,
+    checkpoint: Path | None = None,
+    resume: bool = False,
 ) -> FitResult:
-    """Train `model`; `evaluate(probs) -> metrics dict` scores dev predictions after each epoch."""
+    """Train `model`; `evaluate(probs) -> metrics dict` scores dev predictions after each epoch.
+
+    With `checkpoint`, the loop saves its state there every `train.checkpoint_steps` steps and
+    after each epoch; `resume` continues from that state.
+    """
     from tqdm.auto import tqdm
     from transformers import get_linear_schedule_with_warmup
 
@@ -166,13 +180,56 @@ def fit(
     rng = random.Random(config.seed)
     history: list[dict] = []
     best_score, best_state, best_epoch, best_metrics = -1.0, None, 0, None
-    started, step = time.perf_counter(), 0
-    for epoch in range(1, tc.epochs + 1):
+    step, elapsed, first_epoch, resume_batches, resume_at, resumed_losses = 0, 0.0, 1, None, 0, []
+    fingerprint = config_fingerprint(config)
+    if resume and checkpoint is not None:
+        state = load_checkpoint(checkpoint, fingerprint)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        restore_rng_states(state["rng"], rng)
+        history, step, elapsed = state["history"], state["step"], state["elapsed"]
+        best_score, best_state, best_epoch, best_metrics = state["best"]
+        first_epoch, resume_batches, resume_at = state["epoch"], state["batches"], state["batch_index"]
+        resumed_losses = state["epoch_losses"]
+        if progress:
+            tqdm.write(f"resuming at epoch {first_epoch}, step {step}", file=sys.stderr)
+
+    def save(epoch: int, batches, batch_index: int, epoch_losses: list[float]) -> None:
+        if checkpoint is None:
+            return
+        save_checkpoint(
+            checkpoint,
+            {
+                "config_fingerprint": fingerprint,
+                "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(),
+                "rng": rng_states(rng),
+                "history": history,
+                "step": step,
+                "elapsed": elapsed + time.perf_counter() - started,
+                "best": (best_score, best_state, best_epoch, best_metrics),
+                "epoch": epoch,
+                "batches": batches,
+                "batch_index": batch_index,
+                "epoch_losses": epoch_losses,
+            },
+        )
+
+    started = time.perf_counter()
+    for epoch in range(first_epoch, tc.epochs + 1):
+        if step >= total_steps:
+            break
         model.train()
-        batches = shuffled_batches(examples.windows, tc.batch_size, rng)
-        bar = tqdm(batches, desc=f"epoch {epoch}/{tc.epochs}", unit="batch", disable=not progress, leave=False)
-        running = 0.0
-        for batch_ids in bar:
+        losses: list[float] = []
+        if resume_batches is not None:
+            batches, begin, losses, resume_batches = resume_batches, resume_at, list(resumed_losses), None
+        else:
+            batches, begin = shuffled_batches(examples.windows, tc.batch_size, rng), 0
+        bar = tqdm(total=len(batches), initial=begin, desc=f"epoch {epoch}/{tc.epochs}", unit="batch", disable=not progress, leave=False)
+        for index in range(begin, len(batches)):
+            batch_ids = batches[index]
             batch = collate_windows(
                 [examples.windows[i] for i in batch_ids],
                 pad_id,
@@ -191,11 +248,20 @@ def fit(
             optimizer.step()
             scheduler.step()
             step += 1
-            running = 0.9 * running + 0.1 * loss.item() if step > 1 else loss.item()
-            bar.set_postfix(loss=f"{running:.3f}")
+            losses.append(loss.item())
+            bar.update(1)
+            bar.set_postfix(loss=f"{np.mean(losses[-50:]):.3f}")
             if step >= total_steps:
                 break
-        record = {"epoch": epoch, "step": step, "loss": round(running, 5), "seconds": round(time.perf_counter() - started, 1)}
+            if tc.checkpoint_steps and step % tc.checkpoint_steps == 0:
+                save(epoch, batches, index + 1, losses)
+        bar.close()
+        record = {
+            "epoch": epoch,
+            "step": step,
+            "loss": round(float(np.mean(losses)), 5) if losses else None,
+            "seconds": round(elapsed + time.perf_counter() - started, 1),
+        }
         if dev:
             probs = article_probabilities(model, tokenizer, dev, device, batch_size=tc.eval_batch_size)
             metrics = evaluate(probs)
@@ -210,8 +276,8 @@ def fit(
         if score > best_score:
             best_score, best_epoch, best_metrics = score, epoch, metrics
             best_state = copy.deepcopy({k: v.detach().cpu() for k, v in model.state_dict().items()})
-        if step >= total_steps:
-            break
+        if epoch < tc.epochs and step < total_steps:
+            save(epoch + 1, None, 0, [])
     if best_state is not None:
         model.load_state_dict(best_state)
-    return FitResult(model, best_epoch, history, time.perf_counter() - started, step, best_metrics)
+    return FitResult(model, best_epoch, history, elapsed + time.perf_counter() - started, step, best_metrics)

@@ -27,6 +27,7 @@ def user_errors(fn):
     def wrapper(*args, **kwargs):
         from newsroles.model.errors import UserError
 
+        quiet_libraries()
         try:
             return fn(*args, **kwargs)
         except UserError as exc:
@@ -37,6 +38,19 @@ def user_errors(fn):
             raise typer.Exit(130)
 
     return wrapper
+
+
+def quiet_libraries() -> None:
+    """Our own progress bars and messages only: no per-file 'Loading weights' bars from transformers."""
+    import os
+
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    if "transformers" in sys.modules:
+        from transformers.utils import logging
+
+        logging.set_verbosity_error()
+        logging.disable_progress_bar()
 
 
 def parse_overrides(args: list[str]) -> dict[str, str]:

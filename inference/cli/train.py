@@ -19,10 +19,12 @@ def train(
     output: Path = typer.Option(None, "--output", "-o", help="Model folder to write (default: <models_dir>/<name>/<timestamp>)."),
     models_dir: Path = typer.Option(None, "--models-dir", "-d", help="Where new versions go (default: the config's models_dir, models/)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+    resume: bool = typer.Option(False, "--resume", help="Continue a killed run of the same config from its last checkpoint."),
 ):
     """Fine-tune a transformer on labeled articles and write a self-contained model folder.
 
-    Any config key can be overridden: --section.key value.
+    Any config key can be overridden: --section.key value. A run saves resumable checkpoints
+    (every train.checkpoint_steps steps and each epoch); after a kill, rerun with --resume.
 
     Example: newsroles train --config configs/default.yaml --train.epochs 2
     """
@@ -32,7 +34,7 @@ def train(
     run_config = load_config(config, parse_overrides(ctx.args))
     if models_dir is not None:
         run_config.models_dir = str(models_dir)
-    folder = train_from_config(run_config, config, output, progress=not quiet)
+    folder = train_from_config(run_config, config, output, progress=not quiet, resume=resume)
     report_model(folder)
 
 

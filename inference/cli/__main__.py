@@ -1,0 +1,3 @@
+from newsroles.inference.cli import main
+
+main()

@@ -1,0 +1,73 @@
+"""A training run killed with SIGKILL resumes from its checkpoint to the same model."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from newsroles.inference.predictor import load_labeler
+from synthetic import synthetic_articles, write_jsonl
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def train_command(tiny_base_model, data_dir: Path, output: Path, *extra: str) -> list[str]:
+    return [
+        sys.executable, "-m", "newsroles.inference.cli", "train", "--config", str(ROOT / "configs" / "tiny.yaml"),
+        "--output", str(output), "--quiet",
+        "--model.base", str(tiny_base_model),
+        "--data.train", str(data_dir / "train.jsonl"), "--data.dev", str(data_dir / "dev.jsonl"),
+        "--train.epochs", "3", "--train.checkpoint_steps", "2", *extra,
+    ]
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
+def test_killed_training_resumes_to_the_same_model(tiny_base_model, tmp_path):
+    write_jsonl(synthetic_articles(24, seed=11), tmp_path / "train.jsonl")
+    write_jsonl(synthetic_articles(6, seed=12), tmp_path / "dev.jsonl")
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
+
+    reference = tmp_path / "reference"
+    subprocess.run(train_command(tiny_base_model, tmp_path, reference), check=True, env=env, capture_output=True)
+
+    resumed = tmp_path / "resumed"
+    checkpoint = tmp_path / ".resumed.checkpoint"
+    process = subprocess.Popen(train_command(tiny_base_model, tmp_path, resumed), env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while not (checkpoint / "state.pt").exists() and process.poll() is None and time.time() < deadline:
+        time.sleep(0.01)
+    assert process.poll() is None, "training finished before it could be killed; make the run longer"
+    process.send_signal(signal.SIGKILL)  # right after the first checkpoint, mid-epoch
+    process.wait()
+    assert not resumed.exists(), "a killed run must not leave a model folder that looks complete"
+    assert (checkpoint / "state.pt").exists()
+
+    done = subprocess.run(train_command(tiny_base_model, tmp_path, resumed, "--resume"), env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert not checkpoint.exists(), "the checkpoint is removed once the model is complete"
+
+    articles = synthetic_articles(4, seed=13)
+    for a, b in zip(load_labeler(reference, "cpu").predict(articles), load_labeler(resumed, "cpu").predict(articles)):
+        np.testing.assert_allclose(a, b, atol=1e-5)
+    ref_metrics = json.loads((reference / "metrics.json").read_text())
+    res_metrics = json.loads((resumed / "metrics.json").read_text())
+    assert [h["dev_macro_f1"] for h in ref_metrics["history"]] == [h["dev_macro_f1"] for h in res_metrics["history"]]
+
+
+def test_resume_without_a_checkpoint_says_so(tiny_base_model, tmp_path):
+    write_jsonl(synthetic_articles(4, seed=1), tmp_path / "train.jsonl")
+    write_jsonl(synthetic_articles(2, seed=2), tmp_path / "dev.jsonl")
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
+    done = subprocess.run(train_command(tiny_base_model, tmp_path, tmp_path / "m", "--resume"), env=env, capture_output=True, text=True)
+    assert done.returncode == 2
+    assert done.stderr.strip().startswith("error: ") and "no checkpoint" in done.stderr
+    assert "Traceback" not in done.stderr
