@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import sys
 from pathlib import Path
 from typing import IO, Any, Iterable, Sequence
@@ -216,12 +217,13 @@ class ArticleWriter:
             for article in predictions:
                 writer.write(article)
 
-    The file is written to a temporary file beside `path` and renamed into place when the `with`
-    block ends without an error; on an error nothing replaces `path`. `path` "-" writes to stdout
-    (not atomic). For CSV/TSV the score columns come from `labels`, or from the first article
-    written. With `resume=True` (JSONL only), the complete articles of an existing output at
-    `path` are copied into the new file first and their ids are in `writer.completed`; `write`
-    skips an article whose id is already there (and returns False).
+    JSONL is written as it goes to `<path>.partial`, one flushed line per article, and renamed to
+    `path` when the `with` block ends without an error; an interrupted or killed run leaves only
+    the `.partial` file, never something that looks complete. With `resume=True` the articles of
+    that partial file (or of a finished output at `path`) are kept, their ids are in
+    `writer.completed`, and `write` skips them (returns False): no duplicates, no gaps. CSV/TSV are
+    written to a temporary file and renamed into place (no resuming). `path` "-" writes to stdout.
+    For CSV/TSV the score columns come from `labels`, or from the first article written.
     """
 
     def __init__(
@@ -245,34 +247,36 @@ class ArticleWriter:
         self._fh: IO[str] | None = None
         self._csv = None
 
+    @property
+    def partial_path(self) -> Path:
+        return self.path.with_name(self.path.name + ".partial")  # type: ignore[union-attr]
+
     def __enter__(self) -> "ArticleWriter":
         if isinstance(self.path, Path) and self.path.is_dir():
             raise UserError("output is a folder; give a file name", self.path)
-        if self.resume:
-            self.completed = completed_ids(self.path)
         if self.path == "-":
             self._fh = sys.stdout
+        elif self.format == "jsonl":
+            self._fh = self._open_partial()
         else:
             self._ctx = atomic_file(self.path, "w", encoding="utf-8")
             # newline="" would be ideal for csv; atomic_file opens in text mode, so rows end in "\n".
             self._fh = self._ctx.__enter__()
-        if self.resume and self.completed:
-            self._copy_completed()
         return self
 
-    def _copy_completed(self) -> None:
-        with open(self.path, "rb") as fh:
-            data = fh.read()
-        lines = data.split(b"\n")
-        for i, raw in enumerate(lines):
-            if not raw.strip():
-                continue
-            if i == len(lines) - 1:  # no newline after it: the unfinished line of a killed run
-                try:
-                    json.loads(raw.decode("utf-8"))
-                except (ValueError, UnicodeDecodeError):
-                    continue
-            self._fh.write(raw.decode("utf-8").rstrip("\r") + "\n")
+    def _open_partial(self) -> IO[str]:
+        partial = self.partial_path
+        partial.parent.mkdir(parents=True, exist_ok=True)
+        if self.resume and partial.exists():
+            _drop_unfinished_line(partial)
+            self.completed = completed_ids(partial)
+            return open(partial, "a", encoding="utf-8")
+        fh = open(partial, "w", encoding="utf-8")
+        if self.resume and self.path.exists():  # type: ignore[union-attr]
+            self.completed = completed_ids(self.path)
+            with open(self.path, "rb") as old:  # type: ignore[arg-type]
+                _copy_complete_lines(old.read(), fh)
+        return fh
 
     def write(self, article: Article) -> bool:
         """Write one article; False when it was skipped because a resumed output already has it."""
@@ -290,6 +294,7 @@ class ArticleWriter:
                 self._csv.writerow(_csv_header(self.labels))
             self._csv.writerows(_csv_rows(article, self.labels))
         self._fh.flush()
+        self.completed.add(article.id)
         self.written += 1
         return True
 
@@ -299,13 +304,43 @@ class ArticleWriter:
     def __exit__(self, exc_type, exc, tb) -> bool:
         fh, ctx = self._fh, self._ctx
         self._fh = self._ctx = None
-        if ctx is None:  # stdout
-            if fh is not None:
-                fh.flush()
+        if fh is None:
             return False
-        if exc_type is None and self.format != "jsonl" and self._csv is None:
+        if self.path == "-":
+            fh.flush()
+            return False
+        if self.format == "jsonl":
+            fh.flush()
+            os.fsync(fh.fileno())
+            fh.close()
+            if exc_type is None:
+                os.replace(self.partial_path, self.path)  # type: ignore[arg-type]
+            return False  # on an error the .partial file stays, for --resume
+        if exc_type is None and self._csv is None:
             # No article at all: still write the header so the CSV is well-formed.
             csv.writer(fh, delimiter="\t" if self.format == "tsv" else ",", lineterminator="\n").writerow(
                 _csv_header(self.labels or [])
             )
         return bool(ctx.__exit__(exc_type, exc, tb))
+
+
+def _drop_unfinished_line(path: Path) -> None:
+    """Cut a killed run's last, unfinished line so appending goes on from a whole article."""
+    with open(path, "rb+") as fh:
+        data = fh.read()
+        end = data.rfind(b"\n") + 1
+        if end != len(data):
+            fh.truncate(end)
+
+
+def _copy_complete_lines(data: bytes, fh: IO[str]) -> None:
+    lines = data.split(b"\n")
+    for i, raw in enumerate(lines):
+        if not raw.strip():
+            continue
+        if i == len(lines) - 1:  # no newline after it: the unfinished line of a killed run
+            try:
+                json.loads(raw.decode("utf-8"))
+            except (ValueError, UnicodeDecodeError):
+                continue
+        fh.write(raw.decode("utf-8").rstrip("\r") + "\n")

@@ -71,3 +71,46 @@ def test_resume_without_a_checkpoint_says_so(tiny_base_model, tmp_path):
     assert done.returncode == 2
     assert done.stderr.strip().startswith("error: ") and "no checkpoint" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_killed_labeling_resumes_without_duplicates_or_gaps(tiny_base_model, tmp_path):
+    from newsroles.training.config import load_config
+    from newsroles.training.run import train_from_config
+
+    write_jsonl(synthetic_articles(6, seed=1), tmp_path / "train.jsonl")
+    config = load_config(ROOT / "configs" / "tiny.yaml", {
+        "model.base": str(tiny_base_model), "data.train": str(tmp_path / "train.jsonl"), "data.dev": "null",
+        "train.max_steps": "1", "train.epochs": "1"})
+    model = train_from_config(config, output=tmp_path / "model", progress=False)
+    archive = tmp_path / "archive.jsonl"
+    stories = [{"id": f"story-{i:04d}", "text": f"Police said {i} people were killed on Monday. Analysts expect more talks."}
+               for i in range(1500)]
+    archive.write_text("".join(json.dumps(s) + "\n" for s in stories), encoding="utf-8")
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
+
+    def label(output: Path, *extra: str) -> list[str]:
+        return [sys.executable, "-m", "newsroles.inference.cli", "label", str(archive), "--model", str(model),
+                "--output", str(output), "--quiet", "--batch-size", "8", *extra]
+
+    reference = tmp_path / "reference.jsonl"
+    subprocess.run(label(reference), check=True, env=env, capture_output=True)
+
+    out = tmp_path / "out.jsonl"
+    partial = tmp_path / "out.jsonl.partial"
+    process = subprocess.Popen(label(out), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while (not partial.exists() or partial.stat().st_size < 20_000) and process.poll() is None and time.time() < deadline:
+        time.sleep(0.01)
+    assert process.poll() is None, "labeling finished before it could be killed; make the archive longer"
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert not out.exists() and partial.exists()
+    done_before = len(partial.read_text(encoding="utf-8").splitlines())
+    assert 0 < done_before < len(stories)
+
+    subprocess.run(label(out, "--resume"), check=True, env=env, capture_output=True)
+    got = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    want = [json.loads(line) for line in reference.read_text(encoding="utf-8").splitlines()]
+    assert [a["id"] for a in got] == [a["id"] for a in want]
+    assert [[s["label"] for s in a["sentences"]] for a in got] == [[s["label"] for s in a["sentences"]] for a in want]
+    assert not partial.exists()

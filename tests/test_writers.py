@@ -113,10 +113,27 @@ def test_article_writer_streams_atomically(tmp_path, articles):
     assert writer.written == 2
 
 
-def test_article_writer_leaves_nothing_on_error(tmp_path, articles):
+def test_article_writer_on_error_leaves_only_a_partial_file_that_resume_continues(tmp_path, articles):
     path = tmp_path / "out.jsonl"
     with pytest.raises(RuntimeError):
         with ArticleWriter(path) as writer:
+            writer.write(articles[0])
+            raise RuntimeError("model crashed")
+    assert [p.name for p in tmp_path.iterdir()] == ["out.jsonl.partial"], "nothing may look complete"
+    # A kill in the middle of a line leaves it unfinished: resume cuts it and goes on.
+    with open(tmp_path / "out.jsonl.partial", "a", encoding="utf-8") as fh:
+        fh.write('{"id": "half-writ')
+    with ArticleWriter(path, resume=True) as writer:
+        assert writer.completed == {articles[0].id}
+        assert writer.write_all(articles) == len(articles) - 1
+    ids = [json.loads(line)["id"] for line in path.read_text().splitlines()]
+    assert ids == [a.id for a in articles], "no duplicates, no gaps"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.jsonl"]
+
+
+def test_csv_writer_leaves_nothing_on_error(tmp_path, articles):
+    with pytest.raises(RuntimeError):
+        with ArticleWriter(tmp_path / "out.csv") as writer:
             writer.write(articles[0])
             raise RuntimeError("model crashed")
     assert list(tmp_path.iterdir()) == []

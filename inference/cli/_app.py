@@ -34,7 +34,7 @@ def user_errors(fn):
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2)
         except KeyboardInterrupt:
-            typer.echo("interrupted; nothing half-written was left behind", err=True)
+            typer.echo("interrupted: nothing half-written was left behind; rerun with --resume to continue", err=True)
             raise typer.Exit(130)
 
     return wrapper
