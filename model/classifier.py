@@ -35,6 +35,8 @@ class SentenceRoleModel(nn.Module):
             width += 2 * spec.context_hidden
         self.dropout = nn.Dropout(spec.dropout)
         self.head = nn.Linear(width, n_labels)
+        # Added to the logits; zero while training, then tuned on dev (training/calibrate.py).
+        self.register_buffer("label_bias", torch.zeros(n_labels))
         self.aux_head = nn.Linear(width, n_aux) if n_aux else None
 
     def sentence_vectors(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
@@ -60,4 +62,4 @@ class SentenceRoleModel(nn.Module):
     def forward(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor | None]:
         x = self.sentence_vectors(batch)
         aux = self.aux_head(x) if self.aux_head is not None else None
-        return self.head(x), aux
+        return self.head(x) + self.label_bias, aux

@@ -18,6 +18,9 @@ class ModelSpec:
     max_title_tokens: int = 24
     window_overlap: float = 0.5  # share of a window's sentences repeated in the next window
     use_title: bool = True
+    # Windows after the first also see the article's lead sentence (the main event, usually),
+    # as context that is not classified again.
+    lead_context: bool = True
     position_features: bool = True
     pooling: str = "mean"  # mean | sep | mean+sep
     context_layer: str = "gru"  # gru | none: a BiGRU over the window's sentence vectors

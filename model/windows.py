@@ -54,11 +54,13 @@ def build_windows(
 ) -> list[Window]:
     n = len(sentence_ids)
     prefix = [cls_id] + (title_ids + [sep_id] if title_ids else [])
-    budget = spec.max_length - len(prefix)
+    use_lead = spec.is_article and spec.lead_context and n > 1
+    lead = sentence_ids[0][: max(1, (spec.max_length - len(prefix)) // 4)] + [sep_id] if use_lead else []
     windows: list[Window] = []
     start = 0
     while start < n:
-        ids, spans, end = list(prefix), [], start
+        ids, spans, end = prefix + (lead if start > 0 else []), [], start
+        budget = spec.max_length - len(ids)
         while end < n:
             if not spec.is_article and end > start:
                 break  # sentence model: one sentence per window

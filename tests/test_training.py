@@ -98,3 +98,28 @@ def test_fine_tuning_from_a_saved_model_continues_from_its_weights(tiny_base_mod
     # Two steps at a tiny learning rate: the child still scores like its parent, not like a fresh model.
     child_f1 = json.loads((child / "metrics.json").read_text())["dev"]["macro_f1"]
     assert child_f1 > 0.9
+
+
+def test_label_bias_tuning_raises_dev_macro_f1_and_is_saved_in_the_model():
+    import numpy as np
+
+    from newsroles.training.calibrate import tune_label_bias
+
+    rng = np.random.default_rng(0)
+    gold = rng.integers(0, 3, size=400)
+    logits = rng.normal(size=(400, 3))
+    logits[np.arange(400), gold] += 1.0
+    logits[:, 2] -= 1.5  # label 2 is under-predicted
+    log_probs = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+    bias, before, after = tune_label_bias(log_probs, gold)
+    assert after > before + 0.05
+    assert bias[2] > bias[0] and bias[2] > bias[1]
+
+
+def test_tuned_bias_travels_with_the_model_folder(article_model):
+    metrics = json.loads((article_model / "metrics.json").read_text())
+    assert set(metrics["label_bias"]) == {"stance", "quote", "background", "fact"}
+    assert metrics["dev"]["macro_f1"] >= metrics["dev_before_bias"]["macro_f1"]
+    labeler = load_labeler(article_model, device="cpu")
+    saved = labeler.model.label_bias.tolist()
+    assert saved == pytest.approx([metrics["label_bias"][k] for k in labeler.labels], abs=1e-3)

@@ -38,7 +38,8 @@ def test_long_article_windows_overlap_fit_and_cover_every_sentence():
 
 
 def test_each_sentence_is_owned_by_the_window_where_it_has_most_context():
-    spec = ModelSpec(max_length=6 * 4 + 1, window_overlap=0.5)  # 4 sentences of 5 tokens + sep per window
+    # 4 sentences of 5 tokens + separator per window
+    spec = ModelSpec(max_length=6 * 4 + 1, window_overlap=0.5, lead_context=False)
     windows = build_windows(0, [], sentences([5] * 10), spec, CLS, SEP)
     assert [(w.start, w.end) for w in windows] == [(0, 4), (2, 6), (4, 8), (6, 10)]
     owners = assign_owners(windows, 10)
@@ -78,3 +79,14 @@ def test_collate_pads_and_masks():
     # Mean pooling weights of a sentence sum to one over exactly its tokens.
     assert batch["pool"][0, 0].sum().item() == pytest.approx(1.0)
     assert (batch["pool"][0, 0] > 0).nonzero().flatten().tolist() == [1, 2, 3]
+
+
+def test_later_windows_see_the_lead_sentence_as_unclassified_context():
+    spec = ModelSpec(max_length=30, window_overlap=0.0)
+    windows = build_windows(0, [7], sentences([4, 5, 5, 5, 5, 5]), spec, CLS, SEP)
+    assert windows[0].input_ids[:3] == [CLS, 7, SEP] and windows[0].start == 0
+    later = windows[1]
+    assert later.input_ids[:8] == [CLS, 7, SEP, 1000, 1000, 1000, 1000, SEP]
+    assert later.spans[0][0] == 8, "the lead is context only: the first classified span follows it"
+    assert all(len(w.input_ids) <= 30 for w in windows)
+    assert [k for w in windows for k in range(w.start, w.end)] == list(range(6))

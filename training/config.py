@@ -46,6 +46,8 @@ class TrainConfig:
     focal_gamma: float = 0.0  # >0: focal loss instead of cross-entropy
     label_smoothing: float = 0.0
     aux_weight: float = 0.3  # weight of the corpus-labels auxiliary loss; 0 disables it
+    # After training, tune one logit bias per label on the dev set for macro-F1 (training/calibrate.py).
+    tune_label_bias: bool = True
     max_steps: int | None = None  # stop early (tests, smoke runs)
     checkpoint_steps: int = 100  # save a resumable checkpoint this often (and after every epoch); 0: only per epoch
     device: str = "auto"  # auto | cpu | cuda

@@ -99,6 +99,28 @@ def checkpoint_dir(config: RunConfig, config_path: str | Path | None, output: st
     return Path(config.models_dir) / ".checkpoints" / re.sub(r"[^\w.-]+", "-", name)
 
 
+def tune_bias(model: SentenceRoleModel, dev: list[Article], probs: list, labels: list[str]) -> dict:
+    """Tune and install per-label logit biases on dev; returns the metrics before and after."""
+    import numpy as np
+
+    from newsroles.training.calibrate import tune_label_bias
+    from newsroles.training.evaluate import compute_metrics, gold_and_predictions
+
+    index = {name: i for i, name in enumerate(labels)}
+    rows = [(np.log(p[k] + 1e-12), index[s.label]) for a, p in zip(dev, probs) for k, s in enumerate(a.sentences) if s.label is not None]
+    log_probs, gold = np.stack([r[0] for r in rows]), np.array([r[1] for r in rows])
+    bias, _, _ = tune_label_bias(log_probs, gold)
+    with torch.no_grad():
+        model.label_bias.copy_(torch.as_tensor(bias, dtype=model.label_bias.dtype))
+    shifted = [np.exp(np.log(p + 1e-12) + bias) for p in probs]
+    gold_names, pred_names = gold_and_predictions(dev, [p / p.sum(axis=1, keepdims=True) for p in shifted], labels)
+    return {
+        "dev_before_bias": compute_metrics(*gold_and_predictions(dev, probs, labels), labels),
+        "dev": compute_metrics(gold_names, pred_names, labels),
+        "label_bias": {name: round(float(b), 3) for name, b in zip(labels, bias)},
+    }
+
+
 def train_from_config(
     config: RunConfig,
     config_path: str | Path | None = None,
@@ -135,6 +157,8 @@ def train_from_config(
     metrics = {"history": result.history, "best_epoch": result.best_epoch}
     if result.best_metrics is not None:
         metrics["dev"] = result.best_metrics
+        if config.train.tune_label_bias:
+            metrics.update(tune_bias(result.model, dev, result.best_probs, labels))
 
     from newsroles.model.card import write_card
     from newsroles.model.registry import next_free_dir, version_info

@@ -128,6 +128,7 @@ class FitResult:
     seconds: float
     steps: int
     best_metrics: dict | None = None  # dev metrics of the kept epoch
+    best_probs: list | None = None  # its dev predictions
 
 
 def fit(
@@ -179,7 +180,7 @@ def fit(
 
     rng = random.Random(config.seed)
     history: list[dict] = []
-    best_score, best_state, best_epoch, best_metrics = -1.0, None, 0, None
+    best_score, best_state, best_epoch, best_metrics, best_probs = -1.0, None, 0, None, None
     step, elapsed, first_epoch, resume_batches, resume_at, resumed_losses = 0, 0.0, 1, None, 0, []
     fingerprint = config_fingerprint(config)
     if resume and checkpoint is not None:
@@ -189,7 +190,7 @@ def fit(
         scheduler.load_state_dict(state["scheduler"])
         restore_rng_states(state["rng"], rng)
         history, step, elapsed = state["history"], state["step"], state["elapsed"]
-        best_score, best_state, best_epoch, best_metrics = state["best"]
+        best_score, best_state, best_epoch, best_metrics, best_probs = state["best"]
         first_epoch, resume_batches, resume_at = state["epoch"], state["batches"], state["batch_index"]
         resumed_losses = state["epoch_losses"]
         if progress:
@@ -209,7 +210,7 @@ def fit(
                 "history": history,
                 "step": step,
                 "elapsed": elapsed + time.perf_counter() - started,
-                "best": (best_score, best_state, best_epoch, best_metrics),
+                "best": (best_score, best_state, best_epoch, best_metrics, best_probs),
                 "epoch": epoch,
                 "batches": batches,
                 "batch_index": batch_index,
@@ -265,19 +266,20 @@ def fit(
         if dev:
             probs = article_probabilities(model, tokenizer, dev, device, batch_size=tc.eval_batch_size)
             metrics = evaluate(probs)
+            metrics_probs = probs
             record.update(dev_macro_f1=metrics["macro_f1"], dev_accuracy=metrics["accuracy"])
             score = metrics["macro_f1"]
         else:
-            metrics, score = None, float(epoch)  # no dev set: keep the last epoch
+            metrics, metrics_probs, score = None, None, float(epoch)  # no dev set: keep the last epoch
         history.append(record)
         if progress:
             shown = ", ".join(f"{k}={v}" for k, v in record.items() if k != "epoch")
             tqdm.write(f"epoch {epoch}: {shown}", file=sys.stderr)
         if score > best_score:
-            best_score, best_epoch, best_metrics = score, epoch, metrics
+            best_score, best_epoch, best_metrics, best_probs = score, epoch, metrics, metrics_probs
             best_state = copy.deepcopy({k: v.detach().cpu() for k, v in model.state_dict().items()})
         if epoch < tc.epochs and step < total_steps:
             save(epoch + 1, None, 0, [])
     if best_state is not None:
         model.load_state_dict(best_state)
-    return FitResult(model, best_epoch, history, elapsed + time.perf_counter() - started, step, best_metrics)
+    return FitResult(model, best_epoch, history, elapsed + time.perf_counter() - started, step, best_metrics, best_probs)
