@@ -13,7 +13,7 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from newsroles.model.spec import ModelSpec
-from newsroles.model.windows import N_POSITION_FEATURES, POSITION_BUCKETS
+from newsroles.model.windows import POSITION_BUCKETS, n_features
 
 POSITION_EMBEDDING_DIM = 16
 
@@ -28,7 +28,7 @@ class SentenceRoleModel(nn.Module):
         self.use_positions = spec.is_article and spec.position_features
         if self.use_positions:
             self.position_embedding = nn.Embedding(POSITION_BUCKETS, POSITION_EMBEDDING_DIM)
-            width += N_POSITION_FEATURES + POSITION_EMBEDDING_DIM
+            width += n_features(spec) + POSITION_EMBEDDING_DIM
         self.context = None
         if spec.is_article and spec.context_layer == "gru":
             self.context = nn.GRU(width, spec.context_hidden, batch_first=True, bidirectional=True)

@@ -9,7 +9,15 @@ import torch
 
 from newsroles.model.article import Article
 from newsroles.model.classifier import SentenceRoleModel
-from newsroles.model.windows import Window, assign_owners, build_windows, collate_windows, tokenize_articles
+from newsroles.model.errors import UserError
+from newsroles.model.windows import (
+    Window,
+    assign_owners,
+    build_windows,
+    collate_windows,
+    sentence_features,
+    tokenize_articles,
+)
 
 
 def article_windows(tokenizer, articles: list[Article], spec) -> tuple[list[Window], list[list[tuple[int, int]]]]:
@@ -18,10 +26,38 @@ def article_windows(tokenizer, articles: list[Article], spec) -> tuple[list[Wind
     owners: list[list[tuple[int, int]]] = []
     for i, (title_ids, sentence_ids) in enumerate(tokenize_articles(tokenizer, articles, spec)):
         own = build_windows(i, title_ids, sentence_ids, spec, tokenizer.cls_token_id, tokenizer.sep_token_id)
+        features = sentence_features([s.paragraph for s in articles[i].sentences], spec)
+        for w in own:
+            w.features = features[w.start : w.end]
         offset = len(windows)
         owners.append([(offset + w, j) for w, j in assign_owners(own, len(sentence_ids))])
         windows.extend(own)
     return windows, owners
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """Whether `exc` says the GPU (or the CPU allocator) ran out of memory."""
+    if isinstance(exc, MemoryError) or type(exc).__name__ == "OutOfMemoryError":
+        return True
+    if isinstance(exc, RuntimeError):
+        text = str(exc).lower()
+        return "out of memory" in text or "can't allocate memory" in text or "not enough memory" in text
+    return False
+
+
+def out_of_memory_error(device: torch.device, batch_size: int, option: str = "--batch-size", what: str = "labeling") -> UserError:
+    """The UserError for running out of memory: what was being done, and the batch size to try."""
+    if device.type == "cuda":
+        try:
+            torch.cuda.empty_cache()
+        except Exception:  # noqa: BLE001 - the message matters more than freeing the cache
+            pass
+    subject = "the GPU ran out of memory" if device.type == "cuda" else "ran out of memory"
+    if batch_size > 1:
+        hint = f"retry with a smaller batch: {option} {max(1, batch_size // 2)}"
+    else:
+        hint = "the batch size is already 1: use a smaller model.max_length or a device with more memory"
+    return UserError(f"{subject} {what} with batch size {batch_size}; {hint}")
 
 
 def batches_by_length(windows: list[Window], batch_size: int, max_batch_tokens: int | None = None) -> list[list[int]]:
@@ -49,10 +85,12 @@ def article_probabilities(
     device: torch.device,
     batch_size: int = 32,
     progress=None,
+    batch_option: str = "--batch-size",
 ) -> list[np.ndarray]:
     """Per article, an (n_sentences, n_labels) array of probabilities.
 
-    `progress`, when given, is called with the number of sentences each batch finished.
+    `progress`, when given, is called with the number of sentences each batch finished. Running out
+    of memory is a UserError saying to retry with half the batch size, as `batch_option` sets it.
     """
     model.eval()
     spec = model.spec
@@ -68,8 +106,13 @@ def article_probabilities(
     for batch_ids in batches_by_length(windows, batch_size, max_batch_tokens=batch_size * 128):
         batch = collate_windows([windows[i] for i in batch_ids], pad_id)
         batch = {k: v.to(device) for k, v in batch.items()}
-        with autocast:
-            logits, _ = model(batch)
+        try:
+            with autocast:
+                logits, _ = model(batch)
+        except (RuntimeError, MemoryError) as exc:
+            if not is_out_of_memory(exc):
+                raise
+            raise out_of_memory_error(device, batch_size, batch_option) from None
         probs = torch.softmax(logits.float(), dim=-1).cpu().numpy()
         for row, i in enumerate(batch_ids):
             window_probs[i] = probs[row, : len(windows[i].spans)]

@@ -22,6 +22,8 @@ class ModelSpec:
     # as context that is not classified again.
     lead_context: bool = True
     position_features: bool = True
+    # Where the sentence stands among the article's paragraphs (when the input has paragraphs).
+    paragraph_features: bool = False
     pooling: str = "mean"  # mean | sep | mean+sep
     context_layer: str = "gru"  # gru | none: a BiGRU over the window's sentence vectors
     context_hidden: int = 192

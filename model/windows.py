@@ -17,6 +17,7 @@ from newsroles.model.spec import ModelSpec
 
 POSITION_BUCKETS = 32  # sentence index embeddings; later sentences share the last bucket
 N_POSITION_FEATURES = 4
+N_PARAGRAPH_FEATURES = 5
 
 
 @dataclass
@@ -27,26 +28,45 @@ class Window:
     input_ids: list[int]
     spans: list[tuple[int, int]]  # token span of each sentence in input_ids, its separator excluded
     n_article_sentences: int
+    features: list[list[float]] | None = None  # per sentence: position (and paragraph) features
 
 
 def tokenize_articles(tokenizer, articles: list[Article], spec: ModelSpec) -> list[tuple[list[int], list[list[int]]]]:
     """(headline ids, ids of each sentence) per article, without special tokens, truncated."""
     texts = [s.text for a in articles for s in a.sentences]
     per_sentence = max(1, min(spec.max_sentence_tokens, spec.max_length - 2))
-    ids = tokenizer(texts, add_special_tokens=False, truncation=True, max_length=per_sentence)["input_ids"] if texts else []
+    ids = _token_ids(tokenizer, texts, per_sentence)
     use_title = spec.is_article and spec.use_title and spec.max_title_tokens > 0
     titles = [a.title or "" for a in articles] if use_title else []
-    title_ids = (
-        tokenizer(titles, add_special_tokens=False, truncation=True, max_length=spec.max_title_tokens)["input_ids"]
-        if titles
-        else []
-    )
+    title_ids = _token_ids(tokenizer, titles, spec.max_title_tokens)
     out, at = [], 0
     for i, article in enumerate(articles):
         n = len(article.sentences)
         out.append((title_ids[i] if title_ids else [], ids[at : at + n]))
         at += n
     return out
+
+
+TOKENIZE_SLICE = 1024  # texts per tokenizer call: a huge article's encodings never all sit in memory at once
+
+
+def _token_ids(tokenizer, texts: list[str], max_length: int) -> list[list[int]]:
+    """Token ids of each text, without special tokens, truncated to `max_length`.
+
+    Tokenized in slices: a fast tokenizer keeps offsets, masks and more for every text of a call,
+    several kilobytes each, which for a 5 MB article would be hundreds of megabytes at once.
+    """
+    ids: list[list[int]] = []
+    for at in range(0, len(texts), TOKENIZE_SLICE):
+        ids.extend(
+            tokenizer(
+                texts[at : at + TOKENIZE_SLICE],
+                add_special_tokens=False,
+                truncation=True,
+                max_length=max_length,
+            )["input_ids"]
+        )
+    return ids
 
 
 def build_windows(
@@ -99,6 +119,31 @@ def position_features(k: int, n: int) -> list[float]:
     return [k / (n - 1) if n > 1 else 0.0, float(k == 0), float(k == n - 1), 1.0 / (k + 1)]
 
 
+def paragraph_features(paragraphs: list[int | None]) -> list[list[float]]:
+    """Per sentence: known?, relative paragraph, first paragraph?, first/last sentence of its paragraph."""
+    if any(p is None for p in paragraphs):
+        return [[0.0] * N_PARAGRAPH_FEATURES for _ in paragraphs]
+    last_paragraph = max(paragraphs) if paragraphs else 0
+    out = []
+    for k, p in enumerate(paragraphs):
+        first = k == 0 or paragraphs[k - 1] != p
+        last = k == len(paragraphs) - 1 or paragraphs[k + 1] != p
+        out.append([1.0, p / last_paragraph if last_paragraph else 0.0, float(p == paragraphs[0]), float(first), float(last)])
+    return out
+
+
+def sentence_features(paragraphs: list[int | None], spec: ModelSpec) -> list[list[float]]:
+    n = len(paragraphs)
+    rows = [position_features(k, n) for k in range(n)]
+    if spec.paragraph_features:
+        rows = [a + b for a, b in zip(rows, paragraph_features(paragraphs))]
+    return rows
+
+
+def n_features(spec: ModelSpec) -> int:
+    return N_POSITION_FEATURES + (N_PARAGRAPH_FEATURES if spec.paragraph_features else 0)
+
+
 def collate_windows(
     windows: list[Window],
     pad_id: int,
@@ -114,7 +159,8 @@ def collate_windows(
     pool = torch.zeros((batch, max_sents, max_tokens))
     sep_index = torch.zeros((batch, max_sents), dtype=torch.long)
     sent_mask = torch.zeros((batch, max_sents), dtype=torch.bool)
-    pos_feats = torch.zeros((batch, max_sents, N_POSITION_FEATURES))
+    width = len(windows[0].features[0]) if windows[0].features else N_POSITION_FEATURES
+    pos_feats = torch.zeros((batch, max_sents, width))
     pos_index = torch.zeros((batch, max_sents), dtype=torch.long)
     for b, w in enumerate(windows):
         input_ids[b, : len(w.input_ids)] = torch.tensor(w.input_ids)
@@ -124,7 +170,8 @@ def collate_windows(
             sep_index[b, j] = hi
             sent_mask[b, j] = True
             k = w.start + j
-            pos_feats[b, j] = torch.tensor(position_features(k, w.n_article_sentences))
+            row = w.features[j] if w.features else position_features(k, w.n_article_sentences)
+            pos_feats[b, j] = torch.tensor(row)
             pos_index[b, j] = min(k, POSITION_BUCKETS - 1)
     out = {
         "input_ids": input_ids,

@@ -90,3 +90,15 @@ def test_later_windows_see_the_lead_sentence_as_unclassified_context():
     assert later.spans[0][0] == 8, "the lead is context only: the first classified span follows it"
     assert all(len(w.input_ids) <= 30 for w in windows)
     assert [k for w in windows for k in range(w.start, w.end)] == list(range(6))
+
+
+def test_paragraph_features_mark_paragraph_starts_and_ends():
+    from newsroles.model.windows import paragraph_features
+
+    rows = paragraph_features([0, 1, 1, 2])
+    assert [r[0] for r in rows] == [1.0] * 4  # paragraphs known
+    assert [r[1] for r in rows] == [0.0, 0.5, 0.5, 1.0]
+    assert [r[2] for r in rows] == [1.0, 0.0, 0.0, 0.0]  # in the first paragraph
+    assert [r[3] for r in rows] == [1.0, 1.0, 0.0, 1.0]  # first sentence of its paragraph
+    assert [r[4] for r in rows] == [1.0, 0.0, 1.0, 1.0]  # last sentence of its paragraph
+    assert paragraph_features([0, None]) == [[0.0] * 5, [0.0] * 5]
