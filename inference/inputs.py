@@ -12,44 +12,50 @@ A path may be
   (`title` optional; without it a headline opening `text` becomes the title) or already split,
   `{"id": ..., "sentences": [{"text": ...}, ...]}` (sentence items may also be plain strings and may
   carry `paragraph`); other fields go to `Article.meta`;
-- a directory: every `*.txt`, `*.text`, `*.md`, `*.jsonl` inside, recursively, in sorted path order
-  (hidden files and folders are passed over); the id of a text file there is its path relative to
-  the directory, without the suffix (`2019/story`);
+- an HTML page (`.html`, `.htm`, or any text file or JSONL `text` that holds markup): the article
+  text is taken from its paragraphs and the title from its `<h1>` (see `newsroles.inference.html`),
+  with an `InputWarning` saying so; a page with no article text is an error saying why;
+- a `.csv` / `.tsv` file: one sentence per row, columns `article_id` and `text` (as
+  `newsroles.training.readers` reads them; a `label` column is ignored);
+- a directory: every `*.txt`, `*.text`, `*.md`, `*.jsonl`, `*.html`, `*.htm` inside, recursively,
+  in sorted path order (hidden files and folders are passed over); the id of a text file there is
+  its path relative to the directory, without the suffix (`2019/story`);
 - `-`: stdin, one plain-text article with id `stdin`, or JSONL when its first non-space character
   is `{`.
 
 Problems a user can fix raise `UserError` naming the file (and line): a missing path, a directory
-without inputs, a JSONL line that is not a JSON object or lacks `id` / `text`, an empty article, a
-binary file. With `skip_bad=True` the bad records (and binary files) are skipped and described in
-`.skipped` instead; a missing path or an empty directory still raises. Bytes that are not UTF-8 are
-replaced (U+FFFD) with a warning (`InputWarning`) naming the file.
+without inputs, a JSONL line that is not a JSON object or lacks `id` / `text`, an empty article or
+file, a binary file (NUL bytes, a PDF, an image ...: see `newsroles.model.textio`), an HTML page
+without article text. With `skip_bad=True` the bad records (and binary files) are skipped and
+described in `.skipped` instead; a missing path or an empty directory still raises. Bytes that are
+not UTF-8 are replaced (U+FFFD) with a warning (`InputWarning`) naming the file and line.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import warnings
 from pathlib import Path
 from typing import IO, Any, Iterable, Iterator
 
-from newsroles.inference.splitter import article_from_text, split_article
+from newsroles.inference.html import HTML_SUFFIXES, extract_article, looks_like_html
+from newsroles.inference.splitter import article_from_text, split_article, split_sentences
 from newsroles.model.article import Article, Sentence
-from newsroles.model.errors import UserError
+from newsroles.model.errors import InputWarning, UserError
+from newsroles.model.textio import Decoder, binary_error
 
-__all__ = ["InputWarning", "LabelInputs", "iter_label_inputs", "TEXT_SUFFIXES", "JSONL_SUFFIXES"]
+__all__ = ["InputWarning", "LabelInputs", "iter_label_inputs", "TEXT_SUFFIXES", "JSONL_SUFFIXES", "TABLE_SUFFIXES"]
 
 TEXT_SUFFIXES = (".txt", ".text", ".md")
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
-# What a directory contributes (the brief: *.txt, *.text, *.md, *.jsonl).
-DIR_SUFFIXES = TEXT_SUFFIXES + (".jsonl",)
+TABLE_SUFFIXES = (".csv", ".tsv")
+# What a directory contributes: *.txt, *.text, *.md, *.jsonl and HTML pages.
+DIR_SUFFIXES = TEXT_SUFFIXES + (".jsonl",) + HTML_SUFFIXES[:2]
 STDIN = "-"
 STDIN_ID = "stdin"
-
-
-class InputWarning(UserWarning):
-    """Input that was read, but not as written (undecodable bytes replaced)."""
 
 
 class _Skip(Exception):
@@ -63,40 +69,48 @@ class _Skip(Exception):
 
 # --- decoding -------------------------------------------------------------------------------------
 
-
-class _Decoder:
-    """UTF-8 decoding that replaces bad bytes and warns once per file."""
-
-    def __init__(self, where: str):
-        self.where = where
-        self.warned = False
-
-    def __call__(self, data: bytes, line: int | None = None) -> str:
-        try:
-            return data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            if not self.warned:
-                self.warned = True
-                at = f"{self.where}:{line}" if line is not None else self.where
-                warnings.warn(
-                    f"{at}: not valid UTF-8 (byte {exc.start}); undecodable bytes replaced with U+FFFD",
-                    InputWarning,
-                    stacklevel=2,
-                )
-            return data.decode("utf-8", errors="replace")
+_Decoder = Decoder  # UTF-8, undecodable bytes replaced with a warning once per file (model/textio.py)
 
 
-def _binary(where: str, line: int | None = None) -> _Skip:
-    return _Skip(UserError("binary file (NUL bytes), not text", where, line), rest_of_file=True)
+def _binary(where: str, line: int | None = None, data: bytes = b"\x00") -> _Skip:
+    err = binary_error(data, where, line, whole=True) or UserError("binary file (NUL bytes), not text", where, line)
+    return _Skip(err, rest_of_file=True)
 
 
 # --- records --------------------------------------------------------------------------------------
 
 
-def _text_article(text: str, article_id: str, where: str) -> Article:
+def _text_article(text: str, article_id: str, where: str, html: bool = False, markdown: bool = False) -> Article:
+    """A text file's article. Markup makes it an HTML page: any tag in a .html file; a document
+    (<html>, <body> ...) in Markdown, which may hold inline HTML; a few block tags elsewhere."""
     if not text.strip():
         raise _Skip(UserError("empty article (no text)", where))
+    if (html and _TAG.search(text)) or looks_like_html(text, document_only=markdown) or _MARKUP.fullmatch(text.strip()):
+        return _html_article(text, article_id, where)
     return article_from_text(text, article_id)
+
+
+_MARKUP = re.compile(r"(?:<[^<>]*>\s*)+")
+_TAG = re.compile(r"</?[A-Za-z][^<>]*>")
+
+
+def _html_article(html: str, article_id: str, where: str, title: str | None = None, meta: dict | None = None) -> Article:
+    """The article in an HTML page, with a one-line warning that markup was taken out."""
+    page = extract_article(html)
+    sentences = [
+        Sentence(text=s, paragraph=p) for p, para in enumerate(page.paragraphs) for s in split_sentences(para)
+    ]
+    if not sentences:
+        why = "only scripts, styles, navigation or empty elements" if "<" in html else "no text"
+        raise _Skip(UserError(f"HTML page with no article text: no <p> paragraphs and no other visible text ({why})", where))
+    source = "paragraphs" if page.from_paragraphs else "visible text (the page has no <p> paragraphs)"
+    n = len(page.paragraphs)
+    warnings.warn(
+        f"{where}: HTML: took the article text from its {source}, {n} paragraph{'s' if n != 1 else ''}",
+        InputWarning,
+        stacklevel=2,
+    )
+    return Article(id=article_id, sentences=sentences, title=title if title is not None else page.title, meta=meta or {})
 
 
 def _record_article(line: str, where: str, lineno: int) -> Article:
@@ -107,7 +121,12 @@ def _record_article(line: str, where: str, lineno: int) -> Article:
     try:
         rec = json.loads(line)
     except json.JSONDecodeError as exc:
-        raise bad(f"not valid JSON ({exc.msg}, column {exc.colno})") from None
+        hint = ""
+        if line.lstrip().startswith("<"):
+            hint = "; the line looks like HTML: give an HTML page as a .html file, or put it in a JSONL 'text'"
+        raise bad(f"not valid JSON ({exc.msg}, column {exc.colno}){hint}") from None
+    except RecursionError:
+        raise bad("JSON nested too deeply") from None
     if not isinstance(rec, dict):
         raise bad(f"a JSON object is expected, not {type(rec).__name__}")
     if "id" not in rec:
@@ -127,6 +146,11 @@ def _record_article(line: str, where: str, lineno: int) -> Article:
             raise bad(f"record {rid!r}: 'text' must be a string")
         if not text.strip():
             raise bad(f"record {rid!r}: empty article (no text)")
+        if looks_like_html(text):
+            try:
+                return _html_article(text, rid, f"{where}:{lineno}", title=title or None, meta=meta)
+            except _Skip as skip:
+                raise bad(f"record {rid!r}: {skip.error.message}") from None
         if title is None:
             article = article_from_text(text, rid)
         else:
@@ -166,10 +190,15 @@ def _record_article(line: str, where: str, lineno: int) -> Article:
 
 def _iter_jsonl_lines(lines: Iterable[bytes | str], where: str, first_lineno: int = 1) -> Iterator[Article]:
     decode = _Decoder(where)
+    records = 0
     for lineno, raw in enumerate(lines, start=first_lineno):
         if isinstance(raw, bytes):
             if b"\x00" in raw:
-                raise _binary(where, lineno)
+                raise _binary(where, lineno, raw)
+            if lineno == first_lineno:
+                err = binary_error(raw, where)  # a PDF, an archive, an image ...
+                if err is not None:
+                    raise _Skip(err, rest_of_file=True)
             line = decode(raw, lineno)
         else:
             if "\x00" in raw:
@@ -179,10 +208,16 @@ def _iter_jsonl_lines(lines: Iterable[bytes | str], where: str, first_lineno: in
             line = line.lstrip("\ufeff")
         if not line.strip():
             continue
+        records += 1
         try:
             yield _record_article(line, where, lineno)
         except _Skip as skip:
             yield skip  # a bad line: the next ones are still read
+    if records == 0:
+        raise _Skip(UserError("empty file (no JSONL records)", where))
+
+
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 
 
 def _read_text_file(path: Path, where: str) -> str:
@@ -190,10 +225,44 @@ def _read_text_file(path: Path, where: str) -> str:
         data = path.read_bytes()
     except OSError as exc:
         raise _Skip(UserError(f"cannot read: {exc.strerror or exc}", where)) from None
-    if b"\x00" in data:
-        raise _binary(where)
+    return _decode_text(data, where)
+
+
+def _decode_text(data: bytes, where: str) -> str:
+    """A whole text file's bytes as text: UTF-8 (or UTF-16 with its byte-order mark), bad bytes
+    replaced with a warning; a binary file is a bad record."""
+    if data.startswith(_UTF16_BOMS) and len(data) % 2 == 0:
+        try:
+            text = data.decode("utf-16")
+        except UnicodeDecodeError:
+            pass
+        else:
+            warnings.warn(f"{where}: UTF-16 text, decoded (UTF-8 is expected)", InputWarning, stacklevel=2)
+            return text.lstrip("\ufeff")
+    err = binary_error(data, where, whole=True)
+    if err is not None:
+        raise _Skip(err, rest_of_file=True)
     text = _Decoder(where)(data)
     return text.lstrip("\ufeff")
+
+
+def _table_source(path: Path, where: str, skip_rows: bool) -> Iterator[Article | _Skip]:
+    """The articles of a CSV/TSV file (one sentence per row, `article_id` and `text` columns), as
+    `newsroles.training.readers` reads them; labels in it are ignored. Under skip_bad a bad row is
+    a bad record of its own; a bad header or an unreadable file ends the file."""
+    from newsroles.training.readers import iter_articles
+
+    pending: list[UserError] = []
+    try:
+        for article in iter_articles(path, on_bad_row=pending.append if skip_rows else None):
+            yield from (_Skip(e) for e in pending)
+            pending.clear()
+            for s in article.sentences:
+                s.label = None
+            yield article
+        yield from (_Skip(e) for e in pending)
+    except UserError as err:
+        raise _Skip(err, rest_of_file=True) from None
 
 
 def _is_jsonl(path: Path) -> bool:
@@ -332,8 +401,13 @@ class LabelInputs:
                 return
             with fh:
                 yield from self._guard(_iter_jsonl_lines(fh, where))
+        elif path.suffix.lower() in TABLE_SUFFIXES:
+            yield from self._guard(_table_source(path, where, self.skip_bad))
         else:
-            yield from self._guard(_one(lambda: _text_article(_read_text_file(path, where), article_id, where)))
+            html, markdown = path.suffix.lower() in HTML_SUFFIXES, path.suffix.lower() == ".md"
+            yield from self._guard(
+                _one(lambda: _text_article(_read_text_file(path, where), article_id, where, html, markdown))
+            )
 
     def _stdin(self) -> Iterator[Article]:
         stream = self.stdin if self.stdin is not None else sys.stdin
@@ -350,10 +424,7 @@ class LabelInputs:
             def read() -> Article:
                 chunks = list(peek)
                 if chunks and isinstance(chunks[0], bytes):
-                    data = b"".join(chunks)
-                    if b"\x00" in data:
-                        raise _binary("<stdin>")
-                    text = _Decoder("<stdin>")(data)
+                    text = _decode_text(b"".join(chunks), "<stdin>")
                 else:
                     text = "".join(chunks)
                     if "\x00" in text:

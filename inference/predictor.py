@@ -40,15 +40,27 @@ class Labeler:
         return articles
 
     def label_stream(
-        self, articles: Iterable[Article], chunk_articles: int = 64, batch_size: int | None = None, progress: Callable | None = None
+        self,
+        articles: Iterable[Article],
+        chunk_articles: int = 64,
+        batch_size: int | None = None,
+        progress: Callable | None = None,
+        chunk_sentences: int = 4096,
     ) -> Iterator[Article]:
-        """Label an unbounded stream in chunks: memory stays bounded whatever the input size."""
+        """Label an unbounded stream in chunks (at most `chunk_articles` articles, or more than
+        `chunk_sentences` sentences only when one article has that many): memory stays bounded
+        whatever the number and size of the articles."""
         chunk: list[Article] = []
+        sentences = 0
         for article in articles:
+            if chunk and sentences + len(article.sentences) > chunk_sentences:
+                yield from self.label(chunk, batch_size, progress)
+                chunk, sentences = [], 0
             chunk.append(article)
+            sentences += len(article.sentences)
             if len(chunk) >= chunk_articles:
                 yield from self.label(chunk, batch_size, progress)
-                chunk = []
+                chunk, sentences = [], 0
         if chunk:
             yield from self.label(chunk, batch_size, progress)
 
@@ -72,7 +84,9 @@ class TransformerLabeler(Labeler):
         from newsroles.model.saved import load_transformer
 
         super().__init__(path, manifest)
-        self.device = resolve_device(device)
+        # An optimised copy from `newsroles export` runs on the CPU: "auto" means the CPU for it.
+        exported = (manifest.get("runtime") or "fp32") != "fp32"
+        self.device = resolve_device("cpu" if exported and device == "auto" else device)
         self.model, self.tokenizer, _ = load_transformer(path, self.device)
 
     def predict(self, articles, batch_size=None, progress=None):
@@ -101,5 +115,8 @@ def load_labeler(path: str | Path, device: str = "auto") -> Labeler:
     path = Path(path)
     manifest = read_manifest(path)
     if manifest["kind"] == "tfidf":
+        from newsroles.model.device import resolve_device
+
+        resolve_device(device)  # runs on the CPU, but a GPU asked for and missing is still said
         return TfidfLabeler(path, manifest)
     return TransformerLabeler(path, manifest, device)

@@ -82,13 +82,18 @@ _OPEN = "\"'“‘«([{"
 _CLOSE = "\"'”’»)]}"
 
 # A sentence-final mark: ellipsis, spaced ellipsis, or a run of . ! ? — then closing quotes/brackets.
+# A mark starts only where its run starts (the lookbehinds): a match inside a run of marks succeeds
+# only if one from the run's start does, and without them a long run ("......" with no space after
+# it) costs quadratic time in backtracking, cubic with a nested quantifier.
 _CANDIDATE = re.compile(
-    r"(?P<mark>\.(?:[ \t]\.){2,}|\.{2,}|…+|[.!?]+[.!?]*)(?P<close>[\"'”’»)\]}]*)(?P<space>\s+)(?=\S)"
+    r"(?P<mark>(?<![.!?])(?:\.(?:[ \t]\.){2,}|\.{2,}|[.!?]+)|(?<!…)…+)"
+    r"(?P<close>[\"'”’»)\]}]*)(?P<space>\s+)(?=\S)"
 )
 _NEXT_TOKEN = re.compile(r"\S+")
 _FINAL_PUNCT = re.compile(r"[.!?…][\"'”’»)\]]*$")
 _URL = re.compile(r"(?:https?://|www\.|[a-z0-9-]+\.[a-z]{2,}/)")
-_ELLIPSIS_THEN_CAPITAL = re.compile(r"(?:\.(?:[ \t]?\.)+|…+)\s+[\"'“‘]?[A-Z]")
+# Bounded: a run of marks must not be rescanned to its end from every candidate inside it.
+_ELLIPSIS_THEN_CAPITAL = re.compile(r"(?:\.(?:[ \t]?\.){1,9}|…{1,9})\s+[\"'“‘]?[A-Z]")
 _AFTER_END = re.compile(r"[.!?][\"'”’»)\]]*\s+$")
 _MULTI_DOT = re.compile(r"^(?:[A-Za-z]{1,2}\.)+[A-Za-z]{1,2}$")
 

@@ -97,6 +97,23 @@ def score_labels(articles: Iterable[Article]) -> list[str]:
     return []
 
 
+class _LineFeedRows:
+    """A file adapter for csv.writer: rows end in "\n", yet fields holding a carriage return are
+    quoted. (csv quotes only the characters of its line terminator, so with "\n" as the terminator a
+    "\r" inside a sentence would be written bare and read back as a line break.)"""
+
+    def __init__(self, fh: IO[str]):
+        self.fh = fh
+
+    def write(self, row: str) -> int:
+        return self.fh.write(row[:-2] + "\n" if row.endswith("\r\n") else row)
+
+
+def _csv_writer(fh: IO[str], delimiter: str = ","):
+    """csv.writer for one row per line ("\n"), with every line break inside a field quoted."""
+    return csv.writer(_LineFeedRows(fh), delimiter=delimiter, lineterminator="\r\n")
+
+
 def _csv_header(labels: Sequence[str]) -> list[str]:
     return [*CSV_FIXED, *(SCORE_PREFIX + lab for lab in labels)]
 
@@ -126,7 +143,7 @@ def write_csv(
     """
     articles = list(articles)
     labels = list(labels) if labels is not None else score_labels(articles)
-    writer = csv.writer(fh, delimiter=delimiter, lineterminator="\n")
+    writer = _csv_writer(fh, delimiter)
     writer.writerow(_csv_header(labels))
     for article in articles:
         writer.writerows(_csv_rows(article, labels))
@@ -234,6 +251,8 @@ class ArticleWriter:
         resume: bool = False,
     ):
         self.path = path if str(path) == "-" else Path(path)
+        if isinstance(self.path, Path) and self.path.is_dir():
+            raise UserError("output is a folder; give a file name", self.path)
         self.format = format_of(path, fmt if fmt is not None or str(path) != "-" else "jsonl")
         self.labels = list(labels) if labels is not None else None
         self.resume = resume
@@ -290,7 +309,7 @@ class ArticleWriter:
             if self._csv is None:
                 if self.labels is None:
                     self.labels = score_labels([article])
-                self._csv = csv.writer(self._fh, delimiter="\t" if self.format == "tsv" else ",", lineterminator="\n")
+                self._csv = _csv_writer(self._fh, "\t" if self.format == "tsv" else ",")
                 self._csv.writerow(_csv_header(self.labels))
             self._csv.writerows(_csv_rows(article, self.labels))
         self._fh.flush()
@@ -315,10 +334,12 @@ class ArticleWriter:
             fh.close()
             if exc_type is None:
                 os.replace(self.partial_path, self.path)  # type: ignore[arg-type]
+            elif self.partial_path.stat().st_size == 0:
+                self.partial_path.unlink()  # nothing done, nothing to resume: leave nothing behind
             return False  # on an error the .partial file stays, for --resume
         if exc_type is None and self._csv is None:
             # No article at all: still write the header so the CSV is well-formed.
-            csv.writer(fh, delimiter="\t" if self.format == "tsv" else ",", lineterminator="\n").writerow(
+            _csv_writer(fh, "\t" if self.format == "tsv" else ",").writerow(
                 _csv_header(self.labels or [])
             )
         return bool(ctx.__exit__(exc_type, exc, tb))

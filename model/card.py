@@ -20,6 +20,7 @@ from typing import Any
 
 import yaml
 
+from newsroles.model.errors import UserError
 from newsroles.model.fileio import atomic_file
 from newsroles.model.folder import package_version, read_config, read_manifest
 from newsroles.model.registry import version_id
@@ -453,8 +454,28 @@ def read_card_markdown(folder: str | Path) -> str:
     """The folder's MODEL_CARD.md, or one generated on the fly (not written) when it has none."""
     path = Path(folder) / CARD_MD
     if path.is_file():
-        return path.read_text(encoding="utf-8")
+        text = read_card_text(path)
+        if text is not None:
+            return text
     return render_markdown(build_card(folder))
+
+
+def read_card_text(path: Path) -> str | None:
+    """A card file's text (bytes that are not UTF-8 replaced, with a warning), or None, with a
+    warning, when it is not text at all (the caller then generates the card from the folder)."""
+    import warnings
+
+    from newsroles.model.errors import InputWarning
+    from newsroles.model.textio import Decoder, binary_error
+
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise UserError(f"cannot read the model card ({exc.strerror or exc})", path) from None
+    if binary_error(data, str(path), whole=True) is not None:
+        warnings.warn(f"{path}: corrupt model card (not text); showing one generated from the folder", InputWarning, stacklevel=2)
+        return None
+    return Decoder(str(path))(data)
 
 
 def finish_version(folder: str | Path, extra: dict) -> dict:

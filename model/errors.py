@@ -23,3 +23,8 @@ class UserError(Exception):
             where = self.path if self.line is None else f"{self.path}:{self.line}"
             where += ": "
         return f"{where}{self.message}"
+
+
+class InputWarning(UserWarning):
+    """Input that was read, but not exactly as written (undecodable bytes replaced, HTML markup
+    stripped). The CLI prints it as one line, `warning: ...`."""

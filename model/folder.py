@@ -25,6 +25,10 @@ FORMAT_VERSION = 1
 REQUIRED_FILES = {
     "transformer": ["labels.json", "config.yaml", "model.safetensors", "encoder/config.json", "tokenizer_config.json"],
     "tfidf": ["labels.json", "config.yaml", "baseline.joblib"],
+    # Optimised CPU copies written by `newsroles export` (model/export.py), by the manifest's "runtime";
+    # an "int8" copy keeps the fp32 files and is checked as a plain transformer.
+    "transformer:onnx": ["labels.json", "config.yaml", "encoder.onnx", "head.safetensors", "encoder/config.json", "tokenizer.json"],
+    "transformer:onnx-int8": ["labels.json", "config.yaml", "encoder.onnx", "head.safetensors", "encoder/config.json", "tokenizer.json"],
 }
 
 
@@ -93,17 +97,40 @@ def read_manifest(path: str | Path) -> dict:
     kind = manifest.get("kind") if isinstance(manifest, dict) else None
     if kind not in REQUIRED_FILES:
         raise UserError(f"unknown model kind {kind!r} in manifest", manifest_path)
-    for name in REQUIRED_FILES[kind]:
+    for name in REQUIRED_FILES.get(f"{kind}:{manifest.get('runtime')}", REQUIRED_FILES[kind]):
         if not (folder / name).is_file():
             raise UserError(f"model folder is incomplete: {name} is missing", folder)
     labels = manifest.get("labels")
     if not isinstance(labels, list) or not labels:
         raise UserError("manifest has no label list", manifest_path)
+    labels_path = folder / "labels.json"
+    if labels_path.is_file():
+        try:
+            listed = json.loads(labels_path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise UserError(f"corrupt label list ({str(exc)[:120]})", labels_path) from None
+        if listed != labels:
+            raise UserError(f"labels.json lists {listed!r:.200} but {MANIFEST} lists {labels}; the folder is inconsistent", folder)
     return manifest
 
 
 def read_config(path: str | Path) -> dict:
-    return yaml.safe_load((Path(path) / "config.yaml").read_text(encoding="utf-8")) or {}
+    """The folder's config.yaml; a corrupt one is a UserError naming it (and the line)."""
+    config_path = Path(path) / "config.yaml"
+    try:
+        config = yaml.safe_load(config_path.read_text(encoding="utf-8")) or {}
+    except UnicodeDecodeError as exc:
+        raise UserError(f"corrupt config (not UTF-8 text: {exc.reason})", config_path) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise UserError(
+            f"corrupt config (not valid YAML: {getattr(exc, 'problem', None) or exc})", config_path, mark.line + 1 if mark else None
+        ) from None
+    except OSError as exc:
+        raise UserError(f"cannot read the config ({exc.strerror or exc})", config_path) from None
+    if not isinstance(config, dict):
+        raise UserError("corrupt config (not a YAML mapping)", config_path)
+    return config
 
 
 def find_models(models_dir: str | Path = "models") -> list[tuple[Path, dict]]:

@@ -57,7 +57,9 @@ def load_mapping(name_or_path: str | Path = DEFAULT_MAPPING) -> LabelMapping:
     if path.suffix in (".yaml", ".yml") or path.exists():
         if not path.is_file():
             raise UserError("label mapping file not found", path)
-        text, source = path.read_text(encoding="utf-8"), str(path)
+        from newsroles.model.textio import read_config_text
+
+        text, source = read_config_text(path, "label mapping"), str(path)
     else:
         name = str(name_or_path)
         if name not in bundled_mapping_names():

@@ -209,6 +209,8 @@ def resolve(ref: str | Path, models_dir: str | Path = "models") -> Version:
     path = Path(text).expanduser()
     if path.exists():
         return load_version(path, models_dir if Path(models_dir).is_dir() else None)
+    if text.startswith(("/", "./", "../", "~")):
+        raise UserError("model folder not found", text)  # plainly a path, not an id or a name
     versions = list_versions(models_dir)
     if not versions:
         if not Path(models_dir).is_dir():

@@ -45,14 +45,25 @@ def spec_from_config(config: dict) -> ModelSpec:
     return ModelSpec(**{k: v for k, v in (config.get("model") or {}).items() if k in known})
 
 
-def load_transformer(folder: str | Path, device: torch.device) -> tuple[SentenceRoleModel, object, dict]:
-    """Rebuild the classifier from a model folder, offline: nothing is fetched from a hub."""
+def load_transformer(
+    folder: str | Path, device: torch.device, runtime: str | None = None
+) -> tuple[SentenceRoleModel, object, dict]:
+    """Rebuild the classifier from a model folder, offline: nothing is fetched from a hub.
+
+    An optimised copy written by `newsroles export` loads as its manifest's `runtime` says
+    (model/export.py); `runtime="fp32"` ignores that and reads the fp32 weights.
+    """
+    folder = Path(folder)
+    manifest = read_manifest(folder)
+    if (runtime or manifest.get("runtime") or "fp32") != "fp32":
+        from newsroles.model.export import load_exported
+
+        return load_exported(folder, manifest, device)
+
     from safetensors import SafetensorError
     from safetensors.torch import load_model
     from transformers import AutoConfig, AutoModel, AutoTokenizer
 
-    folder = Path(folder)
-    manifest = read_manifest(folder)
     spec = spec_from_config(read_config(folder))
     try:
         encoder = AutoModel.from_config(AutoConfig.from_pretrained(folder / "encoder"))
@@ -63,5 +74,30 @@ def load_transformer(folder: str | Path, device: torch.device) -> tuple[Sentence
     try:
         load_model(model, str(folder / "model.safetensors"), strict=True, device="cpu")
     except (SafetensorError, RuntimeError, OSError, ValueError) as exc:
-        raise UserError(f"corrupt or mismatched weights ({str(exc).splitlines()[0][:200]})", folder / "model.safetensors")
+        raise UserError(f"corrupt or mismatched weights ({_weights_problem(exc)})", folder / "model.safetensors") from None
     return model.to(device).eval(), tokenizer, manifest
+
+
+def _weights_problem(exc: Exception) -> str:
+    """The gist of a weights-loading error on one line. torch's state-dict errors put it on the lines
+    after a generic first line ("Error(s) in loading state_dict for ...:"), one per tensor."""
+    import re
+
+    text = str(exc)
+    mismatches = re.findall(
+        r"size mismatch for ([\w.]+): copying a param with shape torch\.Size\((\[[^\]]*\])\) from checkpoint, "
+        r"the shape in current model is torch\.Size\((\[[^\]]*\])\)",
+        text,
+    )
+    missing = re.search(r"Missing key\(s\) in state_dict: ([^.]*)", text)
+    unexpected = re.search(r"Unexpected key\(s\) in state_dict: ([^.]*)", text)
+    fit = "the weights do not fit the model newsroles.json and config.yaml describe"
+    if mismatches:
+        name, have, want = mismatches[0]
+        more = f" (and {len(mismatches) - 1} more)" if len(mismatches) > 1 else ""
+        return f"{fit}: {name} is {have} in the file but {want} in the model{more}"
+    if missing or unexpected:
+        keys = (missing or unexpected).group(1).strip()
+        return f"{fit}: {'missing' if missing else 'unexpected'} tensors {keys[:150]}"
+    text = " ".join(text.split())
+    return (text[:220] + "...") if len(text) > 220 else (text or type(exc).__name__)

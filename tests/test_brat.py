@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import shutil
 from pathlib import Path
 
 import pytest
 from rich.console import Console
 
-from newsroles.model.errors import UserError
+from newsroles.model.errors import InputWarning, UserError
 from newsroles.model.labels import load_mapping
 from newsroles.training.brat import convert_brat, iter_brat_articles
 from newsroles.training.readers import read_articles
@@ -181,10 +182,18 @@ def test_unreadable_annotation_line(corpus, tmp_path):
     expect(lambda: convert_brat(corpus, tmp_path / "out"), ann, 1, "cannot read annotation")
 
 
-def test_undecodable_text(corpus, tmp_path):
+def test_undecodable_text_is_decoded_with_a_warning(corpus, tmp_path):
     txt = corpus / "validation" / "BXinhua_1.txt"
     txt.write_bytes(txt.read_bytes().replace(b"Heavy rain", b"Heavy r\xe4in"))
-    expect(lambda: convert_brat(corpus, tmp_path / "out"), txt, 10, "not UTF-8")
+    with pytest.warns(InputWarning, match=rf"{re.escape(str(txt))}:10: not valid UTF-8 \(byte 0xe4"):
+        convert_brat(corpus, tmp_path / "out")
+    assert "Heavy r\ufffdin" in (tmp_path / "out" / "validation.jsonl").read_text(encoding="utf-8")
+
+
+def test_binary_text(corpus, tmp_path):
+    txt = corpus / "validation" / "BXinhua_1.txt"
+    txt.write_bytes(b"S1 \x00\x01\x02")
+    expect(lambda: convert_brat(corpus, tmp_path / "out"), txt, None, "binary file (NUL bytes)")
 
 
 def test_unexpected_txt_line_and_unlabeled_sentence(corpus, tmp_path):

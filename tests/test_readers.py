@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from newsroles.model.article import Article, Sentence
-from newsroles.model.errors import UserError
+from newsroles.model.errors import InputWarning, UserError
 from newsroles.training.readers import (
     DATASET_COLUMNS,
     articles_to_dataset,
@@ -119,11 +119,21 @@ def test_unsupported_suffix_and_folder(tmp_path):
     assert_error(folder, None, "is a folder")
 
 
-def test_not_utf8_names_the_line(tmp_path):
+def test_not_utf8_is_decoded_with_a_warning_naming_the_line(tmp_path):
     path = write(tmp_path, "in.jsonl", jline(GOOD).encode() + b'{"id": "y", "sentences": ["caf\xe9"]}\n')
-    assert_error(path, 2, "not UTF-8")
+    with pytest.warns(InputWarning, match=r"in\.jsonl:2: not valid UTF-8 \(byte 0xe9"):
+        articles = read_articles(path)
+    assert articles[1].sentences[0].text == "caf\ufffd"
     path = write(tmp_path, "in.csv", b"article_id,text\nq,fine\nq,caf\xe9\n")
-    assert_error(path, 3, "not UTF-8")
+    with pytest.warns(InputWarning, match=r"in\.csv:3: not valid UTF-8"):
+        (article,) = read_articles(path)
+    assert [s.text for s in article.sentences] == ["fine", "caf\ufffd"]
+
+
+def test_binary_files_are_refused(tmp_path):
+    assert_error(write(tmp_path, "b.jsonl", b"\x89PNG\r\n\x1a\n\x00\x00"), None, "binary file (a PNG image)")
+    assert_error(write(tmp_path, "b.csv", bytes(range(1, 32)) * 20), None, "binary file (control characters)")
+    assert_error(write(tmp_path, "n.jsonl", jline(GOOD).encode() + b"\x00\x00\n"), 2, "binary file (NUL bytes)")
 
 
 # ------------------------------------------------------------------------------- JSONL errors

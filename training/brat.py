@@ -28,6 +28,7 @@ from newsroles.model.article import Article, Sentence
 from newsroles.model.errors import UserError
 from newsroles.model.fileio import atomic_file
 from newsroles.model.labels import LabelMapping, load_mapping
+from newsroles.model.textio import Decoder, binary_error
 
 # Sub-folders that make a source folder "split": each becomes its own JSONL file.
 SPLIT_NAMES = ("train", "validation", "test")
@@ -46,18 +47,18 @@ _T_TARGET = re.compile(r"^S(\d+)$")
 
 
 def _decode(path: Path) -> list[tuple[str, int]]:
-    """The file's lines (no line ends), decoded as UTF-8; a bad byte is an error naming its line."""
+    """The file's lines (no line ends), decoded as UTF-8; a binary file is an error."""
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise UserError(f"cannot read file ({exc.strerror})", path) from None
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise UserError(f"not UTF-8 text (byte 0x{data[exc.start]:02x}); save the file as UTF-8", path, line) from None
+    err = binary_error(data, str(path), whole=True)
+    if err is not None:
+        raise err
+    # Bytes that are not UTF-8 are replaced, with a warning naming the line of the first.
+    text = Decoder(str(path))(data)
     # Split on \n only: str.splitlines would also split on \x0b, \x1c, U+2028 ... and shift line numbers.
     # Each line comes with its length in characters including its line end, to follow brat offsets.
     return [(line.rstrip("\r"), len(line) + 1) for line in text.split("\n")]
@@ -132,9 +133,10 @@ def _parse_txt(path: Path) -> tuple[str | None, dict[str, str], list[_TxtSentenc
                 meta["authors"] = authors
         else:
             shown = line if len(line) <= 40 else line[:40] + "..."
+            hint = " (the file looks like HTML, not a NewsDiscourse brat .txt)" if line.startswith("<") else ""
             raise UserError(
-                f"unexpected line '{shown}': expected 'S<n> sentence', 'H headline', 'URL ...', "
-                "'DATE/ AUTHOR ...' or a blank line",
+                f"unexpected line {shown!r}: expected 'S<n> sentence', 'H headline', 'URL ...', "
+                f"'DATE/ AUTHOR ...' or a blank line{hint}",
                 path,
                 lineno,
             )

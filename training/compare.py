@@ -378,7 +378,10 @@ def compare_models(
                 "only models with the same labels can be compared",
             )
     labelers = [load_labeler(v.path, device) for v in versions]
-    articles = read_articles(data, labels)
+    articles = read_articles(data, labels, labels_name="the models' labels")
+    from newsroles.training.evaluate import check_has_labels
+
+    check_has_labels(articles, data)
     n_sentences = sum(len(a.sentences) for a in articles)
     data_info = {"path": str(data), "sha256": file_fingerprint(data), "sentences": n_sentences}
     all_probs = []

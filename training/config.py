@@ -105,9 +105,13 @@ def load_config(path: str | Path | None, overrides: dict[str, str] | None = None
     if path is not None:
         path = Path(path)
         source = str(path)
-        if not path.is_file():
+        if not path.exists():
             raise UserError("config file not found", path)
-        text = path.read_text(encoding="utf-8")
+        if not path.is_file():
+            raise UserError("is a folder, not a config file (give a .yaml file, e.g. configs/default.yaml)", path)
+        from newsroles.model.textio import read_config_text
+
+        text = read_config_text(path, "config")
         try:
             raw = yaml.safe_load(text) or {}
             lines = _key_lines(yaml.compose(text))

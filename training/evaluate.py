@@ -7,6 +7,7 @@ score 0 (scikit-learn's `zero_division=0`), without warnings.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Sequence
 
 import numpy as np
@@ -151,7 +152,9 @@ def evaluate_model(model: str | Path, data: str | Path, device: str = "auto", ba
     from newsroles.training.readers import read_articles
 
     labeler = load_labeler(model, device)
-    articles = read_articles(data, labeler.labels)  # a label outside the model's set is an error here
+    # A label outside the model's set is an error here, naming every such label of the file.
+    articles = read_articles(data, labeler.labels, labels_name="the model's labels")
+    check_has_labels(articles, data)
     started = time.perf_counter()
     probs = labeler.predict(articles, batch_size)
     seconds = time.perf_counter() - started
@@ -165,3 +168,13 @@ def evaluate_model(model: str | Path, data: str | Path, device: str = "auto", ba
         "sentences_per_second": round(n_sentences / seconds, 1) if seconds > 0 else None,
         **metrics,
     }
+
+
+def check_has_labels(articles: Sequence[Article], data: str | Path) -> None:
+    """Scoring needs gold labels: a file without a single labeled sentence is a UserError."""
+    if not any(s.label is not None for a in articles for s in a.sentences):
+        raise UserError(
+            "no labeled sentences to score (every sentence's `label` is missing or null); "
+            "evaluate needs labeled data, `newsroles label` tags unlabeled text",
+            data,
+        )

@@ -20,6 +20,8 @@ other keys are ignored.
 one article must be contiguous.
 
 Every problem is a `UserError` naming the file and the line (for CSV, the line the row starts on).
+A binary file is refused; bytes that are not UTF-8 are replaced (U+FFFD) with an `InputWarning`
+naming the line of the first (model/textio.py).
 Training goes through Hugging Face `datasets`: `load_articles_dataset` reads and validates here,
 then builds a `datasets.Dataset` with one row per article (see `articles_to_dataset`).
 """
@@ -34,6 +36,7 @@ from typing import Any, Iterable, Iterator
 
 from newsroles.model.article import Article, Sentence
 from newsroles.model.errors import UserError
+from newsroles.model.textio import SAMPLE, Decoder, binary_error
 
 SUFFIXES = (".jsonl", ".csv", ".tsv")
 CSV_REQUIRED = ("article_id", "text")
@@ -46,22 +49,64 @@ DATASET_COLUMNS = ("id", "title", "sentences", "labels", "source_labels", "parag
 # Entry point
 
 
-def read_articles(path: str | Path, labels: Iterable[str] | None = None) -> list[Article]:
+def read_articles(path: str | Path, labels: Iterable[str] | None = None, labels_name: str = "the labels") -> list[Article]:
     """Read and validate every article of a .jsonl, .csv or .tsv file.
 
-    `labels`, when given, is the allowed label set: any other label is an error naming its line.
+    `labels`, when given, is the allowed label set: any other label is an error naming the line of
+    the first one and listing every label of the file outside the set. `labels_name` says whose
+    labels they are in that message ("the model's labels").
     """
     path = Path(path)
     _check_input_file(path)
     allowed = None if labels is None else tuple(labels)
-    suffix = path.suffix.lower()
-    if suffix == ".jsonl":
-        articles = list(_read_jsonl(path, allowed))
-    else:
-        articles = list(_read_table(path, allowed, delimiter="\t" if suffix == ".tsv" else ","))
+    try:
+        articles = list(_read_any(path, allowed, labels_name))
+    except _StrayLabel as first:
+        raise _stray_labels_error(path, allowed, first) from None
     if not articles:
         raise UserError("file holds no articles (only blank lines)", path)
     return articles
+
+
+def iter_articles(path: str | Path, on_bad_row=None) -> Iterator[Article]:
+    """Stream the articles of a .jsonl, .csv or .tsv file, validated but with any labels allowed.
+
+    For CSV/TSV, `on_bad_row(error)`, when given, is called for each bad row, which is left out.
+    """
+    path = Path(path)
+    _check_input_file(path)
+    yield from _read_any(path, None, on_bad_row=on_bad_row)
+
+
+def _read_any(path: Path, allowed, labels_name: str = "the labels", on_bad_row=None) -> Iterator[Article]:
+    suffix = path.suffix.lower()
+    if suffix == ".jsonl":
+        return _read_jsonl(path, allowed, labels_name)
+    return _read_table(path, allowed, delimiter="\t" if suffix == ".tsv" else ",", labels_name=labels_name, on_bad_row=on_bad_row)
+
+
+class _StrayLabel(UserError):
+    """A label outside the allowed set (the first one found)."""
+
+
+def _stray_labels_error(path: Path, allowed: tuple[str, ...], first: _StrayLabel) -> UserError:
+    """The first stray label's error, naming every label of the file that is outside the set."""
+    import warnings
+
+    stray: dict[str, None] = {}
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # already said on the first reading
+            for article in _read_any(path, None):
+                for s in article.sentences:
+                    if s.label is not None and s.label not in allowed:
+                        stray.setdefault(s.label, None)
+    except UserError:
+        pass  # a later problem: the label error comes first
+    if len(stray) <= 1:
+        return UserError(first.message, first.path, first.line)
+    names = ", ".join(f"'{x}'" for x in sorted(stray))
+    return UserError(f"{first.message}; the file has {len(stray)} labels outside that set: {names}", first.path, first.line)
 
 
 def _check_input_file(path: Path) -> None:
@@ -75,29 +120,53 @@ def _check_input_file(path: Path) -> None:
         )
     if path.stat().st_size == 0:
         raise UserError("file is empty", path)
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(SAMPLE)
+    except OSError as exc:
+        raise UserError(f"cannot read the file ({exc.strerror or exc})", path) from None
+    err = binary_error(head, str(path))
+    if err is not None:
+        raise err
 
 
 # ---------------------------------------------------------------------------------------------
 # JSONL
 
 
+def _open(path: Path, **kwargs):
+    try:
+        return open(path, **kwargs)
+    except OSError as exc:
+        raise UserError(f"cannot read the file ({exc.strerror or exc})", path) from None
+
+
 def _read_lines(path: Path) -> Iterator[tuple[int, str]]:
-    """(line number, text) of each line, decoding UTF-8 line by line so errors keep their line."""
-    with open(path, "rb") as fh:
+    """(line number, text) of each line, decoded line by line so that problems keep their line.
+
+    A NUL byte is a binary file (an error); other bytes that are not UTF-8 are replaced, with a
+    warning naming the line of the first.
+    """
+    decode = Decoder(str(path))
+    with _open(path, mode="rb") as fh:
         for lineno, raw in enumerate(fh, start=1):
             if lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):
                 raw = raw[3:]
-            try:
-                yield lineno, raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                raise UserError(
-                    f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at column {exc.start + 1}); save the file as UTF-8",
-                    path,
-                    lineno,
-                ) from None
+            if b"\x00" in raw:
+                raise UserError("binary file (NUL bytes), not text", path, lineno)
+            yield lineno, decode(raw, lineno)
 
 
-def _read_jsonl(path: Path, allowed: tuple[str, ...] | None) -> Iterator[Article]:
+def _not_json_hint(line: str) -> str:
+    stripped = line.lstrip()
+    if stripped.startswith("<"):
+        return "; the line looks like HTML or XML, and a .jsonl file holds one JSON object per line"
+    if not stripped.startswith(("{", "[", '"')):
+        return "; a .jsonl file holds one JSON object per line"
+    return ""
+
+
+def _read_jsonl(path: Path, allowed: tuple[str, ...] | None, labels_name: str = "the labels") -> Iterator[Article]:
     seen: dict[str, int] = {}
     for lineno, line in _read_lines(path):
         if not line.strip():
@@ -105,8 +174,10 @@ def _read_jsonl(path: Path, allowed: tuple[str, ...] | None) -> Iterator[Article
         try:
             obj = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise UserError(f"not valid JSON ({exc.msg} at column {exc.colno})", path, lineno) from None
-        article = parse_article(obj, allowed, path, lineno)
+            raise UserError(f"not valid JSON ({exc.msg} at column {exc.colno}){_not_json_hint(line)}", path, lineno) from None
+        except RecursionError:
+            raise UserError("JSON nested too deeply", path, lineno) from None
+        article = parse_article(obj, allowed, path, lineno, labels_name)
         if article.id in seen:
             raise UserError(f"duplicate article id '{article.id}' (first on line {seen[article.id]})", path, lineno)
         seen[article.id] = lineno
@@ -114,12 +185,18 @@ def _read_jsonl(path: Path, allowed: tuple[str, ...] | None) -> Iterator[Article
 
 
 def parse_article(
-    obj: Any, allowed: tuple[str, ...] | None = None, path: str | Path | None = None, line: int | None = None
+    obj: Any,
+    allowed: tuple[str, ...] | None = None,
+    path: str | Path | None = None,
+    line: int | None = None,
+    labels_name: str = "the labels",
 ) -> Article:
     """Validate one JSON article object (as in a JSONL line) and build the Article."""
 
-    def fail(msg: str) -> UserError:
-        return UserError(msg, path, line)
+    def fail(msg: str, cls=UserError) -> UserError:
+        return cls(msg, path, line)
+
+    fail.labels_name = labels_name  # type: ignore[attr-defined]
 
     if not isinstance(obj, dict):
         raise fail(f"expected a JSON object with `id` and `sentences`, got {_json_type(obj)}")
@@ -198,7 +275,8 @@ def _parse_sentence(raw: Any, allowed: tuple[str, ...] | None, where: str, fail)
 
 def _check_label(label: str, allowed: tuple[str, ...] | None, where: str, fail) -> None:
     if allowed is not None and label not in allowed:
-        raise fail(f"{where}: label '{label}' is not one of the labels {list(allowed)}")
+        name = getattr(fail, "labels_name", "the labels")
+        raise fail(f"{where}: label '{label}' is not one of {name} {list(allowed)}", _StrayLabel)
 
 
 def _is_number(x: Any) -> bool:
@@ -225,29 +303,35 @@ def _json_type(x: Any) -> str:
 # CSV / TSV
 
 
-def _read_table(path: Path, allowed: tuple[str, ...] | None, delimiter: str) -> Iterator[Article]:
+def _read_table(
+    path: Path,
+    allowed: tuple[str, ...] | None,
+    delimiter: str,
+    labels_name: str = "the labels",
+    on_bad_row=None,
+) -> Iterator[Article]:
+    """The articles of a CSV/TSV file, streamed. `on_bad_row(error)`, when given, is called for a
+    bad row, which is then left out (the header and the file as a whole must still be sound)."""
     kind = "TSV" if delimiter == "\t" else "CSV"
-    try:
-        fh = open(path, encoding="utf-8-sig", newline="")
-        with fh:
-            yield from _parse_table(fh, path, allowed, delimiter, kind)
-    except UnicodeDecodeError as exc:
-        # csv reads through a text stream, so find the line of the bad byte from the raw bytes.
-        line = _line_of_bad_byte(path)
-        raise UserError(f"not UTF-8 text ({exc.reason}); save the file as UTF-8", path, line) from None
+    # surrogateescape: undecodable bytes survive decoding as lone surrogates, replaced (and warned
+    # about, with their line) by `_table_lines`.
+    fh = _open(path, mode="r", encoding="utf-8-sig", errors="surrogateescape", newline="")
+    with fh:
+        yield from _parse_table(_table_lines(fh, path), path, allowed, delimiter, kind, labels_name, on_bad_row)
 
 
-def _line_of_bad_byte(path: Path) -> int | None:
-    data = path.read_bytes()
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        return data.count(b"\n", 0, exc.start) + 1
-    return None
+def _table_lines(fh, path: Path) -> Iterator[str]:
+    decode = Decoder(str(path))
+    for lineno, line in enumerate(fh, start=1):
+        if "\x00" in line:
+            raise UserError("binary file (NUL bytes), not text", path, lineno)
+        yield decode.text_line(line, lineno)
 
 
-def _parse_table(fh, path: Path, allowed, delimiter: str, kind: str) -> Iterator[Article]:
-    reader = csv.reader(fh, delimiter=delimiter)
+def _parse_table(
+    lines, path: Path, allowed, delimiter: str, kind: str, labels_name: str = "the labels", on_bad_row=None
+) -> Iterator[Article]:
+    reader = csv.reader(lines, delimiter=delimiter)
     try:
         header = next(reader, None)
         while header is not None and not any(c.strip() for c in header):
@@ -263,8 +347,11 @@ def _parse_table(fh, path: Path, allowed, delimiter: str, kind: str) -> Iterator
                 hint = " (the file looks tab-separated: name it .tsv)"
             elif kind == "TSV" and len(columns) == 1 and "," in header[0]:
                 hint = " (the file looks comma-separated: name it .csv)"
+            elif header[0].lstrip().startswith("<"):
+                hint = " (the file looks like HTML or XML, not a table)"
+            shown = ", ".join(c[:40] for c in columns[:20]) or "(none)"
             raise UserError(
-                f"{kind} header lacks column(s) {', '.join(missing)}; it has: {', '.join(columns) or '(none)'}{hint}",
+                f"{kind} header lacks column(s) {', '.join(missing)}; it has: {shown}{hint}",
                 path,
                 header_line,
             )
@@ -282,35 +369,42 @@ def _parse_table(fh, path: Path, allowed, delimiter: str, kind: str) -> Iterator
             if not any(cell.strip() for cell in row):
                 continue
             rows += 1
-            if len(row) != len(columns):
-                raise UserError(f"row has {len(row)} fields, the header has {len(columns)}", path, start)
 
-            def fail(msg: str, _start: int = start) -> UserError:
-                return UserError(msg, path, _start)
+            def fail(msg: str, cls=UserError, _start: int = start) -> UserError:
+                return cls(msg, path, _start)
 
-            art_id = row[index["article_id"]].strip()
-            if not art_id:
-                raise fail("`article_id` is empty")
-            text = row[index["text"]]
-            if not text.strip():
-                raise fail(f"article '{art_id}': `text` is empty")
-            label = row[index["label"]].strip() if "label" in index else ""
-            if label:
-                _check_label(label, allowed, f"article '{art_id}'", fail)
-            paragraph = None
-            if "paragraph" in index and row[index["paragraph"]].strip():
-                cell = row[index["paragraph"]].strip()
-                if not cell.isdigit():
-                    raise fail(f"article '{art_id}': `paragraph` must be an integer >= 0, got '{cell}'")
-                paragraph = int(cell)
-            title = row[index["title"]].strip() if "title" in index else ""
-
-            if current is None or current.id != art_id:
-                if art_id in seen:
+            fail.labels_name = labels_name  # type: ignore[attr-defined]
+            try:
+                if len(row) != len(columns):
+                    raise fail(f"row has {len(row)} fields, the header has {len(columns)}")
+                art_id = row[index["article_id"]].strip()
+                if not art_id:
+                    raise fail("`article_id` is empty")
+                text = row[index["text"]]
+                if not text.strip():
+                    raise fail(f"article '{art_id}': `text` is empty")
+                label = row[index["label"]].strip() if "label" in index else ""
+                if label:
+                    _check_label(label, allowed, f"article '{art_id}'", fail)
+                paragraph = None
+                if "paragraph" in index and row[index["paragraph"]].strip():
+                    cell = row[index["paragraph"]].strip()
+                    if not cell.isdigit():
+                        raise fail(f"article '{art_id}': `paragraph` must be an integer >= 0, got '{cell}'")
+                    paragraph = int(cell)
+                title = row[index["title"]].strip() if "title" in index else ""
+                if (current is None or current.id != art_id) and art_id in seen:
                     raise fail(
                         f"rows of article '{art_id}' are not contiguous (its first row is on line {seen[art_id]}); "
                         "keep each article's rows together"
                     )
+            except UserError as err:
+                if on_bad_row is None:
+                    raise
+                on_bad_row(err)
+                continue
+
+            if current is None or current.id != art_id:
                 if current is not None:
                     yield current
                 seen[art_id] = start
@@ -396,6 +490,6 @@ def dataset_to_articles(ds) -> list[Article]:
     return articles
 
 
-def load_articles_dataset(path: str | Path, labels: Iterable[str] | None = None):
+def load_articles_dataset(path: str | Path, labels: Iterable[str] | None = None, labels_name: str = "the labels"):
     """Read and validate `path` with `read_articles`, then build the `datasets.Dataset`."""
-    return articles_to_dataset(read_articles(path, labels))
+    return articles_to_dataset(read_articles(path, labels, labels_name))

@@ -42,7 +42,10 @@ def load_split(path: str | None, labels: list[str] | None, what: str) -> list[Ar
         return None
     if not Path(path).exists():
         raise UserError(f"{what} data not found (set data.{what} in the config or --data.{what} PATH)", path)
-    return dataset_to_articles(load_articles_dataset(path, labels))
+    articles = dataset_to_articles(load_articles_dataset(path, labels, "the label mapping's labels"))
+    if not any(s.label is not None for a in articles for s in a.sentences):
+        raise UserError(f"the {what} data has no labeled sentences (every sentence's `label` is missing or null)", path)
+    return articles
 
 
 def data_record(config: RunConfig) -> dict:
@@ -139,7 +142,7 @@ def train_from_config(
         raise UserError("no checkpoint to resume from; run without --resume to start afresh", checkpoint)
     labels = resolve_labels(config)
     if not config.data.train:
-        raise UserError("no training data: set data.train in the config or pass --data.train PATH")
+        raise UserError("no training data: set data.train in the config or pass --data.train PATH", config_path)
     train = load_split(config.data.train, labels, "train")
     dev = load_split(config.data.dev, labels, "dev")
     labels = labels or labels_in_data(train)
@@ -200,11 +203,14 @@ def baseline_from_config(config: RunConfig, config_path: str | Path | None = Non
     from newsroles.training.baseline import train_baseline
 
     if not config.data.train:
-        raise UserError("no training data: set data.train in the config or pass --data.train PATH")
+        raise UserError("no training data: set data.train in the config or pass --data.train PATH", config_path)
     labels = resolve_labels(config)
     train = load_split(config.data.train, labels, "train")
     dev = load_split(config.data.dev, labels, "dev")
     labels = labels or labels_in_data(train)
+    present = labels_in_data(train)
+    if len(present) < 2:
+        raise UserError(f"the training data has only one label ({present[0]!r}); a classifier needs at least two", config.data.train)
     base_name = (config.name or (Path(config_path).stem if config_path else "model")) + "-tfidf"
     out = Path(output) if output else next_free_dir(default_output(config, None, name=base_name))
     options = {**vars(config.baseline), "seed": config.seed}

@@ -26,7 +26,7 @@ from newsroles.model.article import Article
 from newsroles.model.classifier import SentenceRoleModel
 from newsroles.model.device import resolve_device
 from newsroles.model.errors import UserError
-from newsroles.model.forward import article_probabilities, article_windows
+from newsroles.model.forward import article_probabilities, article_windows, is_out_of_memory, out_of_memory_error
 from newsroles.model.windows import Window, collate_windows
 from newsroles.training.checkpoint import (
     config_fingerprint,
@@ -237,13 +237,19 @@ def fit(
                 labels=[examples.labels[i] for i in batch_ids],
                 aux=[examples.aux[i] for i in batch_ids] if aux_labels else None,
             )
-            batch = {k: v.to(device) for k, v in batch.items()}
-            logits, aux_logits = model(batch)
-            loss = role_loss(logits, batch["labels"], weights, tc.focal_gamma, tc.label_smoothing)
-            if aux_labels and tc.aux_weight > 0:
-                loss = loss + tc.aux_weight * aux_loss(aux_logits, batch["aux_targets"]).to(loss.device)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            try:
+                batch = {k: v.to(device) for k, v in batch.items()}
+                logits, aux_logits = model(batch)
+                loss = role_loss(logits, batch["labels"], weights, tc.focal_gamma, tc.label_smoothing)
+                if aux_labels and tc.aux_weight > 0:
+                    loss = loss + tc.aux_weight * aux_loss(aux_logits, batch["aux_targets"]).to(loss.device)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+            except (RuntimeError, MemoryError) as exc:
+                if not is_out_of_memory(exc):
+                    raise
+                bar.close()
+                raise out_of_memory_error(device, tc.batch_size, "--train.batch_size", "training") from None
             if tc.grad_clip > 0:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), tc.grad_clip)
             optimizer.step()
@@ -264,7 +270,9 @@ def fit(
             "seconds": round(elapsed + time.perf_counter() - started, 1),
         }
         if dev:
-            probs = article_probabilities(model, tokenizer, dev, device, batch_size=tc.eval_batch_size)
+            probs = article_probabilities(
+                model, tokenizer, dev, device, batch_size=tc.eval_batch_size, batch_option="--train.eval_batch_size"
+            )
             metrics = evaluate(probs)
             metrics_probs = probs
             record.update(dev_macro_f1=metrics["macro_f1"], dev_accuracy=metrics["accuracy"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 import sys
 
 import typer
@@ -21,23 +22,53 @@ app = typer.Typer(
 
 
 def user_errors(fn):
-    """Print a UserError as one line on stderr and exit with code 2; no traceback."""
+    """Print a UserError as one line on stderr and exit with code 2; no traceback.
+
+    Python warnings raised meanwhile (an `InputWarning`: bytes replaced, HTML markup taken out)
+    are printed as one line each, `warning: ...`, not as Python's two-line warning format.
+    """
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        from newsroles.model.errors import UserError
+        import warnings
+
+        from newsroles.model.errors import InputWarning, UserError
 
         quiet_libraries()
-        try:
-            return fn(*args, **kwargs)
-        except UserError as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(2)
-        except KeyboardInterrupt:
-            typer.echo("interrupted: nothing half-written was left behind; rerun with --resume to continue", err=True)
-            raise typer.Exit(130)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("always", category=InputWarning)  # each file's own warning, every run
+            warnings.showwarning = show_warning
+            try:
+                return fn(*args, **kwargs)
+            except UserError as exc:
+                typer.echo(f"error: {one_line(str(exc))}", err=True)
+                raise typer.Exit(2)
+            except KeyboardInterrupt:
+                typer.echo("interrupted: nothing half-written was left behind; rerun with --resume to continue", err=True)
+                raise typer.Exit(130)
 
     return wrapper
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def one_line(text: str) -> str:
+    """`text` as one clean terminal line: line breaks (in a library's message, or in a bad record
+    quoted by one) become spaces, other control characters are shown escaped, never sent raw."""
+    if "\n" in text or "\r" in text or "\t" in text:
+        text = " ".join(text.split())
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group(0)):02x}", text)
+
+
+def show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """warnings.showwarning for the CLI: `warning: <message>` on one line of stderr."""
+    from newsroles.model.errors import InputWarning
+
+    text = one_line(str(message))
+    if not issubclass(category, InputWarning):
+        text = f"{text} ({category.__name__})"
+    typer.echo(f"warning: {text}", err=True)
 
 
 def quiet_libraries() -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from newsroles.inference.cli._app import app, stderr_console, user_errors
+from newsroles.inference.cli._app import app, user_errors
 
 data_app = typer.Typer(help="Convert and inspect labeled data.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
@@ -27,15 +27,15 @@ def convert(
     from newsroles.training.brat import convert_brat
 
     report = convert_brat(source, dest, mapping, skip_bad=skip_bad)
-    console = stderr_console()
     for split in report.splits:
         counts = ", ".join(f"{k} {v}" for k, v in split.labels.most_common())
-        console.print(
+        typer.echo(
             f"{split.output}: {split.articles} articles, {split.sentences} sentences "
-            f"({counts}; unlabeled {split.unlabeled})" + (f", skipped {len(split.skipped)}" if split.skipped else "")
+            f"({counts}; unlabeled {split.unlabeled})" + (f", skipped {len(split.skipped)} bad articles" if split.skipped else ""),
+            err=True,
         )
         for skipped in split.skipped:
-            console.print(f"  skipped: {skipped}")
+            typer.echo(f"skipped: {skipped.reason}", err=True)  # the reason names the file (and line)
 
 
 @data_app.command("stats")

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import typer
 
-from newsroles.inference.cli._app import app, is_tty, stderr_console, user_errors
+from newsroles.inference.cli._app import app, is_tty, user_errors
 
 
 @app.command("label")
 @user_errors
 def label(
-    inputs: list[str] = typer.Argument(..., help="Text files, folders, .jsonl files ({id, text} per line), or - for stdin."),
+    inputs: list[str] = typer.Argument(
+        ..., help="Text or HTML files, folders, .jsonl files ({id, text} per line), .csv/.tsv (article_id, text), or - for stdin."
+    ),
     model: str = typer.Option(None, "--model", "-m", help="Model folder (default: the newest under models/)."),
     output: str = typer.Option("-", "--output", "-o", help="Output file (.jsonl, .csv, .tsv) or - for the terminal."),
     fmt: str = typer.Option(None, "--format", "-f", help="table, jsonl, csv or tsv (default: table on the terminal, else from --output)."),
@@ -39,11 +41,13 @@ def label(
         progress=not quiet and is_tty(),
     )
     if not quiet:
-        console = stderr_console()
-        console.print(
+        typer.echo(
             f"labeled {report.articles} articles, {report.sentences} sentences "
             f"in {report.seconds:.1f} s ({report.sentences_per_second:.0f} sentences/s)"
             + (f"; {report.resumed} already done" if report.resumed else "")
+            + (f"; skipped {len(report.skipped)} bad records" if report.skipped else ""),
+            err=True,
         )
-        for message in report.skipped:
-            console.print(f"skipped: {message}")
+    # Even with --quiet: what was left out must not go unnoticed. One plain line each.
+    for message in report.skipped:
+        typer.echo(f"skipped: {message}", err=True)

@@ -88,12 +88,13 @@ def show(
     """
     import json
 
-    from newsroles.model.card import CARD_JSON, build_card, read_card_markdown
+    from newsroles.model.card import CARD_JSON, build_card, read_card_markdown, read_card_text
     from newsroles.model.registry import resolve
 
     version = resolve(ref, models_dir)
     if as_json:
         path = version.path / CARD_JSON
-        typer.echo(path.read_text(encoding="utf-8").rstrip("\n") if path.is_file() else json.dumps(build_card(version.path), indent=2))
+        text = read_card_text(path) if path.is_file() else None
+        typer.echo(text.rstrip("\n") if text is not None else json.dumps(build_card(version.path), indent=2))
     else:
         typer.echo(read_card_markdown(version.path).rstrip("\n"))

@@ -1,0 +1,512 @@
+"""Optimised CPU copies of a transformer model folder: `newsroles export`, and loading them.
+
+An exported folder is a complete model folder (manifest, labels, config, tokenizer, metrics) whose
+manifest says how to run it in `"runtime"`:
+
+* `onnx-int8` (the default): the encoder as an ONNX graph, its attention, LayerNorm and GELU fused
+  by ONNX Runtime's transformer optimiser and the weights of its matrix products quantised to int8
+  (dynamic quantisation: activations are quantised on the fly, per batch). The fastest on CPU here.
+* `onnx`: the same fused graph in fp32: the same answers as PyTorch up to float rounding.
+* `int8`: PyTorch's dynamic int8 quantisation of the encoder's Linear layers, applied when the
+  folder loads (the folder keeps the fp32 weights); needs nothing beyond torch.
+
+Only the encoder changes: the per-sentence head (pooling, position features, BiGRU, classifier)
+stays in PyTorch fp32 and is stored as `head.safetensors` for the ONNX runtimes; it is a small
+share of the time. The ONNX runtimes load without importing `transformers` (the tokenizer is read
+straight from `tokenizer.json` by the `tokenizers` library), which keeps `newsroles label` quick
+to start. Exported folders run on the CPU; on a GPU, use the folder they were exported from.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import secrets
+import shutil
+import tempfile
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Callable
+
+import numpy as np
+import torch
+from torch import nn
+
+from newsroles.model.errors import UserError
+from newsroles.model.folder import MANIFEST, read_config, read_manifest
+
+RUNTIMES = {
+    "onnx-int8": "ONNX Runtime, fused encoder graph, int8 dynamically quantised weights (fastest on CPU)",
+    "onnx": "ONNX Runtime, fused encoder graph in fp32 (the same answers as PyTorch up to rounding)",
+    "int8": "PyTorch dynamic int8 quantisation of the encoder's Linear layers, applied on load",
+}
+DEFAULT_RUNTIME = "onnx-int8"
+ONNX_RUNTIMES = ("onnx", "onnx-int8")
+ENCODER_FILE = "encoder.onnx"
+HEAD_FILE = "head.safetensors"
+OPSET = 17
+# A short story the export runs through both models, as a sanity check recorded in the manifest.
+PROBE_TEXT = (
+    "WASHINGTON -- The president said on Monday that talks with the rebels would resume next week. "
+    "Officials told reporters the plan was expected to pass. "
+    "The conflict began in 1998, when the government fell. "
+    "Analysts believe a deal is unlikely before the election. "
+    "Police said three people were killed in an attack on a market in the capital on Sunday."
+)
+
+
+def runtime_of(manifest: dict) -> str:
+    return str(manifest.get("runtime") or "fp32")
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading
+
+
+class FastTokenizer:
+    """What windowing needs of a Hugging Face fast tokenizer, read from `tokenizer.json` alone.
+
+    The same tokenisation as `AutoTokenizer` (it drives the same `tokenizers` backend with the same
+    truncation), without importing `transformers`, which takes seconds.
+    """
+
+    def __init__(self, folder: str | Path):
+        from tokenizers import Tokenizer
+
+        folder = Path(folder)
+        self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self._tokenizer.no_padding()
+        self._max_length: int | None = None
+        config = {}
+        for name in ("special_tokens_map.json", "tokenizer_config.json"):
+            path = folder / name
+            if path.is_file():
+                config.update(json.loads(path.read_text(encoding="utf-8")))
+        self.cls_token_id = self._special_id(config, "cls_token", "[CLS]")
+        self.sep_token_id = self._special_id(config, "sep_token", "[SEP]")
+        self.pad_token_id = self._special_id(config, "pad_token", "[PAD]")
+
+    def _special_id(self, config: dict, key: str, default: str) -> int | None:
+        token = config.get(key, default)
+        if isinstance(token, dict):
+            token = token.get("content")
+        return self._tokenizer.token_to_id(token) if token else None
+
+    def __call__(self, texts, add_special_tokens: bool = True, truncation: bool = False, max_length: int | None = None):
+        single = isinstance(texts, str)
+        limit = max_length if truncation and max_length else None
+        if limit != self._max_length:
+            if limit is None:
+                self._tokenizer.no_truncation()
+            else:
+                self._tokenizer.enable_truncation(limit, stride=0, strategy="longest_first", direction="right")
+            self._max_length = limit
+        encodings = self._tokenizer.encode_batch([texts] if single else list(texts), add_special_tokens=add_special_tokens)
+        ids = [e.ids for e in encodings]
+        return {"input_ids": ids[0] if single else ids}
+
+
+class OnnxEncoder(nn.Module):
+    """An encoder run by ONNX Runtime behind the interface SentenceRoleModel calls.
+
+    `forward(input_ids=, attention_mask=)` returns an object with `.last_hidden_state`, a torch
+    tensor, like a Hugging Face encoder's output; `.config.hidden_size` sizes the head.
+    """
+
+    def __init__(self, path: str | Path, config: dict, threads: int | None = None, mode: str | None = None):
+        super().__init__()
+        import os
+
+        import onnxruntime as ort
+
+        self.threads = max(1, threads or torch.get_num_threads())
+        self.mode = mode or os.environ.get("NEWSROLES_ORT_MODE", "split")
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = 1 if self.mode == "split" else self.threads
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.log_severity_level = 3
+        if self.mode == "nospin":
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self.config = SimpleNamespace(**config)
+        self._pool = None
+
+    def _run(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        return self.session.run(["last_hidden_state"], {"input_ids": ids, "attention_mask": mask})[0]
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor):
+        ids = input_ids.cpu().numpy().astype(np.int64)
+        mask = attention_mask.cpu().numpy().astype(np.int64)
+        parts = min(self.threads, len(ids)) if self.mode == "split" else 1
+        if parts <= 1:
+            hidden = self._run(ids, mask)
+        else:
+            if self._pool is None:
+                from concurrent.futures import ThreadPoolExecutor
+
+                self._pool = ThreadPoolExecutor(self.threads)
+            bounds = np.linspace(0, len(ids), parts + 1).astype(int)
+            futures = [self._pool.submit(self._run, ids[a:b], mask[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
+            hidden = np.concatenate([f.result() for f in futures])
+        return SimpleNamespace(last_hidden_state=torch.from_numpy(hidden))
+
+
+class OnnxRoleModel(nn.Module):
+    """SentenceRoleModel over an OnnxEncoder, its small head run on one PyTorch thread.
+
+    ONNX Runtime has the cores while the encoder runs (its idle workers spin for a while after);
+    the head's small GRU steps and products gain nothing from a second thread and lose a lot when
+    that thread waits for a busy core (measured: 4 ms per batch on one thread, up to 300 ms on two).
+    """
+
+    def __init__(self, inner: nn.Module):
+        super().__init__()
+        self.inner = inner
+        self.spec = inner.spec
+        self.head = inner.head
+
+    def forward(self, batch):
+        threads = torch.get_num_threads()
+        if threads == 1:
+            return self.inner(batch)
+        torch.set_num_threads(1)
+        try:
+            return self.inner(batch)
+        finally:
+            torch.set_num_threads(threads)
+
+
+def _require_onnxruntime(what: str) -> None:
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        raise UserError(f"{what} needs ONNX Runtime: pip install onnxruntime") from None
+
+
+def load_exported(folder: str | Path, manifest: dict, device: torch.device):
+    """Rebuild an exported folder's classifier on the CPU: (model, tokenizer, manifest)."""
+    from newsroles.model.classifier import SentenceRoleModel
+    from newsroles.model.saved import load_transformer, spec_from_config
+
+    folder = Path(folder)
+    runtime = runtime_of(manifest)
+    if runtime not in RUNTIMES:
+        raise UserError(
+            f"unknown runtime {runtime!r} in the manifest; this newsroles knows fp32, {', '.join(RUNTIMES)} "
+            "(export the model again with this version)",
+            folder / MANIFEST,
+        )
+    if device.type != "cpu":
+        source = (manifest.get("exported_from") or {}).get("path") or "the folder it was exported from"
+        raise UserError(
+            f"this is an optimised CPU copy of a model (runtime {runtime}); use --device cpu, "
+            f"or give the original model folder on a GPU ({source})",
+            folder,
+        )
+    if runtime == "int8":
+        model, tokenizer, _ = load_transformer(folder, device, runtime="fp32")
+        quantize_encoder(model)
+        return model, tokenizer, manifest
+    _require_onnxruntime(f"model folder {folder} (runtime {runtime})")
+    from safetensors import SafetensorError
+    from safetensors.torch import load_model
+
+    spec = spec_from_config(read_config(folder))
+    encoder_config = json.loads((folder / "encoder" / "config.json").read_text(encoding="utf-8"))
+    try:
+        encoder = OnnxEncoder(folder / ENCODER_FILE, encoder_config)
+    except Exception as exc:  # onnxruntime raises its own exception types for a bad graph
+        raise UserError(f"cannot load the ONNX encoder ({str(exc).splitlines()[0][:200]})", folder / ENCODER_FILE)
+    try:
+        tokenizer = FastTokenizer(folder)
+    except Exception as exc:
+        raise UserError(f"cannot load the tokenizer ({str(exc).splitlines()[0][:200]})", folder / "tokenizer.json")
+    model = SentenceRoleModel(encoder, spec, len(manifest["labels"]), len(manifest.get("aux_labels") or []))
+    try:
+        load_model(model, str(folder / HEAD_FILE), strict=True, device="cpu")
+    except (SafetensorError, RuntimeError, OSError, ValueError) as exc:
+        raise UserError(f"corrupt or mismatched head weights ({str(exc).splitlines()[0][:200]})", folder / HEAD_FILE)
+    return OnnxRoleModel(model).eval(), tokenizer, manifest
+
+
+def quantize_encoder(model: nn.Module) -> nn.Module:
+    """PyTorch dynamic int8 quantisation of the encoder's Linear layers, in place."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch.ao.quantization's deprecation notice
+        from torch.ao.quantization import quantize_dynamic
+
+        model.encoder = quantize_dynamic(model.encoder, {nn.Linear}, dtype=torch.qint8)
+    return model
+
+
+# ---------------------------------------------------------------------------------------------
+# Exporting
+
+
+@dataclass
+class ExportReport:
+    folder: Path
+    runtime: str
+    seconds: float
+    size_bytes: int
+    source_size_bytes: int
+    probe: dict = field(default_factory=dict)  # fp32 vs exported on a built-in story
+    check: dict | None = None  # fp32 vs exported on a labeled data file, when one was given
+
+
+class _EncoderGraph(nn.Module):
+    def __init__(self, encoder: nn.Module):
+        super().__init__()
+        self.encoder = encoder
+
+    def forward(self, input_ids, attention_mask):
+        return self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+
+
+def _eager_copy(encoder: nn.Module) -> nn.Module:
+    """The same encoder with plain (eager) attention: the form ONNX Runtime's optimiser fuses."""
+    from transformers import AutoModel
+
+    copy = AutoModel.from_config(encoder.config, attn_implementation="eager")
+    copy.load_state_dict(encoder.state_dict())
+    return copy.eval()
+
+
+def export_encoder_onnx(encoder: nn.Module, path: Path, quantize: bool, workdir: Path) -> dict:
+    """Write the encoder as a fused (and optionally int8) ONNX graph at `path`; returns details."""
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from onnxruntime.transformers.optimizer import optimize_model
+
+    config = encoder.config
+    graph = _EncoderGraph(_eager_copy(encoder))
+    vocab = int(getattr(config, "vocab_size", 100) or 100)
+    ids = torch.randint(min(5, vocab - 1), vocab, (2, 24))
+    mask = torch.ones_like(ids)
+    mask[1, 17:] = 0
+    raw = workdir / "encoder-raw.onnx"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tracer notices about Python branches on shapes
+        torch.onnx.export(
+            graph,
+            (ids, mask),
+            str(raw),
+            dynamo=False,
+            opset_version=OPSET,
+            input_names=["input_ids", "attention_mask"],
+            output_names=["last_hidden_state"],
+            dynamic_axes={name: {0: "batch", 1: "tokens"} for name in ("input_ids", "attention_mask", "last_hidden_state")},
+        )
+    fused = optimize_model(
+        str(raw),
+        model_type="bert",
+        num_heads=int(getattr(config, "num_attention_heads", 0) or 0),
+        hidden_size=int(getattr(config, "hidden_size", 0) or 0),
+        opt_level=0,  # fusions only; the session applies the CPU-specific rewrites when it loads
+    )
+    fusions = {k: v for k, v in fused.get_fused_operator_statistics().items() if v}
+    optimised = workdir / "encoder-fused.onnx"
+    fused.save_model_to_file(str(optimised))
+    details = {"opset": OPSET, "fusions": fusions}
+    if quantize:
+        quantize_dynamic(
+            str(optimised),
+            str(path),
+            weight_type=QuantType.QInt8,
+            per_channel=True,
+            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+        )
+        details["quantization"] = {"method": "onnxruntime dynamic", "weights": "int8 per channel", "activations": "uint8 per batch"}
+    else:
+        shutil.copyfile(optimised, path)
+    return details
+
+
+def _copy_folder(source: Path, dest: Path, skip: set[str]) -> None:
+    for item in source.rglob("*"):
+        rel = item.relative_to(source)
+        if rel.as_posix() in skip or any(part.startswith(".") for part in rel.parts):
+            continue
+        target = dest / rel
+        if item.is_dir():
+            target.mkdir(parents=True, exist_ok=True)
+        elif item.is_file():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(item, target)
+
+
+def _folder_size(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+
+
+def default_output(source: Path, runtime: str) -> Path:
+    return source.with_name(f"{source.name}-{runtime}")
+
+
+def compare_labelers(reference, candidate, articles) -> dict:
+    """How far `candidate`'s probabilities are from `reference`'s, and how often the labels agree."""
+    ref = reference.predict(articles)
+    new = candidate.predict(articles)
+    diffs = [float(np.abs(a - b).max()) for a, b in zip(ref, new) if a.size]
+    same = sum(int((a.argmax(1) == b.argmax(1)).sum()) for a, b in zip(ref, new))
+    n = sum(len(a) for a in ref)
+    return {"sentences": n, "max_prob_diff": round(max(diffs, default=0.0), 6), "label_agreement": round(same / n, 6) if n else 1.0}
+
+
+def export_model(
+    source: str | Path,
+    output: str | Path | None = None,
+    runtime: str = DEFAULT_RUNTIME,
+    check_data: str | Path | None = None,
+    max_f1_drop: float | None = 0.5,
+    overwrite: bool = False,
+    window_overlap: float | None = None,
+    say: Callable[[str], None] | None = None,
+) -> ExportReport:
+    """Write an optimised copy of the transformer model folder `source` for `runtime`.
+
+    `window_overlap`, when given, replaces the model's `model.window_overlap` in the copy: the share
+    of each window's sentences repeated in the next. Less overlap is less work per sentence (0.0
+    encodes each sentence once; the usual 0.5 about twice) at some cost in context: a speed and
+    accuracy trade to measure with `check_data`. Left out, the copy reads windows as the original.
+
+    With `check_data` (a labeled file), both models are scored on it; the macro-F1 of each goes
+    in the manifest, and a drop of more than `max_f1_drop` points (when not None) is an error
+    that leaves nothing behind.
+    """
+    import time
+
+    from newsroles.inference.predictor import load_labeler
+    from newsroles.inference.splitter import article_from_text
+    from newsroles.model.fileio import atomic_dir
+    from newsroles.model.folder import package_version, write_json
+    from newsroles.model.saved import load_transformer
+
+    say = say or (lambda message: None)
+    started = time.perf_counter()
+    source = Path(source)
+    manifest = read_manifest(source)
+    if runtime not in RUNTIMES:
+        raise UserError(f"unknown runtime '{runtime}'; use one of {', '.join(RUNTIMES)}")
+    if manifest["kind"] != "transformer":
+        raise UserError(f"only transformer models can be exported (this is a {manifest['kind']} model, already fast)", source)
+    if runtime_of(manifest) != "fp32":
+        raise UserError(f"this folder is already an exported copy (runtime {runtime_of(manifest)}); export the original", source)
+    if runtime in ONNX_RUNTIMES:
+        _require_onnxruntime(f"runtime {runtime}")
+        try:
+            import onnx  # noqa: F401
+        except ImportError:
+            raise UserError(f"runtime {runtime} needs the onnx package to export: pip install onnx") from None
+    from newsroles.model.spec import ModelSpec
+
+    low, high = ModelSpec.RANGES["window_overlap"]
+    if window_overlap is not None and not low <= window_overlap <= high:
+        raise UserError(f"window overlap must be between {low} and {high}, not {window_overlap}")
+    dest = Path(output) if output is not None else default_output(source, runtime)
+    if dest.resolve() == source.resolve():
+        raise UserError("the output folder must differ from the model folder", dest)
+    if dest.exists() and not overwrite:
+        raise UserError("output folder already exists (pass --overwrite to replace it)", dest)
+    check_articles = None
+    if check_data is not None:
+        from newsroles.training.readers import read_articles
+
+        check_articles = read_articles(check_data, manifest["labels"])  # fail fast, before the work
+
+    cpu = torch.device("cpu")
+    say(f"loading {source}")
+    model, _, _ = load_transformer(source, cpu)
+    export_info: dict = {
+        "runtime": runtime,
+        "description": RUNTIMES[runtime],
+        "newsroles_version": package_version(),
+        "torch": torch.__version__,
+    }
+    skip = {MANIFEST}
+    with atomic_dir(dest, overwrite=overwrite) as tmp:
+        if runtime in ONNX_RUNTIMES:
+            import onnxruntime
+            from safetensors.torch import save_file
+
+            export_info["onnxruntime"] = onnxruntime.__version__
+            skip.add("model.safetensors")
+            say(f"exporting the encoder to ONNX ({runtime})")
+            with tempfile.TemporaryDirectory() as work:
+                export_info.update(export_encoder_onnx(model.encoder, tmp / ENCODER_FILE, runtime == "onnx-int8", Path(work)))
+            head = {k: v.detach().contiguous() for k, v in model.state_dict().items() if not k.startswith("encoder.")}
+            save_file(head, str(tmp / HEAD_FILE))
+        _copy_folder(source, tmp, skip)
+        config = read_config(source)
+        original_overlap = (config.get("model") or {}).get("window_overlap", ModelSpec.window_overlap)
+        export_info["window_overlap"] = original_overlap
+        if window_overlap is not None and window_overlap != original_overlap:
+            import yaml
+
+            config.setdefault("model", {})["window_overlap"] = window_overlap
+            (tmp / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+            export_info["window_overlap"] = window_overlap
+            export_info["original_window_overlap"] = original_overlap
+        if runtime in ONNX_RUNTIMES and not (tmp / "tokenizer.json").is_file():
+            raise UserError("the model's tokenizer has no tokenizer.json (a fast tokenizer is needed for ONNX)", source)
+        now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        new_manifest = {
+            **manifest,
+            "created": now,
+            "runtime": runtime,
+            "exported_from": {"path": str(source.resolve()), "id": manifest.get("id"), "created": manifest.get("created")},
+            "export": export_info,
+        }
+        if manifest.get("id"):  # a version of its own, linked to the one it came from
+            new_manifest.update({"id": secrets.token_hex(4), "parent": manifest["id"], "parent_path": str(source.resolve())})
+        write_json(tmp / MANIFEST, new_manifest)
+
+        say("checking the copy against the original")
+        reference = load_labeler(source, "cpu")
+        exported = load_labeler(tmp, "cpu")
+        probe = compare_labelers(reference, exported, [article_from_text(PROBE_TEXT, "probe")])
+        if runtime == "onnx" and window_overlap is None and probe["max_prob_diff"] > 1e-3:
+            raise UserError(f"the ONNX graph does not reproduce the model (probabilities differ by {probe['max_prob_diff']})", source)
+        export_info["probe"] = probe
+        check = None
+        if check_articles is not None:
+            say(f"scoring both on {check_data}")
+            check = check_models(reference, exported, check_articles)
+            check["data"] = str(check_data)
+            export_info["check"] = check
+            if max_f1_drop is not None and check["macro_f1_drop_points"] > max_f1_drop:
+                raise UserError(
+                    f"the {runtime} copy loses {check['macro_f1_drop_points']:.2f} macro-F1 points on {check_data} "
+                    f"({check['fp32_macro_f1']:.4f} -> {check['exported_macro_f1']:.4f}), more than the allowed "
+                    f"{max_f1_drop}; try --runtime onnx"
+                )
+        write_json(tmp / MANIFEST, new_manifest)
+        size = _folder_size(tmp)
+    return ExportReport(dest, runtime, time.perf_counter() - started, size, _folder_size(source), probe, check)
+
+
+def check_models(reference, exported, articles) -> dict:
+    """Macro-F1 of both labelers on labeled `articles`, and how their predictions differ."""
+    import time
+
+    from newsroles.training.evaluate import compute_metrics, gold_and_predictions
+
+    labels = reference.labels
+    out = {}
+    for name, labeler in (("fp32", reference), ("exported", exported)):
+        started = time.perf_counter()
+        probs = labeler.predict(articles)
+        out[f"{name}_seconds"] = round(time.perf_counter() - started, 3)
+        gold, pred = gold_and_predictions(articles, probs, labels)
+        out[f"{name}_macro_f1"] = round(compute_metrics(gold, pred, labels)["macro_f1"], 6)
+        out[f"_{name}_probs"] = probs
+    ref, new = out.pop("_fp32_probs"), out.pop("_exported_probs")
+    n = sum(len(a) for a in ref)
+    out["sentences"] = n
+    out["label_agreement"] = round(sum(int((a.argmax(1) == b.argmax(1)).sum()) for a, b in zip(ref, new)) / n, 6) if n else 1.0
+    out["max_prob_diff"] = round(max((float(np.abs(a - b).max()) for a, b in zip(ref, new) if a.size), default=0.0), 6)
+    out["macro_f1_drop_points"] = round(100 * (out["fp32_macro_f1"] - out["exported_macro_f1"]), 4)
+    return out

@@ -1,0 +1,250 @@
+"""`newsroles export`: optimised CPU copies load like any model folder and answer like the original.
+
+Also: the GPU path agrees with the CPU (skipped where no CUDA GPU is), and loading stays lazy.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from dataclasses import asdict
+
+import numpy as np
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from newsroles.inference.cli import app
+from newsroles.inference.predictor import load_labeler
+from newsroles.model.errors import UserError
+from synthetic import synthetic_articles, write_jsonl
+
+LABELS = ["stance", "quote", "background", "fact"]
+ONNX_RUNTIMES = ["onnx", "onnx-int8"]
+
+onnxruntime = pytest.importorskip("onnxruntime", reason="ONNX Runtime is not installed")
+pytest.importorskip("onnx", reason="onnx is not installed")
+
+
+@pytest.fixture(scope="module")
+def fp32_model(tiny_base_model, tmp_path_factory):
+    """An fp32 article-model folder over the tiny BERT; its head is scaled so labels are not near ties."""
+    from transformers import AutoModel, AutoTokenizer
+
+    from newsroles.model.classifier import SentenceRoleModel
+    from newsroles.model.saved import save_transformer
+    from newsroles.model.spec import ModelSpec
+
+    torch.manual_seed(0)
+    spec = ModelSpec(base=str(tiny_base_model), max_length=64, max_sentence_tokens=24, max_title_tokens=8, context_hidden=16)
+    model = SentenceRoleModel(AutoModel.from_pretrained(tiny_base_model), spec, len(LABELS), 2)
+    with torch.no_grad():
+        model.head.weight.mul_(20.0)
+    folder = tmp_path_factory.mktemp("export") / "fp32"
+    folder.mkdir()
+    save_transformer(
+        folder,
+        model.eval(),
+        AutoTokenizer.from_pretrained(tiny_base_model),
+        labels=LABELS,
+        aux_labels=["A", "B"],
+        config={"model": asdict(spec)},
+        metrics={},
+        data={},
+        extra={"id": "0badc0de", "name": "tiny"},
+    )
+    return folder
+
+
+@pytest.fixture(scope="module")
+def exported(fp32_model):
+    from newsroles.model.export import export_model
+
+    return {runtime: export_model(fp32_model, runtime=runtime).folder for runtime in ["onnx", "onnx-int8", "int8"]}
+
+
+@pytest.fixture(scope="module")
+def articles():
+    return synthetic_articles(8, seed=5)
+
+
+@pytest.fixture(scope="module")
+def reference(fp32_model, articles):
+    return load_labeler(fp32_model, "cpu").predict(articles)
+
+
+@pytest.mark.parametrize("runtime, atol", [("onnx", 1e-4), ("onnx-int8", 0.08), ("int8", 0.08)])
+def test_exported_copy_answers_like_the_original(exported, articles, reference, runtime, atol):
+    labeler = load_labeler(exported[runtime])
+    assert labeler.device.type == "cpu"
+    probs = labeler.predict(articles)
+    assert len(probs) == len(reference)
+    agree = total = 0
+    for ref, new, article in zip(reference, probs, articles):
+        assert new.shape == (len(article.sentences), len(LABELS))
+        np.testing.assert_allclose(new.sum(axis=1), 1.0, atol=1e-5)
+        np.testing.assert_allclose(new, ref, atol=atol)
+        agree += int((ref.argmax(1) == new.argmax(1)).sum())
+        total += len(ref)
+    assert agree / total >= (1.0 if runtime == "onnx" else 0.9)
+
+
+@pytest.mark.parametrize("runtime", ONNX_RUNTIMES)
+def test_exported_folder_is_complete_and_says_how_to_load_it(fp32_model, exported, runtime):
+    folder = exported[runtime]
+    assert folder == fp32_model.with_name(f"fp32-{runtime}")
+    manifest = json.loads((folder / "newsroles.json").read_text())
+    assert manifest["kind"] == "transformer" and manifest["runtime"] == runtime
+    assert manifest["labels"] == LABELS
+    assert manifest["exported_from"]["id"] == "0badc0de" and manifest["parent"] == "0badc0de"
+    assert manifest["id"] != "0badc0de"
+    assert manifest["export"]["probe"]["sentences"] > 0
+    assert manifest["export"]["fusions"].get("Attention") == 2, "the tiny BERT's two attention layers are fused"
+    for name in ("encoder.onnx", "head.safetensors", "tokenizer.json", "labels.json", "config.yaml", "encoder/config.json", "metrics.json"):
+        assert (folder / name).is_file(), name
+    assert not (folder / "model.safetensors").exists(), "the ONNX copy does not carry the fp32 weights"
+    assert not list(folder.parent.glob(".*.part"))
+    (folder / "encoder.onnx").rename(folder / "moved.onnx")
+    try:
+        with pytest.raises(UserError, match="encoder.onnx is missing"):
+            load_labeler(folder)
+    finally:
+        (folder / "moved.onnx").rename(folder / "encoder.onnx")
+
+
+def test_int8_copy_is_smaller_than_fp32(exported):
+    def size(folder):
+        return (folder / "encoder.onnx").stat().st_size
+
+    assert size(exported["onnx-int8"]) < 0.6 * size(exported["onnx"])
+
+
+def test_predictions_do_not_depend_on_batch_size(exported, articles):
+    labeler = load_labeler(exported["onnx-int8"])
+    one, many = labeler.predict(articles, batch_size=1), labeler.predict(articles, batch_size=64)
+    for a, b in zip(one, many):
+        np.testing.assert_allclose(a, b, atol=0.02)  # activations are quantised per batch
+
+
+def test_label_and_evaluate_accept_an_exported_folder(exported, articles, tmp_path):
+    from newsroles.inference.label import label_inputs
+    from newsroles.training.evaluate import evaluate_model
+
+    folder = exported["onnx-int8"]
+    data = write_jsonl(articles, tmp_path / "dev.jsonl")
+    report = label_inputs([str(data)], folder, output=str(tmp_path / "out.jsonl"), progress=False)
+    assert report.articles == len(articles)
+    rows = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert all(s["label"] in LABELS for row in rows for s in row["sentences"])
+    result = evaluate_model(folder, data, device="auto")
+    assert result["n"] == sum(1 for a in articles for s in a.sentences if s.label)
+    assert 0.0 <= result["macro_f1"] <= 1.0
+
+
+def test_export_refuses_what_it_cannot_do(fp32_model, exported, tmp_path):
+    from newsroles.model.export import export_model
+
+    with pytest.raises(UserError, match="already an exported copy"):
+        export_model(exported["onnx"], tmp_path / "again")
+    with pytest.raises(UserError, match="already exists"):
+        export_model(fp32_model, exported["onnx"], runtime="onnx")
+    with pytest.raises(UserError, match="unknown runtime"):
+        export_model(fp32_model, tmp_path / "x", runtime="fp8")
+    with pytest.raises(UserError, match="model folder not found"):
+        export_model(tmp_path / "missing", tmp_path / "y")
+    assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
+    with pytest.raises(UserError):  # no GPU here, or an exported copy asked to run on one
+        load_labeler(exported["onnx"], device="cuda")
+
+
+def test_a_manifest_with_an_unknown_runtime_is_a_user_error(exported, tmp_path):
+    import shutil
+
+    folder = tmp_path / "future"
+    shutil.copytree(exported["int8"], folder)
+    manifest = json.loads((folder / "newsroles.json").read_text())
+    (folder / "newsroles.json").write_text(json.dumps({**manifest, "runtime": "fp4"}))
+    with pytest.raises(UserError, match="unknown runtime 'fp4'"):
+        load_labeler(folder)
+
+
+def test_check_scores_both_models_and_enforces_the_allowed_drop(fp32_model, articles, tmp_path):
+    from newsroles.model.export import export_model
+
+    data = write_jsonl(articles, tmp_path / "dev.jsonl")
+    report = export_model(fp32_model, tmp_path / "checked", runtime="onnx", check_data=data)
+    check = report.check
+    assert check["sentences"] == sum(len(a.sentences) for a in articles)
+    assert check["label_agreement"] == 1.0 and abs(check["macro_f1_drop_points"]) < 1e-6
+    manifest = json.loads((tmp_path / "checked" / "newsroles.json").read_text())
+    assert manifest["export"]["check"]["fp32_macro_f1"] == check["fp32_macro_f1"]
+    with pytest.raises(UserError, match="macro-F1 points"):
+        export_model(fp32_model, tmp_path / "strict", runtime="onnx-int8", check_data=data, max_f1_drop=-1.0)
+    assert not (tmp_path / "strict").exists(), "a refused copy leaves nothing behind"
+
+
+def test_fast_tokenizer_matches_the_transformers_tokenizer(exported, articles):
+    from transformers import AutoTokenizer
+
+    from newsroles.model.export import FastTokenizer
+
+    folder = exported["onnx"]
+    texts = [s.text for a in articles for s in a.sentences] + ["", "Ünïcode – quotes “like this” and 1,000.5 numbers"]
+    fast, reference = FastTokenizer(folder), AutoTokenizer.from_pretrained(folder)
+    for max_length in (3, 24):
+        got = fast(texts, add_special_tokens=False, truncation=True, max_length=max_length)["input_ids"]
+        assert got == reference(texts, add_special_tokens=False, truncation=True, max_length=max_length)["input_ids"]
+    for name in ("cls_token_id", "sep_token_id", "pad_token_id"):
+        assert getattr(fast, name) == getattr(reference, name)
+
+
+def test_cli_export(fp32_model, tmp_path):
+    runner = CliRunner()
+    result = runner.invoke(app, ["export", str(fp32_model), "--output", str(tmp_path / "cli"), "--runtime", "int8"])
+    assert result.exit_code == 0, result.output
+    assert str(tmp_path / "cli") in result.output
+    bad = runner.invoke(app, ["export", str(fp32_model), "--output", str(tmp_path / "bad"), "--runtime", "fp8"])
+    assert bad.exit_code == 2 and "unknown runtime" in bad.output
+
+
+def test_startup_stays_lazy(exported):
+    """The CLI imports neither torch nor transformers; an ONNX copy loads without transformers."""
+    code = (
+        "import sys, newsroles.inference.cli\n"
+        "assert 'torch' not in sys.modules and 'transformers' not in sys.modules, 'eager import'\n"
+        "from newsroles.inference.predictor import load_labeler\n"
+        f"load_labeler({str(exported['onnx-int8'])!r}).label_text('Police said two people died. Officials said more may follow.')\n"
+        "assert 'transformers' not in sys.modules, 'transformers imported'\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_gpu_matches_cpu_up_to_rounding(fp32_model, articles, reference):
+    labeler = load_labeler(fp32_model, device="cuda")
+    assert labeler.device.type == "cuda"
+    probs = labeler.predict(articles)
+    agree = total = 0
+    for ref, new in zip(reference, probs):
+        np.testing.assert_allclose(new, ref, atol=0.05)  # bf16/fp16 autocast
+        agree += int((ref.argmax(1) == new.argmax(1)).sum())
+        total += len(ref)
+    assert agree / total >= 0.95
+
+
+def test_window_overlap_can_be_traded_for_speed(fp32_model, articles, tmp_path):
+    import yaml
+
+    from newsroles.model.export import export_model
+
+    report = export_model(fp32_model, tmp_path / "lean", runtime="onnx", window_overlap=0.0)
+    config = yaml.safe_load((report.folder / "config.yaml").read_text())
+    assert config["model"]["window_overlap"] == 0.0
+    manifest = json.loads((report.folder / "newsroles.json").read_text())
+    assert manifest["export"]["window_overlap"] == 0.0 and manifest["export"]["original_window_overlap"] == 0.5
+    probs = load_labeler(report.folder).predict(articles)
+    assert [p.shape for p in probs] == [(len(a.sentences), len(LABELS)) for a in articles]
+    with pytest.raises(UserError, match="window overlap"):
+        export_model(fp32_model, tmp_path / "bad", window_overlap=1.5)
