@@ -88,6 +88,10 @@ class TransformerLabeler(Labeler):
         exported = (manifest.get("runtime") or "fp32") != "fp32"
         self.device = resolve_device("cpu" if exported and device == "auto" else device)
         self.model, self.tokenizer, _ = load_transformer(path, self.device)
+        if self.device.type == "cpu":
+            from newsroles.model.export import single_threaded_head
+
+            single_threaded_head(self.model)  # its small GRU steps stall on two threads (model/export.py)
 
     def predict(self, articles, batch_size=None, progress=None):
         from newsroles.model.forward import article_probabilities

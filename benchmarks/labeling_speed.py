@@ -1,0 +1,359 @@
+"""Labeling speed: newsroles against a Hugging Face `pipeline("text-classification")`, one run, one table.
+
+    python benchmarks/labeling_speed.py --model MODEL_FOLDER        # ~10 min on 2 quiet cores
+
+On the same machine, base model and validation sentences, in one run:
+
+  (a) transformers `pipeline("text-classification")` called once per sentence (the usual way);
+  (b) the same pipeline called on the list of sentences with batch_size=32;
+  (c) newsroles, the fp32 model folder: `load_labeler(folder).predict(articles)`;
+  (d) newsroles, its optimised copy from `newsroles export` (default runtime onnx: fused fp32
+      ONNX Runtime graph, the same answers);
+  (e) newsroles, its `newsroles export --runtime onnx-int8` copy (int8: faster, costs accuracy).
+
+The copies are MODEL-onnx and MODEL-onnx-int8 beside MODEL when those exist (or --optimised /
+--int8), else they are exported into a temporary folder first.
+
+(a)/(b) run an `AutoModelForSequenceClassification` built from the model's base encoder (MiniLM by
+default) with a 4-label head. Its head weights are random: that changes no timing, and the pipeline
+is there as the speed reference, not for its answers. (c)-(e) label whole articles (the articles
+whose sentences (a)/(b) label), windows included, so they do all the work `newsroles label` does
+except reading and writing files.
+
+Each variant runs in its own subprocess, so its peak memory (peak RSS, model loading included) is
+its own. Throughput is the median of --repeats timed runs after one warm-up call; all variants use
+the same number of threads (PyTorch's default: one per core; --threads to change). The macro-F1 of
+(c)-(e) on the whole --data file says what the optimised copies cost in accuracy.
+
+The numbers are only as quiet as the machine: the script measures the CPU time other processes
+used during the run and says so when something else was running. It writes its table between the
+labeling-speed markers of BENCHMARKS.md (and prints it); --no-write only prints.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _markdown import replace_section  # noqa: E402
+
+DEFAULT_DATA = REPO / "data" / "newsdiscourse" / "validation.jsonl"
+VARIANTS = {
+    "a": "transformers pipeline, one call per sentence",
+    "b": "transformers pipeline, batch_size=32",
+    "c": "newsroles fp32",
+    "d": "newsroles optimised (default export)",
+    "e": "newsroles int8",
+}
+NEWSROLES_VARIANTS = {"c": "model", "d": "optimised", "e": "int8"}
+
+
+# ---------------------------------------------------------------------------------------------
+# Worker: one variant, in its own process
+
+
+def select_articles(data: Path, min_sentences: int):
+    """The first articles of `data` holding at least `min_sentences` sentences (all with 0)."""
+    from newsroles.training.readers import read_articles
+
+    articles = read_articles(data)
+    if min_sentences <= 0:
+        return articles
+    chosen, n = [], 0
+    for article in articles:
+        if n >= min_sentences:
+            break
+        chosen.append(article)
+        n += len(article.sentences)
+    return chosen
+
+
+def peak_rss_mib() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def time_repeats(fn, repeats: int) -> list[float]:
+    out = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - started)
+    return out
+
+
+def run_pipeline(args, articles) -> dict:
+    import logging
+    import warnings
+
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer, pipeline
+    from transformers.utils import logging as hf_logging
+
+    from newsroles.model.base import resolve_base_model
+    from newsroles.model.folder import read_config
+
+    hf_logging.set_verbosity_error()
+    logging.getLogger("transformers").setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore")
+    base = resolve_base_model((read_config(args.model).get("model") or {}).get("base") or "all-MiniLM-L6-v2")
+    model = AutoModelForSequenceClassification.from_pretrained(base, num_labels=4)  # head: random weights
+    tokenizer = AutoTokenizer.from_pretrained(base)
+    pipe = pipeline("text-classification", model=model, tokenizer=tokenizer, device=-1)
+    texts = [s.text for a in articles for s in a.sentences]
+    loaded = time.perf_counter()
+    if args.worker == "a":
+        pipe(texts[:8], truncation=True)
+
+        def once():
+            for text in texts:
+                pipe(text, truncation=True)
+
+    else:
+        pipe(texts[:64], batch_size=32, truncation=True)
+
+        def once():
+            pipe(texts, batch_size=32, truncation=True)
+
+    seconds = time_repeats(once, args.repeats)
+    return {"sentences": len(texts), "seconds": seconds, "peak_rss_mib": peak_rss_mib(), "ready_at": loaded}
+
+
+def run_newsroles(args, articles) -> dict:
+    from newsroles.inference.predictor import load_labeler
+
+    folder = getattr(args, NEWSROLES_VARIANTS[args.worker])
+    labeler = load_labeler(folder, "cpu")
+    loaded = time.perf_counter()
+    labeler.predict(articles[:2])  # warm-up
+    seconds = time_repeats(lambda: labeler.predict(articles), args.repeats)
+    out = {
+        "sentences": sum(len(a.sentences) for a in articles),
+        "seconds": seconds,
+        "peak_rss_mib": peak_rss_mib(),  # before the accuracy pass below, which holds more articles
+        "ready_at": loaded,
+        "runtime": labeler.manifest.get("runtime") or "fp32",
+        "window_overlap": labeler.model.spec.window_overlap,
+        "folder": str(folder),
+    }
+    if not args.no_f1:
+        from newsroles.training.evaluate import compute_metrics, gold_and_predictions
+        from newsroles.training.readers import read_articles
+
+        everything = read_articles(args.data, labeler.labels)
+        probs = labeler.predict(everything)
+        gold, pred = gold_and_predictions(everything, probs, labeler.labels)
+        metrics = compute_metrics(gold, pred, labeler.labels)
+        out["macro_f1"] = metrics["macro_f1"]
+        out["accuracy"] = metrics["accuracy"]
+        out["f1_sentences"] = metrics["n"]
+        out["argmax"] = [int(i) for p in probs for i in p.argmax(axis=1)]
+    return out
+
+
+def worker(args) -> None:
+    started = time.perf_counter()
+    import torch
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    articles = select_articles(args.data, args.sentences)
+    result = run_pipeline(args, articles) if args.worker in ("a", "b") else run_newsroles(args, articles)
+    result["load_seconds"] = result.pop("ready_at") - started
+    result["threads"] = torch.get_num_threads()
+    print("RESULT " + json.dumps(result))
+
+
+# ---------------------------------------------------------------------------------------------
+# Parent: run the variants, print the table
+
+
+def run_variant(variant: str, args) -> dict:
+    command = [
+        sys.executable,
+        __file__,
+        "--worker",
+        variant,
+        "--model",
+        str(args.model),
+        "--data",
+        str(args.data),
+        "--sentences",
+        str(args.sentences),
+        "--repeats",
+        str(args.repeats),
+    ]
+    for option in ("optimised", "int8"):
+        if getattr(args, option):
+            command += [f"--{option}", str(getattr(args, option))]
+    if args.threads:
+        command += ["--threads", str(args.threads)]
+    if args.no_f1:
+        command.append("--no-f1")
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": os.environ.get("TOKENIZERS_PARALLELISM", "false")}
+    done = subprocess.run(command, capture_output=True, text=True, env=env)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
+    if done.returncode != 0 or not lines:
+        sys.exit(f"variant {variant} failed:\n{done.stderr[-3000:]}")
+    return json.loads(lines[-1][len("RESULT ") :])
+
+
+def ensure_copies(args) -> list[str]:
+    """The folders (d) and (e) time: given, beside MODEL, or exported now into a temporary folder."""
+    from newsroles.model.export import export_model
+
+    notes, tmp = [], None
+    wanted = {"d": ("optimised", "onnx"), "e": ("int8", "onnx-int8")}
+    for variant, (option, suffix) in wanted.items():
+        if variant not in args.variants or getattr(args, option):
+            continue
+        beside = args.model.with_name(f"{args.model.name}-{suffix}")
+        if (beside / "newsroles.json").is_file():
+            setattr(args, option, beside)
+            continue
+        tmp = tmp or Path(tempfile.mkdtemp(prefix="newsroles-bench-"))
+        print(f"exporting {args.model} ({suffix}) into {tmp} ...", file=sys.stderr, flush=True)
+        report = export_model(args.model, tmp / suffix, runtime=suffix)
+        setattr(args, option, report.folder)
+        notes.append(f"({variant}) exported for this run in {report.seconds:.0f} s")
+    return notes
+
+
+def cpu_busy_seconds() -> float:
+    """CPU time the whole machine has spent busy since boot (all cores, all processes)."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu_seconds() -> float:
+    import resource
+
+    usage = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+    return sum(u.ru_utime + u.ru_stime for u in usage)
+
+
+def display(path) -> str:
+    """A path as the table shows it: relative to the repository when inside it."""
+    try:
+        return str(Path(path).resolve().relative_to(REPO))
+    except ValueError:
+        return str(path)
+
+
+def machine_line() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    versions = []
+    for name in ("torch", "transformers", "onnxruntime"):
+        try:
+            from importlib import metadata
+
+            versions.append(f"{name} {metadata.version(name)}")
+        except Exception:
+            pass
+    return f"{cpu}, {os.cpu_count()} cores; Python {platform.python_version()}, " + ", ".join(versions)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", type=Path, required=True, help="fp32 transformer model folder")
+    parser.add_argument("--optimised", type=Path, help="its default export (default: MODEL-onnx, else exported now)")
+    parser.add_argument("--int8", type=Path, help="its onnx-int8 export (default: MODEL-onnx-int8, else exported now)")
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="labeled .jsonl (default: the validation split)")
+    parser.add_argument("--sentences", type=int, default=1000, help="time the first articles holding at least this many sentences (0: all)")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=0, help="PyTorch threads in every variant (default: PyTorch's own)")
+    parser.add_argument("--variants", default="abcde", help="which of a, b, c, d, e to run")
+    parser.add_argument("--no-f1", action="store_true", help="skip the macro-F1 pass of (c) and (d)")
+    parser.add_argument("--json", type=Path, help="also write every measurement here")
+    parser.add_argument("--no-write", action="store_true", help="print only; leave BENCHMARKS.md alone")
+    parser.add_argument("--worker", choices=sorted(VARIANTS), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        worker(args)
+        return
+
+    export_notes = ensure_copies(args)
+    wall, busy, own = time.perf_counter(), cpu_busy_seconds(), own_cpu_seconds()
+    results = {}
+    for variant in args.variants:
+        print(f"running ({variant}) {VARIANTS[variant]} ...", file=sys.stderr, flush=True)
+        results[variant] = run_variant(variant, args)
+    wall = time.perf_counter() - wall
+    others = max(0.0, (cpu_busy_seconds() - busy) - (own_cpu_seconds() - own))  # CPU time of other processes
+
+    for r in results.values():
+        r["per_second"] = [r["sentences"] / s for s in r["seconds"]]
+        r["median"] = statistics.median(r["per_second"])
+    first = next(iter(results.values()))
+    lines = [
+        f"| variant | sentences/s (median of {args.repeats}) | each run | vs (a) | vs (b) | peak RSS (MiB) | start-up (s) |",
+        "|---|---:|---|---:|---:|---:|---:|",
+    ]
+    for variant, r in results.items():
+        ratios = [f"{r['median'] / results[ref]['median']:.2f}x" if ref in results else "" for ref in ("a", "b")]
+        runs = ", ".join(f"{x:.0f}" for x in r["per_second"])
+        name = VARIANTS[variant] + (f" ({r['runtime']})" if variant in ("d", "e") else "")
+        lines.append(
+            f"| ({variant}) {name} | {r['median']:.1f} | {runs} | {ratios[0]} | {ratios[1]} | "
+            f"{r['peak_rss_mib']:.0f} | {r['load_seconds']:.1f} |"
+        )
+    notes = [
+        f"Machine: {machine_line()}; {first['threads']} threads in every variant. "
+        f"Speed on the first {first['sentences']} sentences of `{display(args.data)}` "
+        f"(whole articles); start-up = process start to model ready; peak RSS includes loading.",
+    ]
+    for variant in ("d", "e"):
+        if variant in results:
+            r = results[variant]
+            notes.append(f"({variant}): `{display(r['folder'])}`, runtime {r['runtime']}, window overlap {r['window_overlap']}.")
+    if export_notes:
+        notes.append("; ".join(export_notes) + ".")
+    if "macro_f1" in results.get("c", {}):
+        c = results["c"]
+        scores = [f"macro-F1 {c['macro_f1']:.4f} for (c) fp32 (accuracy {c['accuracy']:.4f})"]
+        for variant in ("d", "e"):
+            if "macro_f1" in results.get(variant, {}):
+                r = results[variant]
+                agree = sum(x == y for x, y in zip(c["argmax"], r["argmax"])) / max(1, len(c["argmax"]))
+                scores.append(
+                    f"{r['macro_f1']:.4f} for ({variant}) ({100 * (r['macro_f1'] - c['macro_f1']):+.2f} points; "
+                    f"accuracy {r['accuracy']:.4f}; the same label as (c) for {100 * agree:.1f}% of sentences)"
+                )
+        notes.append(f"Accuracy on all of `{display(args.data)}` ({c['f1_sentences']} scored sentences): " + ", ".join(scores) + ".")
+    quiet = others / wall <= 0.1
+    notes.append(
+        f"Other processes used {others:.0f} CPU-seconds during the {wall:.0f} s run ({others / wall:.2f} cores on average): "
+        + ("the machine was quiet." if quiet else "**something else was running, so these figures are noisy**; re-run on a quiet machine.")
+    )
+    notes.append(f"Command: `python benchmarks/labeling_speed.py {' '.join(sys.argv[1:])}`.")
+    text = "\n".join(lines) + "\n\n" + "\n\n".join(notes)
+    print("\n" + text)
+    if not args.no_write:
+        replace_section(REPO / "BENCHMARKS.md", "labeling-speed", text)
+    if args.json:
+        for r in results.values():
+            r.pop("argmax", None)
+        args.json.write_text(json.dumps({"machine": machine_line(), "other_cpu_seconds": others, "wall_seconds": wall, "results": results}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
