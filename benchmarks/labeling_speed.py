@@ -9,7 +9,12 @@ On the same machine, base model and validation sentences, in one run:
   (c) newsroles, the fp32 model folder: `load_labeler(folder).predict(articles)`;
   (d) newsroles, its optimised copy from `newsroles export` (default runtime onnx: fused fp32
       ONNX Runtime graph, the same answers);
-  (e) newsroles, its `newsroles export --runtime onnx-int8` copy (int8: faster, costs accuracy).
+  (e) newsroles, its `newsroles export --runtime onnx-int8` copy (int8: faster, costs accuracy);
+  (f) the `newsroles label` command itself on an archive of --archive-articles stories (10,000 by
+      default) in one JSONL file of raw text, with the optimised copy (d): sentence splitting,
+      streaming and writing included. Its peak RSS is the memory a user needs for an archive.
+      The stories are the validation articles' first --archive-sentences sentences, repeated with
+      new ids (short, so that the run takes minutes: memory does not grow with the article count).
 
 The copies are MODEL-onnx and MODEL-onnx-int8 beside MODEL when those exist (or --optimised /
 --int8), else they are exported into a temporary folder first.
@@ -55,6 +60,7 @@ VARIANTS = {
     "c": "newsroles fp32",
     "d": "newsroles optimised (default export)",
     "e": "newsroles int8",
+    "f": "`newsroles label` on an archive",
 }
 NEWSROLES_VARIANTS = {"c": "model", "d": "optimised", "e": "int8"}
 
@@ -162,6 +168,59 @@ def run_newsroles(args, articles) -> dict:
     return out
 
 
+def write_archive(data: Path, n_articles: int, n_sentences: int, path: Path) -> int:
+    """A JSONL archive of `n_articles` raw-text stories ({id, title, text}); returns its sentence count."""
+    from newsroles.training.readers import read_articles
+
+    source = [a for a in read_articles(data) if a.sentences]
+    total = 0
+    with path.open("w", encoding="utf-8") as out:
+        for i in range(n_articles):
+            article = source[i % len(source)]
+            sentences = [s.text for s in article.sentences[:n_sentences]]
+            total += len(sentences)
+            record = {"id": f"{article.id}-{i}", "title": article.title or "", "text": " ".join(sentences)}
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+    return total
+
+
+def run_archive(args) -> dict:
+    """(f): the `newsroles label` CLI in its own process, its peak RSS from the kernel's accounting."""
+    with tempfile.TemporaryDirectory(prefix="newsroles-archive-") as work:
+        archive, output = Path(work) / "archive.jsonl", Path(work) / "labels.jsonl"
+        source_sentences = write_archive(args.data, args.archive_articles, args.archive_sentences, archive)
+        command = [sys.executable, "-m", "newsroles.inference.cli", "label", str(archive), "--model", str(args.optimised),
+                   "--output", str(output), "--quiet"]
+        env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+        if args.threads:
+            env["OMP_NUM_THREADS"] = str(args.threads)
+        started = time.perf_counter()
+        process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        _, status, usage = os.wait4(process.pid, 0)
+        seconds = time.perf_counter() - started
+        stderr = process.stderr.read()
+        process.returncode = os.waitstatus_to_exitcode(status)
+        if process.returncode != 0:
+            sys.exit(f"variant f failed:\n{stderr[-3000:]}")
+        articles = sentences = 0
+        with output.open(encoding="utf-8") as labeled:
+            for line in labeled:
+                articles += 1
+                sentences += len(json.loads(line)["sentences"])
+    if articles != args.archive_articles:
+        sys.exit(f"variant f: {articles} articles in the output, {args.archive_articles} expected")
+    return {
+        "sentences": sentences,
+        "source_sentences": source_sentences,
+        "articles": articles,
+        "seconds": [seconds],  # one run: process start, model loading and writing included
+        "peak_rss_mib": usage.ru_maxrss / 1024,
+        "load_seconds": float("nan"),
+        "threads": args.threads or None,
+        "runtime": "label CLI",
+    }
+
+
 def worker(args) -> None:
     started = time.perf_counter()
     import torch
@@ -216,7 +275,8 @@ def ensure_copies(args) -> list[str]:
     notes, tmp = [], None
     wanted = {"d": ("optimised", "onnx"), "e": ("int8", "onnx-int8")}
     for variant, (option, suffix) in wanted.items():
-        if variant not in args.variants or getattr(args, option):
+        needed = variant in args.variants or (variant == "d" and "f" in args.variants)
+        if not needed or getattr(args, option):
             continue
         beside = args.model.with_name(f"{args.model.name}-{suffix}")
         if (beside / "newsroles.json").is_file():
@@ -281,7 +341,9 @@ def main() -> None:
     parser.add_argument("--sentences", type=int, default=1000, help="time the first articles holding at least this many sentences (0: all)")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=0, help="PyTorch threads in every variant (default: PyTorch's own)")
-    parser.add_argument("--variants", default="abcde", help="which of a, b, c, d, e to run")
+    parser.add_argument("--variants", default="abcdef", help="which of a, b, c, d, e, f to run")
+    parser.add_argument("--archive-articles", type=int, default=10_000, help="stories in the archive of (f)")
+    parser.add_argument("--archive-sentences", type=int, default=5, help="sentences per story in the archive of (f)")
     parser.add_argument("--no-f1", action="store_true", help="skip the macro-F1 pass of (c) and (d)")
     parser.add_argument("--json", type=Path, help="also write every measurement here")
     parser.add_argument("--no-write", action="store_true", help="print only; leave BENCHMARKS.md alone")
@@ -296,7 +358,7 @@ def main() -> None:
     results = {}
     for variant in args.variants:
         print(f"running ({variant}) {VARIANTS[variant]} ...", file=sys.stderr, flush=True)
-        results[variant] = run_variant(variant, args)
+        results[variant] = run_archive(args) if variant == "f" else run_variant(variant, args)
     wall = time.perf_counter() - wall
     others = max(0.0, (cpu_busy_seconds() - busy) - (own_cpu_seconds() - own))  # CPU time of other processes
 
@@ -309,6 +371,8 @@ def main() -> None:
         "|---|---:|---|---:|---:|---:|---:|",
     ]
     for variant, r in results.items():
+        if variant == "f":
+            continue  # its own line below: a different workload
         ratios = [f"{r['median'] / results[ref]['median']:.2f}x" if ref in results else "" for ref in ("a", "b")]
         runs = ", ".join(f"{x:.0f}" for x in r["per_second"])
         name = VARIANTS[variant] + (f" ({r['runtime']})" if variant in ("d", "e") else "")
@@ -325,6 +389,14 @@ def main() -> None:
         if variant in results:
             r = results[variant]
             notes.append(f"({variant}): `{display(r['folder'])}`, runtime {r['runtime']}, window overlap {r['window_overlap']}.")
+    if "f" in results:
+        r = results["f"]
+        notes.append(
+            f"(f) `newsroles label` on an archive of {r['articles']:,} stories ({r['sentences']:,} sentences after our splitter; "
+            f"the stories' first {args.archive_sentences} sentences from the validation split, as raw text in one JSONL file) "
+            f"with the optimised copy (d): peak RSS **{r['peak_rss_mib']:.0f} MiB**, {r['median']:.0f} sentences/s "
+            f"end to end (process start, model loading, splitting and writing included)."
+        )
     if export_notes:
         notes.append("; ".join(export_notes) + ".")
     if "macro_f1" in results.get("c", {}):

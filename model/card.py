@@ -203,6 +203,23 @@ def _limitations(manifest: dict, metrics: dict, data: dict, splits: list[dict]) 
     return out
 
 
+def _export_summary(manifest: dict) -> dict | None:
+    """For a copy written by `newsroles export`: what it is and what it was measured to cost."""
+    export = manifest.get("export")
+    if not export:
+        return None
+    out = {
+        "description": export.get("description"),
+        "exported_from": (manifest.get("exported_from") or {}).get("id"),
+        "window_overlap": export.get("window_overlap"),
+    }
+    check = export.get("check") or {}
+    for key in ("data", "fp32_macro_f1", "exported_macro_f1", "macro_f1_drop_points", "label_agreement"):
+        if key in check:
+            out[key] = check[key]
+    return out
+
+
 def build_card(folder: str | Path) -> dict:
     """The model card of a model folder, as plain JSON, from the files it holds."""
     folder = Path(folder)
@@ -232,6 +249,8 @@ def build_card(folder: str | Path) -> dict:
         "config": config,
         "training": _training(manifest, metrics, config),
         "metrics": splits,
+        "runtime": manifest.get("runtime") or "fp32",
+        "export": _export_summary(manifest),
         "intended_use": _intended_use(labels),
         "limitations": _limitations(manifest, metrics, data, splits),
         "software": {
@@ -320,6 +339,20 @@ def _round(x: Any) -> Any:
     return round(float(x), 4) if isinstance(x, (int, float)) else x
 
 
+def _runtime_text(card: dict) -> str:
+    export = card.get("export")
+    if not export:
+        return card.get("runtime") or "fp32"
+    text = f"{card['runtime']}: {export.get('description')}, exported from `{export.get('exported_from')}`"
+    if export.get("exported_macro_f1") is not None:
+        text += (
+            f"; macro-F1 {export['exported_macro_f1']:.4f} vs {export['fp32_macro_f1']:.4f} for the original on "
+            f"{export.get('data')} ({round(-export['macro_f1_drop_points'], 2) + 0.0:+.2f} points, same label for "
+            f"{100 * export['label_agreement']:.1f}% of sentences)"
+        )
+    return text
+
+
 def render_markdown(card: dict) -> str:
     """MODEL_CARD.md for a card dict."""
     yaml_text = yaml.safe_dump(front_matter(card), sort_keys=False, allow_unicode=True, width=100)
@@ -344,6 +377,7 @@ def render_markdown(card: dict) -> str:
         ["kind", card["kind"]],
         ["base model", card.get("base_model") or ("none (trained from scratch on TF-IDF features)" if card["kind"] == "tfidf" else None)],
         ["parent version", f"`{parent}` ({card.get('parent_path')})" if parent else "none"],
+        ["runtime", _runtime_text(card)],
         ["newsroles", card["software"].get("newsroles")],
     ]
     parts.append(_table(["", ""], details, "ll") + "\n")

@@ -540,6 +540,9 @@ def export_model(
                     f"{max_f1_drop}; try --runtime onnx"
                 )
         write_json(tmp / MANIFEST, new_manifest)
+        from newsroles.model.card import write_card
+
+        write_card(tmp)  # the copied card described the fp32 original: say what this copy is
         size = _folder_size(tmp)
     return ExportReport(dest, runtime, time.perf_counter() - started, size, _folder_size(source), probe, check)
 

@@ -20,12 +20,20 @@ from newsroles.model.windows import (
 )
 
 
-def article_windows(tokenizer, articles: list[Article], spec) -> tuple[list[Window], list[list[tuple[int, int]]]]:
-    """All windows of `articles` and, per article, each sentence's owning (window, position)."""
+def article_windows(
+    tokenizer, articles: list[Article], spec, first_shares: list[float] | None = None, tokens=None
+) -> tuple[list[Window], list[list[tuple[int, int]]]]:
+    """All windows of `articles` and, per article, each sentence's owning (window, position).
+
+    `first_shares` (training only): per article, the share of its first window to keep (see
+    build_windows). `tokens`: the articles' `tokenize_articles` output, when already at hand.
+    """
     windows: list[Window] = []
     owners: list[list[tuple[int, int]]] = []
-    for i, (title_ids, sentence_ids) in enumerate(tokenize_articles(tokenizer, articles, spec)):
-        own = build_windows(i, title_ids, sentence_ids, spec, tokenizer.cls_token_id, tokenizer.sep_token_id)
+    tokens = tokens if tokens is not None else tokenize_articles(tokenizer, articles, spec)
+    for i, (title_ids, sentence_ids) in enumerate(tokens):
+        share = first_shares[i] if first_shares is not None else None
+        own = build_windows(i, title_ids, sentence_ids, spec, tokenizer.cls_token_id, tokenizer.sep_token_id, share)
         features = sentence_features([s.paragraph for s in articles[i].sentences], spec)
         for w in own:
             w.features = features[w.start : w.end]

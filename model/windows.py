@@ -70,8 +70,17 @@ def _token_ids(tokenizer, texts: list[str], max_length: int) -> list[list[int]]:
 
 
 def build_windows(
-    article_index: int, title_ids: list[int], sentence_ids: list[list[int]], spec: ModelSpec, cls_id: int, sep_id: int
+    article_index: int,
+    title_ids: list[int],
+    sentence_ids: list[list[int]],
+    spec: ModelSpec,
+    cls_id: int,
+    sep_id: int,
+    first_share: float | None = None,
 ) -> list[Window]:
+    """The windows covering one article. `first_share` (training only) cuts the first window to that
+    share of the sentences it would hold, so the later windows start elsewhere: a random share per
+    epoch shows each sentence with different neighbours and at different places in its window."""
     n = len(sentence_ids)
     prefix = [cls_id] + (title_ids + [sep_id] if title_ids else [])
     use_lead = spec.is_article and spec.lead_context and n > 1
@@ -91,6 +100,9 @@ def build_windows(
             ids.extend(piece)
             ids.append(sep_id)
             end += 1
+        if first_share is not None and start == 0 and spec.is_article:
+            keep = max(1, min(end, round(first_share * end)))
+            ids, spans, end = ids[: spans[keep - 1][1] + 1], spans[:keep], keep
         windows.append(Window(article_index, start, end, ids, spans, n))
         if end >= n:
             break

@@ -104,6 +104,8 @@ def test_exported_folder_is_complete_and_says_how_to_load_it(fp32_model, exporte
     for name in ("encoder.onnx", "head.safetensors", "tokenizer.json", "labels.json", "config.yaml", "encoder/config.json", "metrics.json"):
         assert (folder / name).is_file(), name
     assert not (folder / "model.safetensors").exists(), "the ONNX copy does not carry the fp32 weights"
+    card = (folder / "MODEL_CARD.md").read_text()
+    assert f"| runtime | {runtime}: " in card and "exported from `0badc0de`" in card, "the card describes the copy"
     assert not list(folder.parent.glob(".*.part"))
     (folder / "encoder.onnx").rename(folder / "moved.onnx")
     try:
@@ -179,6 +181,7 @@ def test_check_scores_both_models_and_enforces_the_allowed_drop(fp32_model, arti
     assert check["label_agreement"] == 1.0 and abs(check["macro_f1_drop_points"]) < 1e-6
     manifest = json.loads((tmp_path / "checked" / "newsroles.json").read_text())
     assert manifest["export"]["check"]["fp32_macro_f1"] == check["fp32_macro_f1"]
+    assert "+0.00 points, same label for 100.0% of sentences" in (tmp_path / "checked" / "MODEL_CARD.md").read_text()
     with pytest.raises(UserError, match="macro-F1 points"):
         export_model(fp32_model, tmp_path / "strict", runtime="onnx-int8", check_data=data, max_f1_drop=-1.0)
     assert not (tmp_path / "strict").exists(), "a refused copy leaves nothing behind"

@@ -25,7 +25,9 @@ def train_command(tiny_base_model, data_dir: Path, output: Path, *extra: str) ->
         "--output", str(output), "--quiet",
         "--model.base", str(tiny_base_model),
         "--data.train", str(data_dir / "train.jsonl"), "--data.dev", str(data_dir / "dev.jsonl"),
-        "--train.epochs", "3", "--train.checkpoint_steps", "2", *extra,
+        "--train.epochs", "3", "--train.checkpoint_steps", "2",
+        # Both kept in the checkpoint: the weight average, and the epoch's shifted windows.
+        "--train.ema_decay", "0.9", "--train.shift_windows", "true", *extra,
     ]
 
 

@@ -123,3 +123,53 @@ def test_tuned_bias_travels_with_the_model_folder(article_model):
     labeler = load_labeler(article_model, device="cpu")
     saved = labeler.model.label_bias.tolist()
     assert saved == pytest.approx([metrics["label_bias"][k] for k in labeler.labels], abs=1e-3)
+
+
+def test_weight_average_follows_the_formula_and_restores_raw_weights():
+    import torch
+
+    from newsroles.training.trainer import WeightAverage
+
+    layer = torch.nn.Linear(2, 1)
+    with torch.no_grad():
+        layer.weight.fill_(0.0)
+    average = WeightAverage(layer, decay=0.5)
+    with torch.no_grad():
+        layer.weight.fill_(1.0)
+    average.update(layer)  # first step: decay min(0.5, 2/11)
+    expected = 1 - 2 / 11
+    assert average.shadow["weight"].flatten().tolist() == pytest.approx([expected, expected])
+    with average.applied(layer):
+        assert layer.weight.flatten().tolist() == pytest.approx([expected, expected])
+    assert layer.weight.flatten().tolist() == [1.0, 1.0], "the raw weights come back after the block"
+
+
+def test_shifted_windows_differ_by_epoch_and_repeat_by_seed(tiny_base_model, data):
+    import dataclasses
+
+    from transformers import AutoTokenizer
+
+    from newsroles.training.readers import read_articles
+    from newsroles.training.trainer import epoch_examples
+
+    config = config_for(tiny_base_model, data, **{"train.shift_windows": "true", "train.epochs": "3", "model.max_length": "48"})
+    tokenizer = AutoTokenizer.from_pretrained(tiny_base_model)
+    articles = read_articles(data[0], ["stance", "quote", "background", "fact"])
+    labels = ["stance", "quote", "background", "fact"]
+    spec = dataclasses.replace(config.model, window_overlap=config.train.window_overlap)  # as fit() does
+    plans = epoch_examples(config, tokenizer, articles, spec, labels, [])
+    again = epoch_examples(config, tokenizer, articles, spec, labels, [])
+    starts = [[(w.article, w.start) for w in plan.windows] for plan in plans]
+    assert starts == [[(w.article, w.start) for w in plan.windows] for plan in again]
+    assert starts[0] != starts[1] != starts[2]
+    for plan in plans:  # every labeled sentence is trained on exactly once per epoch
+        seen = sorted((w.article, w.start + j) for w in plan.windows for j in range(len(w.spans)))
+        assert seen == sorted((i, k) for i, a in enumerate(articles) for k in range(len(a.sentences)))
+
+
+def test_training_with_weight_average_and_shifted_windows_learns(tiny_base_model, data, tmp_path):
+    config = config_for(tiny_base_model, data, **{"train.shift_windows": "true", "train.ema_decay": "0.9"})
+    folder = train_from_config(config, output=tmp_path / "ema", progress=False)
+    metrics = json.loads((folder / "metrics.json").read_text())
+    assert metrics["dev"]["macro_f1"] > 0.9, metrics["history"]
+    assert all("raw_dev_macro_f1" in h for h in metrics["history"])

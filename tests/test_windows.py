@@ -102,3 +102,19 @@ def test_paragraph_features_mark_paragraph_starts_and_ends():
     assert [r[3] for r in rows] == [1.0, 1.0, 0.0, 1.0]  # first sentence of its paragraph
     assert [r[4] for r in rows] == [1.0, 0.0, 1.0, 1.0]  # last sentence of its paragraph
     assert paragraph_features([0, None]) == [[0.0] * 5, [0.0] * 5]
+
+
+def test_first_share_cuts_the_first_window_and_shifts_the_rest():
+    spec = ModelSpec(max_length=6 * 4 + 1, window_overlap=0.0, lead_context=False)
+    plain = build_windows(0, [], sentences([5] * 10), spec, CLS, SEP)
+    assert [(w.start, w.end) for w in plain] == [(0, 4), (4, 8), (8, 10)]
+    shifted = build_windows(0, [], sentences([5] * 10), spec, CLS, SEP, first_share=0.5)
+    assert [(w.start, w.end) for w in shifted] == [(0, 2), (2, 6), (6, 10)]
+    first = shifted[0]
+    assert first.input_ids == [CLS] + [1000] * 5 + [SEP] + [1001] * 5 + [SEP]
+    assert first.spans == [(1, 6), (7, 12)]
+    # Any share keeps at least one sentence and covers every sentence exactly once.
+    for share in (0.0, 0.01, 0.3, 0.99):
+        windows = build_windows(0, [], sentences([5] * 10), spec, CLS, SEP, first_share=share)
+        assert [k for w in windows for k in range(w.start, w.end)] == list(range(10))
+        assert all(w.input_ids[hi] == SEP for w in windows for _, hi in w.spans)

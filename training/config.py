@@ -38,6 +38,12 @@ class TrainConfig:
     # Overlap of training windows (model.window_overlap is inference's): 0 shows each sentence once
     # per epoch, which is the cheapest; more overlap shows sentences in several contexts.
     window_overlap: float = 0.0
+    # Article model: each epoch cuts every article's first window at a random point, so windows
+    # start at different sentences from one epoch to the next (augmentation at no extra cost).
+    shift_windows: bool = False
+    # >0: evaluate and keep an exponential moving average of the weights (this decay per step)
+    # instead of the raw weights: steadier from epoch to epoch. 0 disables it.
+    ema_decay: float = 0.0
     eval_batch_size: int = 32
     weight_decay: float = 0.01
     warmup_ratio: float = 0.1
@@ -63,6 +69,7 @@ class TrainConfig:
         "weight_decay": (0.0, 1.0),
         "warmup_ratio": (0.0, 0.9),
         "window_overlap": (0.0, 0.9),
+        "ema_decay": (0.0, 0.9999),
         "grad_clip": (0.0, 1e6),
         "focal_gamma": (0.0, 10.0),
         "label_smoothing": (0.0, 0.5),

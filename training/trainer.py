@@ -8,6 +8,7 @@ so Trainer's collation and evaluation would have to be overridden anyway, and it
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
 import math
@@ -15,7 +16,6 @@ import random
 import sys
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from pathlib import Path
 
 import numpy as np
@@ -52,10 +52,12 @@ class TrainingExamples:
     aux: list[list[list[float]]]  # per window, per sentence: multi-hot corpus labels, -1 rows = unknown
 
 
-def make_examples(tokenizer, articles: list[Article], spec, labels: list[str], aux_labels: list[str]) -> TrainingExamples:
+def make_examples(
+    tokenizer, articles: list[Article], spec, labels: list[str], aux_labels: list[str], first_shares=None, tokens=None
+) -> TrainingExamples:
     label_index = {name: i for i, name in enumerate(labels)}
     aux_index = {name: i for i, name in enumerate(aux_labels)}
-    windows, _ = article_windows(tokenizer, articles, spec)
+    windows, _ = article_windows(tokenizer, articles, spec, first_shares=first_shares, tokens=tokens)
     window_labels, window_aux = [], []
     for w in windows:
         sentences = articles[w.article].sentences[w.start : w.end]
@@ -71,6 +73,60 @@ def make_examples(tokenizer, articles: list[Article], spec, labels: list[str], a
             rows.append(row)
         window_aux.append(rows)
     return TrainingExamples(windows, window_labels, window_aux)
+
+
+def epoch_examples(config: RunConfig, tokenizer, train: list[Article], spec, labels, aux_labels) -> list[TrainingExamples]:
+    """The training windows of each epoch: the same every epoch, or with `train.shift_windows` cut
+    differently each epoch (from the seed and the epoch alone, so a resumed run sees the same)."""
+    from newsroles.model.windows import tokenize_articles
+
+    tc = config.train
+    tokens = tokenize_articles(tokenizer, train, spec)
+    if not (tc.shift_windows and spec.is_article):
+        return [make_examples(tokenizer, train, spec, labels, aux_labels, tokens=tokens)] * tc.epochs
+    out = []
+    for epoch in range(1, tc.epochs + 1):
+        draw = random.Random(f"window-shift-{config.seed}-{epoch}")
+        shares = [draw.random() for _ in train]
+        out.append(make_examples(tokenizer, train, spec, labels, aux_labels, first_shares=shares, tokens=tokens))
+    return out
+
+
+class WeightAverage:
+    """An exponential moving average of a model's floating-point weights and buffers.
+
+    The decay ramps up over the first steps, (1 + t) / (10 + t), so the average is not dominated by
+    the initial head weights in a short run.
+    """
+
+    def __init__(self, model: nn.Module, decay: float):
+        self.decay = decay
+        self.updates = 0
+        self.shadow = {k: v.detach().clone() for k, v in model.state_dict().items() if v.dtype.is_floating_point}
+
+    @torch.no_grad()
+    def update(self, model: nn.Module) -> None:
+        self.updates += 1
+        decay = min(self.decay, (1 + self.updates) / (10 + self.updates))
+        for name, value in model.state_dict().items():
+            if name in self.shadow:
+                self.shadow[name].mul_(decay).add_(value.detach(), alpha=1 - decay)
+
+    def state(self) -> dict:
+        return {"decay": self.decay, "updates": self.updates, "shadow": self.shadow}
+
+    def restore(self, state: dict) -> None:
+        self.updates, self.shadow = state["updates"], state["shadow"]
+
+    @contextlib.contextmanager
+    def applied(self, model: nn.Module):
+        """The averaged weights in `model` for the duration of the block, the raw ones after."""
+        raw = {k: v.detach().clone() for k, v in model.state_dict().items() if k in self.shadow}
+        model.load_state_dict(self.shadow, strict=False)
+        try:
+            yield model
+        finally:
+            model.load_state_dict(raw, strict=False)
 
 
 def class_weights(articles: list[Article], labels: list[str], scheme: str) -> torch.Tensor | None:
@@ -158,8 +214,8 @@ def fit(
         torch.set_num_threads(tc.threads)
     model.to(device)
     train_spec = dataclasses.replace(model.spec, window_overlap=tc.window_overlap)
-    examples = make_examples(tokenizer, train, train_spec, labels, aux_labels)
-    if not examples.windows:
+    plans = epoch_examples(config, tokenizer, train, train_spec, labels, aux_labels)
+    if not plans[0].windows:
         raise UserError("the training data has no sentences", config.data.train)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     weights = class_weights(train, labels, tc.class_weighting)
@@ -174,10 +230,11 @@ def fit(
         ],
         weight_decay=tc.weight_decay,
     )
-    steps_per_epoch = math.ceil(len(examples.windows) / tc.batch_size)
-    total_steps = steps_per_epoch * tc.epochs if tc.max_steps is None else min(tc.max_steps, steps_per_epoch * tc.epochs)
+    planned = sum(math.ceil(len(plan.windows) / tc.batch_size) for plan in plans)
+    total_steps = planned if tc.max_steps is None else min(tc.max_steps, planned)
     scheduler = get_linear_schedule_with_warmup(optimizer, int(tc.warmup_ratio * total_steps), total_steps)
 
+    average = WeightAverage(model, tc.ema_decay) if tc.ema_decay > 0 else None
     rng = random.Random(config.seed)
     history: list[dict] = []
     best_score, best_state, best_epoch, best_metrics, best_probs = -1.0, None, 0, None, None
@@ -193,6 +250,8 @@ def fit(
         best_score, best_state, best_epoch, best_metrics, best_probs = state["best"]
         first_epoch, resume_batches, resume_at = state["epoch"], state["batches"], state["batch_index"]
         resumed_losses = state["epoch_losses"]
+        if average is not None:
+            average.restore(state["weight_average"])
         if progress:
             tqdm.write(f"resuming at epoch {first_epoch}, step {step}", file=sys.stderr)
 
@@ -215,6 +274,7 @@ def fit(
                 "batches": batches,
                 "batch_index": batch_index,
                 "epoch_losses": epoch_losses,
+                "weight_average": average.state() if average is not None else None,
             },
         )
 
@@ -223,6 +283,7 @@ def fit(
         if step >= total_steps:
             break
         model.train()
+        examples = plans[epoch - 1]
         losses: list[float] = []
         if resume_batches is not None:
             batches, begin, losses, resume_batches = resume_batches, resume_at, list(resumed_losses), None
@@ -254,6 +315,8 @@ def fit(
                 torch.nn.utils.clip_grad_norm_(model.parameters(), tc.grad_clip)
             optimizer.step()
             scheduler.step()
+            if average is not None:
+                average.update(model)
             step += 1
             losses.append(loss.item())
             bar.update(1)
@@ -269,12 +332,22 @@ def fit(
             "loss": round(float(np.mean(losses)), 5) if losses else None,
             "seconds": round(elapsed + time.perf_counter() - started, 1),
         }
-        if dev:
+
+        def dev_scores():
             probs = article_probabilities(
                 model, tokenizer, dev, device, batch_size=tc.eval_batch_size, batch_option="--train.eval_batch_size"
             )
-            metrics = evaluate(probs)
-            metrics_probs = probs
+            return evaluate(probs), probs
+
+        def kept():  # with a weight average, the averaged weights are the ones scored and kept
+            return average.applied(model) if average is not None else contextlib.nullcontext()
+
+        if dev:
+            if average is not None:
+                raw_metrics, _ = dev_scores()
+                record.update(raw_dev_macro_f1=raw_metrics["macro_f1"])
+            with kept():
+                metrics, metrics_probs = dev_scores()
             record.update(dev_macro_f1=metrics["macro_f1"], dev_accuracy=metrics["accuracy"])
             score = metrics["macro_f1"]
         else:
@@ -285,7 +358,8 @@ def fit(
             tqdm.write(f"epoch {epoch}: {shown}", file=sys.stderr)
         if score > best_score:
             best_score, best_epoch, best_metrics, best_probs = score, epoch, metrics, metrics_probs
-            best_state = copy.deepcopy({k: v.detach().cpu() for k, v in model.state_dict().items()})
+            with kept():
+                best_state = copy.deepcopy({k: v.detach().cpu() for k, v in model.state_dict().items()})
         if epoch < tc.epochs and step < total_steps:
             save(epoch + 1, None, 0, [])
     if best_state is not None:

@@ -28,13 +28,9 @@ def train(
 
     Example: newsroles train --config configs/default.yaml --train.epochs 2
     """
-    from newsroles.training.config import load_config
     from newsroles.training.run import train_from_config
 
-    run_config = load_config(config, parse_overrides(ctx.args))
-    if models_dir is not None:
-        run_config.models_dir = str(models_dir)
-    folder = train_from_config(run_config, config, output, progress=not quiet, resume=resume)
+    folder = train_from_config(run_config_for(ctx, config, models_dir), config, output, progress=not quiet, resume=resume)
     report_model(folder)
 
 
@@ -50,13 +46,19 @@ def baseline(
 
     Example: newsroles baseline --config configs/default.yaml
     """
-    from newsroles.training.config import load_config
     from newsroles.training.run import baseline_from_config
+
+    report_model(baseline_from_config(run_config_for(ctx, config, models_dir), config, output))
+
+
+def run_config_for(ctx: typer.Context, config: Path, models_dir: Path | None):
+    """The config file with the command line's --section.key overrides and --models-dir applied."""
+    from newsroles.training.config import load_config
 
     run_config = load_config(config, parse_overrides(ctx.args))
     if models_dir is not None:
         run_config.models_dir = str(models_dir)
-    report_model(baseline_from_config(run_config, config, output))
+    return run_config
 
 
 def report_model(folder: Path) -> None:
