@@ -4,7 +4,9 @@
     python benchmarks/model_comparison.py --reuse article=models/default/20261129-120000
 
 Writes the table between the model-comparison markers of BENCHMARKS.md (and prints it). Labeling
-speed is measured on the validation split, each model on the same machine, median of 3 passes.
+speed is measured on the validation split, each model on the same machine, median of 3 passes:
+the model folder as trained (fp32 on a CPU) and, for the transformers on a CPU with native bf16,
+its `newsroles export --runtime bf16` copy.
 """
 
 from __future__ import annotations
@@ -56,6 +58,29 @@ def labeling_speed(folder: Path, articles, repeats: int = 3) -> float:
     return n / statistics.median(times)
 
 
+def bf16_speed(folder: Path, articles) -> tuple[float, float] | None:
+    """(sentences/s, macro-F1) of the model's bf16 copy, for a transformer on a CPU with native bf16."""
+    import tempfile
+
+    import torch
+
+    from newsroles.model.device import native_bf16
+    from newsroles.model.export import export_model
+    from newsroles.training.evaluate import compute_metrics, gold_and_predictions
+
+    manifest = json.loads((folder / "newsroles.json").read_text())
+    if manifest["kind"] != "transformer" or not native_bf16(torch.device("cpu")):
+        return None
+    with tempfile.TemporaryDirectory() as work:
+        copy = export_model(folder, Path(work) / "bf16", runtime="bf16").folder
+        speed = labeling_speed(copy, articles)
+        from newsroles.inference.predictor import load_labeler
+
+        labeler = load_labeler(copy, "cpu")
+        gold, pred = gold_and_predictions(articles, labeler.predict(articles), labeler.labels)
+        return speed, compute_metrics(gold, pred, labeler.labels)["macro_f1"]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", default="configs/default.yaml")
@@ -86,22 +111,28 @@ def main() -> None:
             folder, seconds = train_system(key, args.config, out_root)
         metrics = evaluate_model(folder, dev_path, device="cpu")
         speed = labeling_speed(folder, dev)
-        rows.append((title, metrics, seconds, speed, folder))
+        bf16 = bf16_speed(folder, dev)
+        rows.append((title, metrics, seconds, speed, bf16))
         print(f"{title}: macro-F1 {metrics['macro_f1']:.3f}, {speed:.0f} sentences/s", file=sys.stderr, flush=True)
 
     labels = rows[0][1]["labels"]
-    head = "| system | macro-F1 | accuracy | " + " | ".join(f"{r} F1" for r in labels) + " | training time | labeling, sentences/s |"
-    lines = [head, "|" + " --- |" * (len(labels) + 5)]
-    for title, m, seconds, speed, _ in rows:
+    head = (
+        "| system | macro-F1 | accuracy | " + " | ".join(f"{r} F1" for r in labels)
+        + " | training time | labeling, sentences/s | bf16 copy: sentences/s (macro-F1) |"
+    )
+    lines = [head, "|" + " --- |" * (len(labels) + 6)]
+    for title, m, seconds, speed, bf16 in rows:
         per = " | ".join(f"{m['per_label'][r]['f1']:.3f}" for r in labels)
         took = f"{seconds / 60:.1f} min" if seconds is not None else "n/a"
-        lines.append(f"| {title} | {m['macro_f1']:.3f} | {m['accuracy']:.3f} | {per} | {took} | {speed:.0f} |")
+        fast = f"{bf16[0]:.0f} ({bf16[1]:.3f})" if bf16 else "n/a"
+        lines.append(f"| {title} | {m['macro_f1']:.3f} | {m['accuracy']:.3f} | {per} | {took} | {speed:.0f} | {fast} |")
     import torch
 
     machine = f"{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, {torch.get_num_threads()} threads"
     note = (
         f"NewsDiscourse validation split ({metrics['n']} scored sentences in {len(dev)} articles), "
-        f"trained on the train split with `{args.config}`; {machine}. Command: "
+        f"trained on the train split with `{args.config}`; {machine}. Training time is the whole "
+        f"`train` call's (dev scoring after each epoch included). Command: "
         f"`python benchmarks/model_comparison.py{' ' + ' '.join(sys.argv[1:]) if sys.argv[1:] else ''}`."
     )
     table = "\n".join(lines)

@@ -17,3 +17,44 @@ def resolve_device(name: str = "auto") -> torch.device:
             raise UserError("--device cuda was asked for, but no CUDA GPU is available here; use --device cpu or auto")
         return torch.device(name)
     raise UserError(f"unknown device '{name}'; use auto, cpu or cuda")
+
+
+PRECISIONS = ("auto", "fp32", "bf16")
+
+
+def native_bf16(device: torch.device) -> bool:
+    """Whether `device` computes bfloat16 natively (a CPU with AVX-512 BF16 or AMX, or a recent GPU).
+
+    Without it, bf16 on a CPU is emulated and slower than fp32.
+    """
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
+def resolve_precision(precision: str, device: torch.device, training: bool = False) -> torch.dtype | None:
+    """The autocast dtype for `precision` on `device`, or None for plain fp32.
+
+    auto: half precision on a GPU; on a CPU, bf16 for training where the CPU has it natively (about
+    1.4x faster steps) and fp32 for inference (exact answers; `newsroles export --runtime bf16`
+    makes a bf16 copy for speed).
+    """
+    if precision == "fp32":
+        return None
+    if precision == "bf16":
+        return torch.bfloat16
+    if precision != "auto":
+        raise UserError(f"unknown precision '{precision}'; use {', '.join(PRECISIONS)}")
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return torch.bfloat16 if training and native_bf16(device) else None
+
+
+def autocast(device: torch.device, dtype: torch.dtype | None):
+    """A context that runs the block in `dtype` (None: unchanged)."""
+    from contextlib import nullcontext
+
+    return torch.autocast(device_type=device.type, dtype=dtype) if dtype is not None else nullcontext()

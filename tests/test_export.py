@@ -61,7 +61,7 @@ def fp32_model(tiny_base_model, tmp_path_factory):
 def exported(fp32_model):
     from newsroles.model.export import export_model
 
-    return {runtime: export_model(fp32_model, runtime=runtime).folder for runtime in ["onnx", "onnx-int8", "int8"]}
+    return {runtime: export_model(fp32_model, runtime=runtime).folder for runtime in ["onnx", "onnx-int8", "int8", "bf16"]}
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +74,8 @@ def reference(fp32_model, articles):
     return load_labeler(fp32_model, "cpu").predict(articles)
 
 
-@pytest.mark.parametrize("runtime, atol", [("onnx", 1e-4), ("onnx-int8", 0.08), ("int8", 0.08)])
+@pytest.mark.parametrize("runtime, atol", [("onnx", 1e-4), ("onnx-int8", 0.08), ("int8", 0.08), ("bf16", 0.08)])
+@pytest.mark.filterwarnings("ignore:.*does not compute bf16 natively")
 def test_exported_copy_answers_like_the_original(exported, articles, reference, runtime, atol):
     labeler = load_labeler(exported[runtime])
     assert labeler.device.type == "cpu"
@@ -88,6 +89,8 @@ def test_exported_copy_answers_like_the_original(exported, articles, reference, 
         agree += int((ref.argmax(1) == new.argmax(1)).sum())
         total += len(ref)
     assert agree / total >= (1.0 if runtime == "onnx" else 0.9)
+    if runtime == "bf16":  # it really computes in bf16: close to fp32, not equal
+        assert max(float(np.abs(a - b).max()) for a, b in zip(reference, probs)) > 1e-5
 
 
 @pytest.mark.parametrize("runtime", ONNX_RUNTIMES)

@@ -172,4 +172,23 @@ def test_training_with_weight_average_and_shifted_windows_learns(tiny_base_model
     folder = train_from_config(config, output=tmp_path / "ema", progress=False)
     metrics = json.loads((folder / "metrics.json").read_text())
     assert metrics["dev"]["macro_f1"] > 0.9, metrics["history"]
-    assert all("raw_dev_macro_f1" in h for h in metrics["history"])
+    for h in metrics["history"]:
+        chosen = h["average_dev_macro_f1"] if h["weights"] == "average" else h["raw_dev_macro_f1"]
+        assert h["dev_macro_f1"] == chosen == max(h["average_dev_macro_f1"], h["raw_dev_macro_f1"])
+
+
+def test_precision_resolves_per_device_and_is_recorded(tiny_base_model, data, tmp_path):
+    import torch
+
+    from newsroles.model.device import resolve_precision
+    from newsroles.model.errors import UserError
+
+    cpu = torch.device("cpu")
+    assert resolve_precision("fp32", cpu, training=True) is None
+    assert resolve_precision("bf16", cpu) is torch.bfloat16
+    assert resolve_precision("auto", cpu) is None, "inference on a CPU stays fp32 unless asked"
+    with pytest.raises(UserError, match="unknown precision"):
+        resolve_precision("fp8", cpu)
+    config = config_for(tiny_base_model, data, **{"train.precision": "bf16", "train.max_steps": "2", "train.epochs": "1"})
+    folder = train_from_config(config, output=tmp_path / "bf16", progress=False)
+    assert json.loads((folder / "newsroles.json").read_text())["training_precision"] == "bfloat16"

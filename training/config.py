@@ -41,8 +41,9 @@ class TrainConfig:
     # Article model: each epoch cuts every article's first window at a random point, so windows
     # start at different sentences from one epoch to the next (augmentation at no extra cost).
     shift_windows: bool = False
-    # >0: evaluate and keep an exponential moving average of the weights (this decay per step)
-    # instead of the raw weights: steadier from epoch to epoch. 0 disables it.
+    # >0: also keep an exponential moving average of the weights (this decay per step); after each
+    # epoch the raw and the averaged weights are scored on dev and the better one is the epoch's
+    # candidate (without dev: the average). 0 disables it.
     ema_decay: float = 0.0
     eval_batch_size: int = 32
     weight_decay: float = 0.01
@@ -57,9 +58,12 @@ class TrainConfig:
     max_steps: int | None = None  # stop early (tests, smoke runs)
     checkpoint_steps: int = 100  # save a resumable checkpoint this often (and after every epoch); 0: only per epoch
     device: str = "auto"  # auto | cpu | cuda
+    # auto: bf16 autocast where the device computes it natively (GPU; CPU with AVX-512 BF16 or AMX:
+    # about 1.4x faster steps on the 2-core CPU), else fp32. Dev scoring during training is fp32 on CPU.
+    precision: str = "auto"  # auto | fp32 | bf16
     threads: int | None = None  # CPU threads; default: all cores
 
-    CHOICES = {"class_weighting": ("none", "inverse", "sqrt"), "device": ("auto", "cpu", "cuda")}
+    CHOICES = {"class_weighting": ("none", "inverse", "sqrt"), "device": ("auto", "cpu", "cuda"), "precision": ("auto", "fp32", "bf16")}
     RANGES = {
         "epochs": (1, 1000),
         "learning_rate": (1e-8, 1.0),

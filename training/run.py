@@ -182,6 +182,7 @@ def train_from_config(
                 "base_model": config.model.base,
                 "training_seconds": round(result.seconds, 1),
                 "training_steps": result.steps,
+                "training_precision": result.precision,
                 "hardware": hardware(),
                 "torch": torch.__version__,
                 **version_info(name, config.model.base),  # id, name, parent (when fine-tuned from a version)

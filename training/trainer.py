@@ -185,6 +185,7 @@ class FitResult:
     steps: int
     best_metrics: dict | None = None  # dev metrics of the kept epoch
     best_probs: list | None = None  # its dev predictions
+    precision: str = "float32"  # what the training steps computed in
 
 
 def fit(
@@ -208,8 +209,11 @@ def fit(
     from tqdm.auto import tqdm
     from transformers import get_linear_schedule_with_warmup
 
+    from newsroles.model.device import autocast, resolve_precision
+
     tc = config.train
     device = resolve_device(tc.device)
+    dtype = resolve_precision(tc.precision, device, training=True)
     if tc.threads:
         torch.set_num_threads(tc.threads)
     model.to(device)
@@ -300,7 +304,8 @@ def fit(
             )
             try:
                 batch = {k: v.to(device) for k, v in batch.items()}
-                logits, aux_logits = model(batch)
+                with autocast(device, dtype):
+                    logits, aux_logits = model(batch)
                 loss = role_loss(logits, batch["labels"], weights, tc.focal_gamma, tc.label_smoothing)
                 if aux_labels and tc.aux_weight > 0:
                     loss = loss + tc.aux_weight * aux_loss(aux_logits, batch["aux_targets"]).to(loss.device)
@@ -339,15 +344,23 @@ def fit(
             )
             return evaluate(probs), probs
 
-        def kept():  # with a weight average, the averaged weights are the ones scored and kept
-            return average.applied(model) if average is not None else contextlib.nullcontext()
+        # With a weight average, both the raw and the averaged weights are scored on dev and the
+        # better is the epoch's candidate (a choice on dev, like the choice of epoch).
+        use_average = average is not None
+
+        def kept():
+            return average.applied(model) if use_average else contextlib.nullcontext()
 
         if dev:
+            metrics, metrics_probs = dev_scores()
             if average is not None:
-                raw_metrics, _ = dev_scores()
-                record.update(raw_dev_macro_f1=raw_metrics["macro_f1"])
-            with kept():
-                metrics, metrics_probs = dev_scores()
+                with average.applied(model):
+                    averaged, averaged_probs = dev_scores()
+                record.update(raw_dev_macro_f1=metrics["macro_f1"], average_dev_macro_f1=averaged["macro_f1"])
+                use_average = averaged["macro_f1"] >= metrics["macro_f1"]
+                if use_average:
+                    metrics, metrics_probs = averaged, averaged_probs
+                record["weights"] = "average" if use_average else "raw"
             record.update(dev_macro_f1=metrics["macro_f1"], dev_accuracy=metrics["accuracy"])
             score = metrics["macro_f1"]
         else:
@@ -364,4 +377,5 @@ def fit(
             save(epoch + 1, None, 0, [])
     if best_state is not None:
         model.load_state_dict(best_state)
-    return FitResult(model, best_epoch, history, elapsed + time.perf_counter() - started, step, best_metrics, best_probs)
+    precision = str(dtype).replace("torch.", "") if dtype is not None else "float32"
+    return FitResult(model, best_epoch, history, elapsed + time.perf_counter() - started, step, best_metrics, best_probs, precision)

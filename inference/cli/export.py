@@ -15,7 +15,7 @@ def export(
     model: Path = typer.Argument(..., help="Transformer model folder to optimise."),
     output: Path = typer.Option(None, "--output", "-o", help="Folder to write (default: beside MODEL, named MODEL-RUNTIME)."),
     runtime: str = typer.Option(
-        "onnx", "--runtime", "-r", help="onnx (fp32, same answers up to rounding), onnx-int8 (fastest, costs accuracy: use --check) or int8 (PyTorch only)."
+        "onnx", "--runtime", "-r", help="onnx (fp32, same answers up to rounding), onnx-int8 (fastest, costs accuracy: use --check), bf16 (CPUs with native bf16) or int8 (PyTorch only)."
     ),
     check: Path = typer.Option(None, "--check", help="Labeled .jsonl/.csv/.tsv file: score both models on it and record the macro-F1 of each."),
     max_f1_drop: float = typer.Option(0.5, "--max-f1-drop", help="With --check: refuse a copy that loses more macro-F1 points than this."),
