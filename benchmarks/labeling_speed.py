@@ -9,15 +9,17 @@ On the same machine, base model and validation sentences, in one run:
   (c) newsroles, the fp32 model folder: `load_labeler(folder).predict(articles)`;
   (d) newsroles, its optimised copy from `newsroles export` (default runtime onnx: fused fp32
       ONNX Runtime graph, the same answers);
-  (e) newsroles, its `newsroles export --runtime onnx-int8` copy (int8: faster, costs accuracy);
+  (e) newsroles, its `newsroles export --runtime onnx-int8 --tune-bias DATA` copy (int8: faster;
+      its label biases tuned again on --data, the split the fp32 model's were tuned on);
+  (g) newsroles, its `newsroles export --runtime bf16` copy (on CPUs with native bf16);
   (f) the `newsroles label` command itself on an archive of --archive-articles stories (10,000 by
-      default) in one JSONL file of raw text, with the optimised copy (d): sentence splitting,
+      default) in one JSONL file of raw text, with the copy --archive-runtime names: sentence splitting,
       streaming and writing included. Its peak RSS is the memory a user needs for an archive.
       The stories are the validation articles' first --archive-sentences sentences, repeated with
       new ids (short, so that the run takes minutes: memory does not grow with the article count).
 
-The copies are MODEL-onnx and MODEL-onnx-int8 beside MODEL when those exist (or --optimised /
---int8), else they are exported into a temporary folder first.
+The copies are MODEL-onnx, MODEL-onnx-int8 and MODEL-bf16 beside MODEL when those exist (or
+--optimised / --int8 / --bf16), else they are exported into a temporary folder first.
 
 (a)/(b) run an `AutoModelForSequenceClassification` built from the model's base encoder (MiniLM by
 default) with a 4-label head. Its head weights are random: that changes no timing, and the pipeline
@@ -28,7 +30,7 @@ except reading and writing files.
 Each variant runs in its own subprocess, so its peak memory (peak RSS, model loading included) is
 its own. Throughput is the median of --repeats timed runs after one warm-up call; all variants use
 the same number of threads (PyTorch's default: one per core; --threads to change). The macro-F1 of
-(c)-(e) on the whole --data file says what the optimised copies cost in accuracy.
+(c)-(g) on the whole --data file says what the optimised copies cost in accuracy.
 
 The numbers are only as quiet as the machine: the script measures the CPU time other processes
 used during the run and says so when something else was running. It writes its table between the
@@ -60,9 +62,11 @@ VARIANTS = {
     "c": "newsroles fp32",
     "d": "newsroles optimised (default export)",
     "e": "newsroles int8",
+    "g": "newsroles bf16",
     "f": "`newsroles label` on an archive",
 }
-NEWSROLES_VARIANTS = {"c": "model", "d": "optimised", "e": "int8"}
+NEWSROLES_VARIANTS = {"c": "model", "d": "optimised", "e": "int8", "g": "bf16"}
+ARCHIVE_COPIES = {"onnx": "optimised", "onnx-int8": "int8", "bf16": "bf16", "fp32": "model"}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -189,7 +193,8 @@ def run_archive(args) -> dict:
     with tempfile.TemporaryDirectory(prefix="newsroles-archive-") as work:
         archive, output = Path(work) / "archive.jsonl", Path(work) / "labels.jsonl"
         source_sentences = write_archive(args.data, args.archive_articles, args.archive_sentences, archive)
-        command = [sys.executable, "-m", "newsroles.inference.cli", "label", str(archive), "--model", str(args.optimised),
+        folder = getattr(args, ARCHIVE_COPIES[args.archive_runtime])
+        command = [sys.executable, "-m", "newsroles.inference.cli", "label", str(archive), "--model", str(folder),
                    "--output", str(output), "--quiet"]
         env = {**os.environ, "HF_HUB_OFFLINE": "1"}
         if args.threads:
@@ -253,7 +258,7 @@ def run_variant(variant: str, args) -> dict:
         "--repeats",
         str(args.repeats),
     ]
-    for option in ("optimised", "int8"):
+    for option in ("optimised", "int8", "bf16"):
         if getattr(args, option):
             command += [f"--{option}", str(getattr(args, option))]
     if args.threads:
@@ -273,9 +278,9 @@ def ensure_copies(args) -> list[str]:
     from newsroles.model.export import export_model
 
     notes, tmp = [], None
-    wanted = {"d": ("optimised", "onnx"), "e": ("int8", "onnx-int8")}
+    wanted = {"d": ("optimised", "onnx"), "e": ("int8", "onnx-int8"), "g": ("bf16", "bf16")}
     for variant, (option, suffix) in wanted.items():
-        needed = variant in args.variants or (variant == "d" and "f" in args.variants)
+        needed = variant in args.variants or ("f" in args.variants and suffix == args.archive_runtime)
         if not needed or getattr(args, option):
             continue
         beside = args.model.with_name(f"{args.model.name}-{suffix}")
@@ -284,7 +289,8 @@ def ensure_copies(args) -> list[str]:
             continue
         tmp = tmp or Path(tempfile.mkdtemp(prefix="newsroles-bench-"))
         print(f"exporting {args.model} ({suffix}) into {tmp} ...", file=sys.stderr, flush=True)
-        report = export_model(args.model, tmp / suffix, runtime=suffix)
+        tune = args.data if suffix == "onnx-int8" else None  # see (e) above
+        report = export_model(args.model, tmp / suffix, runtime=suffix, tune_bias_data=tune)
         setattr(args, option, report.folder)
         notes.append(f"({variant}) exported for this run in {report.seconds:.0f} s")
     return notes
@@ -341,7 +347,9 @@ def main() -> None:
     parser.add_argument("--sentences", type=int, default=1000, help="time the first articles holding at least this many sentences (0: all)")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=0, help="PyTorch threads in every variant (default: PyTorch's own)")
-    parser.add_argument("--variants", default="abcdef", help="which of a, b, c, d, e, f to run")
+    parser.add_argument("--bf16", type=Path, help="its bf16 export (default: MODEL-bf16, else exported now)")
+    parser.add_argument("--variants", default="abcdegf", help="which of a, b, c, d, e, g, f to run")
+    parser.add_argument("--archive-runtime", default="bf16", choices=sorted(ARCHIVE_COPIES), help="the copy (f) labels with")
     parser.add_argument("--archive-articles", type=int, default=10_000, help="stories in the archive of (f)")
     parser.add_argument("--archive-sentences", type=int, default=5, help="sentences per story in the archive of (f)")
     parser.add_argument("--no-f1", action="store_true", help="skip the macro-F1 pass of (c) and (d)")
@@ -375,7 +383,7 @@ def main() -> None:
             continue  # its own line below: a different workload
         ratios = [f"{r['median'] / results[ref]['median']:.2f}x" if ref in results else "" for ref in ("a", "b")]
         runs = ", ".join(f"{x:.0f}" for x in r["per_second"])
-        name = VARIANTS[variant] + (f" ({r['runtime']})" if variant in ("d", "e") else "")
+        name = VARIANTS[variant] + (f" ({r['runtime']})" if variant in ("d", "e", "g") else "")
         lines.append(
             f"| ({variant}) {name} | {r['median']:.1f} | {runs} | {ratios[0]} | {ratios[1]} | "
             f"{r['peak_rss_mib']:.0f} | {r['load_seconds']:.1f} |"
@@ -385,7 +393,7 @@ def main() -> None:
         f"Speed on the first {first['sentences']} sentences of `{display(args.data)}` "
         f"(whole articles); start-up = process start to model ready; peak RSS includes loading.",
     ]
-    for variant in ("d", "e"):
+    for variant in ("d", "e", "g"):
         if variant in results:
             r = results[variant]
             notes.append(f"({variant}): `{display(r['folder'])}`, runtime {r['runtime']}, window overlap {r['window_overlap']}.")
@@ -394,7 +402,7 @@ def main() -> None:
         notes.append(
             f"(f) `newsroles label` on an archive of {r['articles']:,} stories ({r['sentences']:,} sentences after our splitter; "
             f"the stories' first {args.archive_sentences} sentences from the validation split, as raw text in one JSONL file) "
-            f"with the optimised copy (d): peak RSS **{r['peak_rss_mib']:.0f} MiB**, {r['median']:.0f} sentences/s "
+            f"with the {args.archive_runtime} copy: peak RSS **{r['peak_rss_mib']:.0f} MiB**, {r['median']:.0f} sentences/s "
             f"end to end (process start, model loading, splitting and writing included)."
         )
     if export_notes:
@@ -402,7 +410,7 @@ def main() -> None:
     if "macro_f1" in results.get("c", {}):
         c = results["c"]
         scores = [f"macro-F1 {c['macro_f1']:.4f} for (c) fp32 (accuracy {c['accuracy']:.4f})"]
-        for variant in ("d", "e"):
+        for variant in ("d", "e", "g"):
             if "macro_f1" in results.get(variant, {}):
                 r = results[variant]
                 agree = sum(x == y for x, y in zip(c["argmax"], r["argmax"])) / max(1, len(c["argmax"]))

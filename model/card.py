@@ -212,6 +212,7 @@ def _export_summary(manifest: dict) -> dict | None:
         "description": export.get("description"),
         "exported_from": (manifest.get("exported_from") or {}).get("id"),
         "window_overlap": export.get("window_overlap"),
+        "label_bias_tuned_on": (export.get("label_bias") or {}).get("data"),
     }
     check = export.get("check") or {}
     for key in ("data", "fp32_macro_f1", "exported_macro_f1", "macro_f1_drop_points", "label_agreement"):
@@ -350,6 +351,8 @@ def _runtime_text(card: dict) -> str:
             f"{export.get('data')} ({round(-export['macro_f1_drop_points'], 2) + 0.0:+.2f} points, same label for "
             f"{100 * export['label_agreement']:.1f}% of sentences)"
         )
+    if export.get("label_bias_tuned_on"):
+        text += f"; label biases tuned again for this copy on {export['label_bias_tuned_on']}"
     return text
 
 

@@ -442,6 +442,7 @@ def export_model(
     overwrite: bool = False,
     window_overlap: float | None = None,
     say: Callable[[str], None] | None = None,
+    tune_bias_data: str | Path | None = None,
 ) -> ExportReport:
     """Write an optimised copy of the transformer model folder `source` for `runtime`.
 
@@ -453,6 +454,11 @@ def export_model(
     With `check_data` (a labeled file), both models are scored on it; the macro-F1 of each goes
     in the manifest, and a drop of more than `max_f1_drop` points (when not None) is an error
     that leaves nothing behind.
+
+    With `tune_bias_data` (a labeled file: the dev split the original's biases were tuned on, never
+    test data), the copy's per-label logit biases are tuned again on the copy's own outputs:
+    int8 or bf16 arithmetic moves the logits a little, and the original's biases were tuned to its
+    own (training/calibrate.py).
     """
     import time
 
@@ -488,11 +494,13 @@ def export_model(
         raise UserError("the output folder must differ from the model folder", dest)
     if dest.exists() and not overwrite:
         raise UserError("output folder already exists (pass --overwrite to replace it)", dest)
-    check_articles = None
-    if check_data is not None:
+    check_articles = tune_articles = None
+    if check_data is not None or tune_bias_data is not None:
         from newsroles.training.readers import read_articles
 
-        check_articles = read_articles(check_data, manifest["labels"])  # fail fast, before the work
+        # Read now, to fail fast on a bad file before the work.
+        check_articles = read_articles(check_data, manifest["labels"]) if check_data is not None else None
+        tune_articles = read_articles(tune_bias_data, manifest["labels"]) if tune_bias_data is not None else None
 
     cpu = torch.device("cpu")
     say(f"loading {source}")
@@ -548,6 +556,11 @@ def export_model(
         if runtime == "onnx" and window_overlap is None and probe["max_prob_diff"] > 1e-3:
             raise UserError(f"the ONNX graph does not reproduce the model (probabilities differ by {probe['max_prob_diff']})", source)
         export_info["probe"] = probe
+        if tune_articles is not None:
+            say(f"tuning the copy's label biases on {tune_bias_data}")
+            weights = tmp / (HEAD_FILE if runtime in ONNX_RUNTIMES else "model.safetensors")
+            export_info["label_bias"] = {"data": str(tune_bias_data), **retune_bias(exported, tune_articles, weights)}
+            exported = load_labeler(tmp, "cpu")
         check = None
         if check_articles is not None:
             say(f"scoring both on {check_data}")
@@ -566,6 +579,36 @@ def export_model(
         write_card(tmp)  # the copied card described the fp32 original: say what this copy is
         size = _folder_size(tmp)
     return ExportReport(dest, runtime, time.perf_counter() - started, size, _folder_size(source), probe, check)
+
+
+def retune_bias(labeler, articles, weights: Path) -> dict:
+    """Tune `labeler`'s per-label logit biases on labeled `articles` and write them into `weights`."""
+    from safetensors.torch import load_file, save_file
+
+    from newsroles.training.calibrate import tune_label_bias
+    from newsroles.training.evaluate import compute_metrics, gold_and_predictions
+
+    tensors = load_file(str(weights))
+    old = tensors["label_bias"].double().numpy()
+    probs = labeler.predict(articles)
+    index = {name: i for i, name in enumerate(labeler.labels)}
+    rows = [(np.log(p[k] + 1e-12) - old, index[s.label]) for a, p in zip(articles, probs) for k, s in enumerate(a.sentences) if s.label]
+    if not rows:
+        raise UserError("the data for tuning label biases has no labeled sentences")
+    log_probs, gold = np.stack([r[0] for r in rows]), np.array([r[1] for r in rows])
+    new, _, after = tune_label_bias(log_probs, gold)
+    before = compute_metrics(*gold_and_predictions(articles, probs, labeler.labels), labeler.labels)["macro_f1"]
+    if after < before:  # the search starts from zero biases: never end worse than the original's
+        new, after = old, before
+    tensors["label_bias"] = torch.as_tensor(new, dtype=tensors["label_bias"].dtype)
+    save_file(tensors, str(weights))
+    labels = labeler.labels
+    return {
+        "before": {name: round(float(b), 3) for name, b in zip(labels, old)},
+        "after": {name: round(float(b), 3) for name, b in zip(labels, new)},
+        "macro_f1_before": round(before, 6),
+        "macro_f1_after": round(float(after), 6),
+    }
 
 
 def check_models(reference, exported, articles) -> dict:

@@ -254,3 +254,20 @@ def test_window_overlap_can_be_traded_for_speed(fp32_model, articles, tmp_path):
     assert [p.shape for p in probs] == [(len(a.sentences), len(LABELS)) for a in articles]
     with pytest.raises(UserError, match="window overlap"):
         export_model(fp32_model, tmp_path / "bad", window_overlap=1.5)
+
+
+def test_tune_bias_retunes_the_copy_on_dev_and_never_ends_worse(fp32_model, articles, tmp_path):
+    from safetensors.torch import load_file
+
+    from newsroles.model.export import export_model
+
+    data = write_jsonl(articles, tmp_path / "dev.jsonl")
+    report = export_model(fp32_model, tmp_path / "tuned", runtime="onnx-int8", tune_bias_data=data, check_data=data, max_f1_drop=None)
+    manifest = json.loads((tmp_path / "tuned" / "newsroles.json").read_text())
+    tuned = manifest["export"]["label_bias"]
+    assert tuned["data"] == str(data) and tuned["macro_f1_after"] >= tuned["macro_f1_before"]
+    stored = load_file(str(tmp_path / "tuned" / "head.safetensors"))["label_bias"].tolist()
+    assert stored == pytest.approx([tuned["after"][name] for name in LABELS], abs=1e-3)
+    # The check scores the tuned copy: its macro-F1 is the tuning's result.
+    assert report.check["exported_macro_f1"] == pytest.approx(tuned["macro_f1_after"], abs=1e-6)
+    assert "label biases tuned again for this copy" in (tmp_path / "tuned" / "MODEL_CARD.md").read_text()

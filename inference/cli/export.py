@@ -19,6 +19,12 @@ def export(
     ),
     check: Path = typer.Option(None, "--check", help="Labeled .jsonl/.csv/.tsv file: score both models on it and record the macro-F1 of each."),
     max_f1_drop: float = typer.Option(0.5, "--max-f1-drop", help="With --check: refuse a copy that loses more macro-F1 points than this."),
+    tune_bias: Path = typer.Option(
+        None,
+        "--tune-bias",
+        help="Labeled dev file (the one the model's label biases were tuned on; never test data): tune the copy's "
+        "biases again on its own outputs, which int8 or bf16 arithmetic moves a little.",
+    ),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace the output folder if it exists."),
     window_overlap: float = typer.Option(
         None,
@@ -30,6 +36,8 @@ def export(
     """Write an optimised CPU copy of a model folder; label and evaluate use it like any model folder.
 
     Example: newsroles export models/default/<version> --check data/newsdiscourse/validation.jsonl
+
+    Example: newsroles export models/default/<version> --runtime onnx-int8 --tune-bias data/newsdiscourse/validation.jsonl
     """
     from newsroles.model.export import export_model
 
@@ -43,6 +51,7 @@ def export(
         overwrite=overwrite,
         window_overlap=window_overlap,
         say=lambda message: console.print(message),
+        tune_bias_data=tune_bias,
     )
     probe = report.probe
     console.print(
