@@ -89,10 +89,19 @@ def select_articles(data: Path, min_sentences: int):
     return chosen
 
 
-def peak_rss_mib() -> float:
-    import resource
+def peak_rss_mib(pid: int | str = "self") -> float | None:
+    """The process's peak resident memory (VmHWM) in MiB, or None where /proc is missing.
 
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    Not getrusage's ru_maxrss: on Linux that survives exec, so a child started by a parent that
+    once held 2 GB reports at least 2 GB, whatever the child itself used.
+    """
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024  # kB
+    except (OSError, ValueError):
+        pass
+    return None
 
 
 def time_repeats(fn, repeats: int) -> list[float]:
@@ -137,7 +146,7 @@ def run_pipeline(args, articles) -> dict:
             pipe(texts, batch_size=32, truncation=True)
 
     seconds = time_repeats(once, args.repeats)
-    return {"sentences": len(texts), "seconds": seconds, "peak_rss_mib": peak_rss_mib(), "ready_at": loaded}
+    return {"sentences": len(texts), "seconds": seconds, "peak_rss_mib": peak_rss_mib() or float("nan"), "ready_at": loaded}
 
 
 def run_newsroles(args, articles) -> dict:
@@ -151,7 +160,7 @@ def run_newsroles(args, articles) -> dict:
     out = {
         "sentences": sum(len(a.sentences) for a in articles),
         "seconds": seconds,
-        "peak_rss_mib": peak_rss_mib(),  # before the accuracy pass below, which holds more articles
+        "peak_rss_mib": peak_rss_mib() or float("nan"),  # before the accuracy pass below, which holds more articles
         "ready_at": loaded,
         "runtime": labeler.manifest.get("runtime") or "fp32",
         "window_overlap": labeler.model.spec.window_overlap,
@@ -200,11 +209,15 @@ def run_archive(args) -> dict:
         if args.threads:
             env["OMP_NUM_THREADS"] = str(args.threads)
         started = time.perf_counter()
-        process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        _, status, usage = os.wait4(process.pid, 0)
+        stderr_file = Path(work) / "stderr.txt"
+        with stderr_file.open("w") as err:
+            process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=err)
+            peak = 0.0
+            while process.poll() is None:  # the high-water mark only grows: the last reading is the peak
+                peak = max(peak, peak_rss_mib(process.pid) or 0.0)
+                time.sleep(0.05)
         seconds = time.perf_counter() - started
-        stderr = process.stderr.read()
-        process.returncode = os.waitstatus_to_exitcode(status)
+        stderr = stderr_file.read_text()
         if process.returncode != 0:
             sys.exit(f"variant f failed:\n{stderr[-3000:]}")
         articles = sentences = 0
@@ -219,7 +232,7 @@ def run_archive(args) -> dict:
         "source_sentences": source_sentences,
         "articles": articles,
         "seconds": [seconds],  # one run: process start, model loading and writing included
-        "peak_rss_mib": usage.ru_maxrss / 1024,
+        "peak_rss_mib": peak,
         "load_seconds": float("nan"),
         "threads": args.threads or None,
         "runtime": "label CLI",
