@@ -68,6 +68,7 @@ def label_inputs(
                 render_terminal([article], console, labeler.labels)
                 report.articles += 1
                 report.sentences += len(article.sentences)
+                _show_articles(bar, report.articles, started)
         else:
             with ArticleWriter(output, fmt, labels=labeler.labels, resume=resume) as writer:
                 report.resumed = len(writer.completed)
@@ -76,14 +77,20 @@ def label_inputs(
                     writer.write(article)
                     report.articles += 1
                     report.sentences += len(article.sentences)
-                    if bar is not None:
-                        bar.set_postfix(articles=report.articles, refresh=False)
+                    _show_articles(bar, report.articles, started)
     finally:
         if bar is not None:
             bar.close()
     report.seconds = time.perf_counter() - started
     report.skipped = list(inputs.skipped)
     return report
+
+
+def _show_articles(bar, articles: int, started: float) -> None:
+    """The bar counts sentences (its rate is sentences/s); the articles and their rate go beside it."""
+    if bar is not None:
+        rate = articles / max(time.perf_counter() - started, 1e-9)
+        bar.set_postfix({"articles": articles, "articles/s": f"{rate:.1f}"}, refresh=False)
 
 
 def _progress_bar(enabled: bool):

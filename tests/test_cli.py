@@ -144,3 +144,19 @@ def test_every_command_has_help_with_an_example():
         result = invoke(*args)
         assert result.exit_code == 0, (args, result.output)
         assert "Example" in result.output, args
+
+
+def test_label_progress_shows_articles_and_their_rate():
+    import time
+
+    from newsroles.inference.label import _show_articles
+
+    class Bar:
+        def set_postfix(self, values, refresh=True):
+            self.values = values
+
+    bar = Bar()
+    _show_articles(bar, 12, time.perf_counter() - 4.0)
+    assert bar.values["articles"] == 12
+    assert 2.5 < float(bar.values["articles/s"]) <= 3.0
+    _show_articles(None, 1, time.perf_counter())  # no bar (--quiet): nothing to do
