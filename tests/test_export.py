@@ -256,17 +256,19 @@ def test_window_overlap_can_be_traded_for_speed(fp32_model, articles, tmp_path):
         export_model(fp32_model, tmp_path / "bad", window_overlap=1.5)
 
 
-def test_tune_bias_retunes_the_copy_on_dev_and_never_ends_worse(fp32_model, articles, tmp_path):
+@pytest.mark.parametrize("runtime, weights", [("onnx-int8", "head.safetensors"), ("bf16", "model.safetensors")])
+@pytest.mark.filterwarnings("ignore:.*does not compute bf16 natively")
+def test_tune_bias_retunes_the_copy_on_dev_and_never_ends_worse(fp32_model, articles, tmp_path, runtime, weights):
     from safetensors.torch import load_file
 
     from newsroles.model.export import export_model
 
     data = write_jsonl(articles, tmp_path / "dev.jsonl")
-    report = export_model(fp32_model, tmp_path / "tuned", runtime="onnx-int8", tune_bias_data=data, check_data=data, max_f1_drop=None)
+    report = export_model(fp32_model, tmp_path / "tuned", runtime=runtime, tune_bias_data=data, check_data=data, max_f1_drop=None)
     manifest = json.loads((tmp_path / "tuned" / "newsroles.json").read_text())
     tuned = manifest["export"]["label_bias"]
     assert tuned["data"] == str(data) and tuned["macro_f1_after"] >= tuned["macro_f1_before"]
-    stored = load_file(str(tmp_path / "tuned" / "head.safetensors"))["label_bias"].tolist()
+    stored = load_file(str(tmp_path / "tuned" / weights))["label_bias"].tolist()
     assert stored == pytest.approx([tuned["after"][name] for name in LABELS], abs=1e-3)
     # The check scores the tuned copy: its macro-F1 is the tuning's result.
     assert report.check["exported_macro_f1"] == pytest.approx(tuned["macro_f1_after"], abs=1e-6)
