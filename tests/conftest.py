@@ -16,6 +16,22 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
+
+def _brat_miniature() -> Path:
+    """The brat miniature corpus (tests/brat_miniature.py), written once per test session."""
+    import atexit
+    import shutil
+    import tempfile
+
+    from brat_miniature import write_brat_miniature
+
+    root = Path(tempfile.mkdtemp(prefix="newsroles-brat-"))
+    atexit.register(shutil.rmtree, root, ignore_errors=True)
+    return write_brat_miniature(root)
+
+
+BRAT_MINIATURE = _brat_miniature()
+
 WORDS = (
     "the a an of to in on and said says was is will would could may be by for with at from that this it he she "
     "they we i you his her their its president minister police officials official company shares market year "

@@ -20,7 +20,7 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from conftest import FIXTURES
+from conftest import BRAT_MINIATURE
 from newsroles.inference.cli import app
 from synthetic import synthetic_articles, write_jsonl
 
@@ -79,7 +79,7 @@ def ws(tmp_path_factory, tiny_base_model):
     baseline = invoke("baseline", *common, "--output", root / "baseline")
     assert baseline.exit_code == 0, baseline.output
     write(root / "story.txt", "Storm hits coast\n\nA storm killed 12 people on Monday, officials said. More rain is expected.\n")
-    shutil.copytree(FIXTURES / "brat" / "validation", root / "brat")
+    shutil.copytree(BRAT_MINIATURE / "validation", root / "brat")
     return root
 
 
@@ -166,10 +166,10 @@ CASES = [
     ("convert-bad-ann-line", lambda c: (["data", "convert", p := c.brat(ann="hello\n"), c.tmp / "out.jsonl"], f"{p / 'BXinhua_1.ann'}:1", "unexpected annotation line")),
     ("convert-unmapped-label", lambda c: (["data", "convert", p := c.brat(ann="T1\tGossip 0 2\tS1\n"), c.tmp / "out.jsonl"], f"{p / 'BXinhua_1.ann'}:1", "covers the label(s) ['Gossip']")),
     ("convert-missing-ann", lambda c: (["data", "convert", p := c.brat(ann=None, drop_ann=True), c.tmp / "out.jsonl"], p / "BXinhua_1.txt", "no annotation file")),
-    ("convert-unknown-mapping", lambda c: (["data", "convert", FIXTURES / "brat", c.tmp / "out", "--mapping", "rolez"], None, "unknown label mapping 'rolez'")),
-    ("convert-mapping-unknown-key", lambda c: (["data", "convert", FIXTURES / "brat", c.tmp / "out", "--mapping", p := c.file("m.yaml", "labels: [a]\nrulez: []\n")], p, "unknown key(s) ['rulez']")),
-    ("convert-mapping-binary", lambda c: (["data", "convert", FIXTURES / "brat", c.tmp / "out", "--mapping", p := c.file("m.yaml", PNG)], p, "binary file")),
-    ("convert-bad-dest", lambda c: (["data", "convert", FIXTURES / "brat", p := c.file("dest.txt", "x")], p, "output must be a .jsonl file or a folder")),
+    ("convert-unknown-mapping", lambda c: (["data", "convert", BRAT_MINIATURE, c.tmp / "out", "--mapping", "rolez"], None, "unknown label mapping 'rolez'")),
+    ("convert-mapping-unknown-key", lambda c: (["data", "convert", BRAT_MINIATURE, c.tmp / "out", "--mapping", p := c.file("m.yaml", "labels: [a]\nrulez: []\n")], p, "unknown key(s) ['rulez']")),
+    ("convert-mapping-binary", lambda c: (["data", "convert", BRAT_MINIATURE, c.tmp / "out", "--mapping", p := c.file("m.yaml", PNG)], p, "binary file")),
+    ("convert-bad-dest", lambda c: (["data", "convert", BRAT_MINIATURE, p := c.file("dest.txt", "x")], p, "output must be a .jsonl file or a folder")),
     # --- train: config files, overrides and data ------------------------------------------------
     ("train-config-missing", lambda c: (["train", "--config", c.tmp / "in" / "none.yaml"], c.tmp / "in" / "none.yaml", "config file not found")),
     ("train-config-folder", lambda c: (["train", "--config", c.ws], c.ws, "is a folder, not a config file")),

@@ -17,7 +17,9 @@ from newsroles.training.brat import convert_brat, iter_brat_articles
 from newsroles.training.readers import read_articles
 from newsroles.training.stats import compute_stats, stats_table
 
-BRAT = Path(__file__).parent / "fixtures" / "brat"
+from conftest import BRAT_MINIATURE
+
+BRAT = BRAT_MINIATURE  # tests/brat_miniature.py, written by conftest
 ROLES = ["stance", "quote", "background", "fact"]
 CONTENT_TYPES = [
     "Main",

@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from newsroles.inference.cli import app
-from conftest import FIXTURES
+from conftest import BRAT_MINIATURE
 from synthetic import synthetic_articles, write_jsonl
 
 runner = CliRunner()
@@ -31,7 +31,7 @@ def invoke(*args, input=None):
 def workspace(tmp_path_factory, tiny_base_model):
     """Convert the brat fixture, train a tiny article model and a baseline through the CLI."""
     root = tmp_path_factory.mktemp("cli")
-    converted = invoke("data", "convert", FIXTURES / "brat", root / "data")
+    converted = invoke("data", "convert", BRAT_MINIATURE, root / "data")
     assert converted.exit_code == 0, converted.output
     # The brat fixture is too small to learn from; train on synthetic articles, dev on the converted split.
     train = write_jsonl(synthetic_articles(24, seed=4), root / "train.jsonl")
