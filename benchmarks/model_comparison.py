@@ -45,7 +45,8 @@ def train_system(key: str, config_path: str, out_root: Path) -> tuple[Path, floa
     return folder, time.perf_counter() - started
 
 
-def labeling_speed(folder: Path, articles, repeats: int = 3) -> float:
+def labeling_speed(folder: Path, articles, repeats: int = 3) -> tuple[float, list, list[str]]:
+    """(sentences/s, median of `repeats` passes; the last pass's probabilities; the labels)."""
     from newsroles.inference.predictor import load_labeler
 
     labeler = load_labeler(folder, device="cpu")
@@ -53,9 +54,9 @@ def labeling_speed(folder: Path, articles, repeats: int = 3) -> float:
     times = []
     for _ in range(repeats):
         started = time.perf_counter()
-        labeler.predict(articles)
+        probs = labeler.predict(articles)
         times.append(time.perf_counter() - started)
-    return n / statistics.median(times)
+    return n / statistics.median(times), probs, labeler.labels
 
 
 def bf16_speed(folder: Path, articles) -> tuple[float, float] | None:
@@ -73,12 +74,8 @@ def bf16_speed(folder: Path, articles) -> tuple[float, float] | None:
         return None
     with tempfile.TemporaryDirectory() as work:
         copy = export_model(folder, Path(work) / "bf16", runtime="bf16").folder
-        speed = labeling_speed(copy, articles)
-        from newsroles.inference.predictor import load_labeler
-
-        labeler = load_labeler(copy, "cpu")
-        gold, pred = gold_and_predictions(articles, labeler.predict(articles), labeler.labels)
-        return speed, compute_metrics(gold, pred, labeler.labels)["macro_f1"]
+        speed, probs, labels = labeling_speed(copy, articles)
+        return speed, compute_metrics(*gold_and_predictions(articles, probs, labels), labels)["macro_f1"]
 
 
 def main() -> None:
@@ -110,7 +107,7 @@ def main() -> None:
         else:
             folder, seconds = train_system(key, args.config, out_root)
         metrics = evaluate_model(folder, dev_path, device="cpu")
-        speed = labeling_speed(folder, dev)
+        speed, _, _ = labeling_speed(folder, dev)
         bf16 = bf16_speed(folder, dev)
         rows.append((title, metrics, seconds, speed, bf16))
         print(f"{title}: macro-F1 {metrics['macro_f1']:.3f}, {speed:.0f} sentences/s", file=sys.stderr, flush=True)

@@ -88,8 +88,6 @@ class TransformerLabeler(Labeler):
         exported = (manifest.get("runtime") or "fp32") != "fp32"
         self.device = resolve_device("cpu" if exported and device == "auto" else device)
         self.model, self.tokenizer, _ = load_transformer(path, self.device)
-        # A `newsroles export --runtime bf16` copy runs in bf16; otherwise the device's default.
-        self.precision = "bf16" if manifest.get("runtime") == "bf16" else "auto"
         if self.device.type == "cpu":
             from newsroles.model.export import single_threaded_head
 
@@ -99,7 +97,7 @@ class TransformerLabeler(Labeler):
         from newsroles.model.forward import article_probabilities
 
         size = batch_size or DEFAULT_BATCH_SIZE.get(self.device.type, 32)
-        return article_probabilities(self.model, self.tokenizer, articles, self.device, size, progress, precision=self.precision)
+        return article_probabilities(self.model, self.tokenizer, articles, self.device, size, progress)
 
 
 class TfidfLabeler(Labeler):

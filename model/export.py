@@ -203,6 +203,20 @@ class OnnxRoleModel(nn.Module):
             torch.set_num_threads(threads)
 
 
+class Bf16RoleModel(nn.Module):
+    """SentenceRoleModel run under CPU bfloat16 autocast: the `bf16` runtime, whoever calls it."""
+
+    def __init__(self, inner: nn.Module):
+        super().__init__()
+        self.inner = inner
+        self.spec = inner.spec
+        self.head = inner.head
+
+    def forward(self, batch):
+        with torch.autocast(device_type="cpu", dtype=torch.bfloat16):
+            return self.inner(batch)
+
+
 def single_threaded_head(model: nn.Module) -> nn.Module:
     """Run a model's BiGRU context layer on one PyTorch thread, on the CPU.
 
@@ -263,7 +277,7 @@ def load_exported(folder: str | Path, manifest: dict, device: torch.device):
         model, tokenizer, _ = load_transformer(folder, device, runtime="fp32")
         quantize_encoder(model)
         return model, tokenizer, manifest
-    if runtime == "bf16":  # the fp32 weights, run under bf16 autocast (TransformerLabeler)
+    if runtime == "bf16":  # the fp32 weights, run under bf16 autocast
         from newsroles.model.device import native_bf16
 
         if not native_bf16(device):
@@ -278,7 +292,7 @@ def load_exported(folder: str | Path, manifest: dict, device: torch.device):
                 stacklevel=2,
             )
         model, tokenizer, _ = load_transformer(folder, device, runtime="fp32")
-        return model, tokenizer, manifest
+        return Bf16RoleModel(single_threaded_head(model)).eval(), tokenizer, manifest
     _require_onnxruntime(f"model folder {folder} (runtime {runtime})")
     from safetensors import SafetensorError
     from safetensors.torch import load_model
@@ -585,17 +599,15 @@ def retune_bias(labeler, articles, weights: Path) -> dict:
     """Tune `labeler`'s per-label logit biases on labeled `articles` and write them into `weights`."""
     from safetensors.torch import load_file, save_file
 
-    from newsroles.training.calibrate import tune_label_bias
+    from newsroles.training.calibrate import labeled_log_probs, tune_label_bias
     from newsroles.training.evaluate import compute_metrics, gold_and_predictions
 
     tensors = load_file(str(weights))
     old = tensors["label_bias"].double().numpy()
     probs = labeler.predict(articles)
-    index = {name: i for i, name in enumerate(labeler.labels)}
-    rows = [(np.log(p[k] + 1e-12) - old, index[s.label]) for a, p in zip(articles, probs) for k, s in enumerate(a.sentences) if s.label]
-    if not rows:
+    log_probs, gold = labeled_log_probs(articles, probs, labeler.labels, offset=old)  # the copy's logits, up to a constant
+    if not len(gold):
         raise UserError("the data for tuning label biases has no labeled sentences")
-    log_probs, gold = np.stack([r[0] for r in rows]), np.array([r[1] for r in rows])
     new, _, after = tune_label_bias(log_probs, gold)
     before = compute_metrics(*gold_and_predictions(articles, probs, labeler.labels), labeler.labels)["macro_f1"]
     if after < before:  # the search starts from zero biases: never end worse than the original's

@@ -92,14 +92,13 @@ def article_probabilities(
     batch_size: int = 32,
     progress=None,
     batch_option: str = "--batch-size",
-    precision: str = "auto",
 ) -> list[np.ndarray]:
     """Per article, an (n_sentences, n_labels) array of probabilities.
 
     `progress`, when given, is called with the number of sentences each batch finished. Running out
     of memory is a UserError saying to retry with half the batch size, as `batch_option` sets it.
-    `precision` (model/device.py): auto is half precision on a GPU (same answers up to rounding,
-    about twice the throughput) and fp32 on a CPU; bf16 asks for bfloat16 anywhere.
+    On a GPU it runs in half precision (same answers up to rounding, about twice the throughput);
+    on a CPU as the model is (fp32, or what an exported copy's runtime does).
     """
     from newsroles.model.device import autocast, resolve_precision
 
@@ -108,7 +107,7 @@ def article_probabilities(
     windows, owners = article_windows(tokenizer, articles, spec)
     window_probs: list[np.ndarray | None] = [None] * len(windows)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    dtype = resolve_precision(precision, device)
+    dtype = resolve_precision("auto", device)
     for batch_ids in batches_by_length(windows, batch_size, max_batch_tokens=batch_size * 128):
         batch = collate_windows([windows[i] for i in batch_ids], pad_id)
         batch = {k: v.to(device) for k, v in batch.items()}

@@ -36,3 +36,18 @@ def tune_label_bias(log_probs: np.ndarray, gold: np.ndarray, rounds: int = 3) ->
         if not improved:
             break
     return bias - bias.mean(), before, best
+
+
+def labeled_log_probs(articles, probs, labels: list[str], offset: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(log-probabilities minus `offset`, gold label index) for every labeled sentence of `articles`,
+    from per-article probability arrays `probs`: the input of tune_label_bias."""
+    index = {name: i for i, name in enumerate(labels)}
+    rows, gold = [], []
+    for article, p in zip(articles, probs):
+        for k, sentence in enumerate(article.sentences):
+            if sentence.label is not None:
+                rows.append(np.log(p[k] + 1e-12) - (offset if offset is not None else 0.0))
+                gold.append(index[sentence.label])
+    if not rows:
+        return np.zeros((0, len(labels))), np.zeros(0, dtype=int)
+    return np.stack(rows), np.array(gold)

@@ -106,13 +106,10 @@ def tune_bias(model: SentenceRoleModel, dev: list[Article], probs: list, labels:
     """Tune and install per-label logit biases on dev; returns the metrics before and after."""
     import numpy as np
 
-    from newsroles.training.calibrate import tune_label_bias
+    from newsroles.training.calibrate import labeled_log_probs, tune_label_bias
     from newsroles.training.evaluate import compute_metrics, gold_and_predictions
 
-    index = {name: i for i, name in enumerate(labels)}
-    rows = [(np.log(p[k] + 1e-12), index[s.label]) for a, p in zip(dev, probs) for k, s in enumerate(a.sentences) if s.label is not None]
-    log_probs, gold = np.stack([r[0] for r in rows]), np.array([r[1] for r in rows])
-    bias, _, _ = tune_label_bias(log_probs, gold)
+    bias, _, _ = tune_label_bias(*labeled_log_probs(dev, probs, labels))
     with torch.no_grad():
         model.label_bias.copy_(torch.as_tensor(bias, dtype=model.label_bias.dtype))
     shifted = [np.exp(np.log(p + 1e-12) + bias) for p in probs]
