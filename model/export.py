@@ -178,19 +178,23 @@ class OnnxEncoder(nn.Module):
         return SimpleNamespace(last_hidden_state=torch.from_numpy(hidden))
 
 
-class OnnxRoleModel(nn.Module):
-    """SentenceRoleModel over an OnnxEncoder, its small head run on one PyTorch thread.
-
-    ONNX Runtime has the cores while the encoder runs (its idle workers spin for a while after);
-    the head's small GRU steps and products gain nothing from a second thread and lose a lot when
-    that thread waits for a busy core (measured: 4 ms per batch on one thread, up to 300 ms on two).
-    """
+class _RuntimeRoleModel(nn.Module):
+    """A SentenceRoleModel run a runtime's way; `spec` and `head` are the inner model's."""
 
     def __init__(self, inner: nn.Module):
         super().__init__()
         self.inner = inner
         self.spec = inner.spec
         self.head = inner.head
+
+
+class OnnxRoleModel(_RuntimeRoleModel):
+    """SentenceRoleModel over an OnnxEncoder, its small head run on one PyTorch thread.
+
+    ONNX Runtime has the cores while the encoder runs (its idle workers spin for a while after);
+    the head's small GRU steps and products gain nothing from a second thread and lose a lot when
+    that thread waits for a busy core (measured: 4 ms per batch on one thread, up to 300 ms on two).
+    """
 
     def forward(self, batch):
         threads = torch.get_num_threads()
@@ -203,14 +207,8 @@ class OnnxRoleModel(nn.Module):
             torch.set_num_threads(threads)
 
 
-class Bf16RoleModel(nn.Module):
+class Bf16RoleModel(_RuntimeRoleModel):
     """SentenceRoleModel run under CPU bfloat16 autocast: the `bf16` runtime, whoever calls it."""
-
-    def __init__(self, inner: nn.Module):
-        super().__init__()
-        self.inner = inner
-        self.spec = inner.spec
-        self.head = inner.head
 
     def forward(self, batch):
         with torch.autocast(device_type="cpu", dtype=torch.bfloat16):
