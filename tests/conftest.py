@@ -67,7 +67,11 @@ def build_tiny_base_model(folder: Path) -> Path:
         intermediate_size=64,
         max_position_embeddings=256,
     )
-    BertModel(config).save_pretrained(folder)
+    import torch
+
+    with torch.random.fork_rng():  # the same tiny weights in every session, whatever ran before
+        torch.manual_seed(0)
+        BertModel(config).save_pretrained(folder)
     return folder
 
 
