@@ -25,6 +25,9 @@ class SentenceRoleModel(nn.Module):
         self.encoder = encoder
         hidden = encoder.config.hidden_size
         width = hidden * (2 if spec.pooling == "mean+sep" else 1)
+        self.use_headline = spec.is_article and spec.headline_features
+        if self.use_headline:
+            width += hidden + 1  # sentence x headline, and their cosine
         self.use_positions = spec.is_article and spec.position_features
         if self.use_positions:
             self.position_embedding = nn.Embedding(POSITION_BUCKETS, POSITION_EMBEDDING_DIM)
@@ -47,6 +50,11 @@ class SentenceRoleModel(nn.Module):
         if self.spec.pooling in ("sep", "mean+sep"):
             index = batch["sep_index"].unsqueeze(-1).expand(-1, -1, hidden.size(-1))
             parts.append(hidden.gather(1, index))
+        if self.use_headline:
+            sentence = parts[0]
+            headline = torch.bmm(batch["title_pool"].to(hidden.dtype), hidden)  # (batch, 1, hidden)
+            parts.append(sentence * headline)
+            parts.append(nn.functional.cosine_similarity(sentence, headline, dim=-1, eps=1e-6).unsqueeze(-1))
         if self.use_positions:
             parts.append(batch["position_features"].to(hidden.dtype))
             parts.append(self.position_embedding(batch["position_index"]).to(hidden.dtype))

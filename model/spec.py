@@ -21,6 +21,10 @@ class ModelSpec:
     # Windows after the first also see the article's lead sentence (the main event, usually),
     # as context that is not classified again.
     lead_context: bool = True
+    # Each sentence also meets the headline: its vector times the headline's (and their cosine),
+    # so "does this sentence tell the headline's event" is one step for the head (Choubey et al.
+    # 2020 found the headline the strongest cue for the main event).
+    headline_features: bool = False
     position_features: bool = True
     # Where the sentence stands among the article's paragraphs (when the input has paragraphs).
     paragraph_features: bool = False

@@ -29,6 +29,7 @@ class Window:
     spans: list[tuple[int, int]]  # token span of each sentence in input_ids, its separator excluded
     n_article_sentences: int
     features: list[list[float]] | None = None  # per sentence: position (and paragraph) features
+    title_span: tuple[int, int] | None = None  # token span of the headline in input_ids
 
 
 def tokenize_articles(tokenizer, articles: list[Article], spec: ModelSpec) -> list[tuple[list[int], list[list[int]]]]:
@@ -83,6 +84,7 @@ def build_windows(
     epoch shows each sentence with different neighbours and at different places in its window."""
     n = len(sentence_ids)
     prefix = [cls_id] + (title_ids + [sep_id] if title_ids else [])
+    title_span = (1, 1 + len(title_ids)) if title_ids else None
     use_lead = spec.is_article and spec.lead_context and n > 1
     lead = sentence_ids[0][: max(1, (spec.max_length - len(prefix)) // 4)] + [sep_id] if use_lead else []
     windows: list[Window] = []
@@ -103,7 +105,7 @@ def build_windows(
         if first_share is not None and start == 0 and spec.is_article:
             keep = max(1, min(end, round(first_share * end)))
             ids, spans, end = ids[: spans[keep - 1][1] + 1], spans[:keep], keep
-        windows.append(Window(article_index, start, end, ids, spans, n))
+        windows.append(Window(article_index, start, end, ids, spans, n, title_span=title_span))
         if end >= n:
             break
         step = max(1, round((end - start) * (1.0 - spec.window_overlap))) if spec.is_article else 1
@@ -169,6 +171,7 @@ def collate_windows(
     input_ids = torch.full((batch, max_tokens), pad_id, dtype=torch.long)
     attention = torch.zeros((batch, max_tokens), dtype=torch.long)
     pool = torch.zeros((batch, max_sents, max_tokens))
+    title_pool = torch.zeros((batch, 1, max_tokens))  # all zero where a window has no headline
     sep_index = torch.zeros((batch, max_sents), dtype=torch.long)
     sent_mask = torch.zeros((batch, max_sents), dtype=torch.bool)
     width = len(windows[0].features[0]) if windows[0].features else N_POSITION_FEATURES
@@ -177,6 +180,9 @@ def collate_windows(
     for b, w in enumerate(windows):
         input_ids[b, : len(w.input_ids)] = torch.tensor(w.input_ids)
         attention[b, : len(w.input_ids)] = 1
+        if w.title_span is not None:
+            lo, hi = w.title_span
+            title_pool[b, 0, lo:hi] = 1.0 / (hi - lo)
         for j, (lo, hi) in enumerate(w.spans):
             pool[b, j, lo:hi] = 1.0 / max(1, hi - lo)
             sep_index[b, j] = hi
@@ -189,6 +195,7 @@ def collate_windows(
         "input_ids": input_ids,
         "attention_mask": attention,
         "pool": pool,
+        "title_pool": title_pool,
         "sep_index": sep_index,
         "sentence_mask": sent_mask,
         "position_features": pos_feats,

@@ -6,8 +6,11 @@ import json
 
 import numpy as np
 import pytest
+import torch
 
 from newsroles.inference.predictor import load_labeler
+from newsroles.model.forward import article_windows
+from newsroles.model.windows import collate_windows
 from newsroles.training.config import load_config
 from newsroles.training.run import train_from_config
 from synthetic import synthetic_articles, write_jsonl
@@ -77,6 +80,27 @@ def test_reloaded_model_predicts_the_same_whatever_the_batch_size(article_model)
         np.testing.assert_allclose(a.sum(axis=1), 1.0, atol=1e-5)
 
 
+def test_headline_features_learn_reload_and_do_without_a_headline(tiny_base_model, data, tmp_path):
+    config = config_for(tiny_base_model, data, **{"model.headline_features": "true"})
+    folder = train_from_config(config, output=tmp_path / "headline", progress=False)
+    assert json.loads((folder / "metrics.json").read_text())["dev"]["macro_f1"] > 0.9
+    labeler = load_labeler(folder, device="cpu")
+    assert labeler.model.use_headline
+    articles = synthetic_articles(6, seed=3)
+    articles[0].title = None  # the headline path is then all zeros, not NaN
+    one, many = labeler.predict(articles, batch_size=1), labeler.predict(articles, batch_size=64)
+    for a, b in zip(one, many):
+        assert np.isfinite(a).all()
+        np.testing.assert_allclose(a, b, atol=1e-5)
+    # The head reads the headline vector itself: blanking only that input changes the logits.
+    windows, _ = article_windows(labeler.tokenizer, articles[1:], labeler.model.spec)
+    batch = collate_windows(windows, labeler.tokenizer.pad_token_id)
+    with torch.inference_mode():
+        logits, _ = labeler.model(batch)
+        blank, _ = labeler.model({**batch, "title_pool": torch.zeros_like(batch["title_pool"])})
+    assert not torch.allclose(logits, blank, atol=1e-4)
+
+
 def test_same_seed_gives_the_same_model(tiny_base_model, data, tmp_path):
     config = config_for(tiny_base_model, data, **{"train.max_steps": "6", "train.epochs": "1"})
     a = train_from_config(config, output=tmp_path / "a", progress=False)
@@ -126,8 +150,6 @@ def test_tuned_bias_travels_with_the_model_folder(article_model):
 
 
 def test_weight_average_follows_the_formula_and_restores_raw_weights():
-    import torch
-
     from newsroles.training.trainer import WeightAverage
 
     layer = torch.nn.Linear(2, 1)
@@ -178,8 +200,6 @@ def test_training_with_weight_average_and_shifted_windows_learns(tiny_base_model
 
 
 def test_precision_resolves_per_device_and_is_recorded(tiny_base_model, data, tmp_path):
-    import torch
-
     from newsroles.model.device import resolve_precision
     from newsroles.model.errors import UserError
 

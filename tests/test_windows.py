@@ -81,6 +81,19 @@ def test_collate_pads_and_masks():
     assert (batch["pool"][0, 0] > 0).nonzero().flatten().tolist() == [1, 2, 3]
 
 
+def test_headline_span_is_pooled_in_every_window_and_absent_without_a_headline():
+    spec = ModelSpec(max_length=30, window_overlap=0.0)
+    windows = build_windows(0, [7, 8], sentences([4, 5, 5, 5, 5, 5]), spec, CLS, SEP)
+    assert len(windows) > 1
+    assert all(w.input_ids[slice(*w.title_span)] == [7, 8] for w in windows)
+    untitled = build_windows(1, [], sentences([4, 5]), spec, CLS, SEP)[0]
+    assert untitled.title_span is None
+    batch = collate_windows([windows[1], untitled], pad_id=0)
+    assert (batch["title_pool"][0, 0] > 0).nonzero().flatten().tolist() == [1, 2]
+    assert batch["title_pool"][0, 0].sum().item() == pytest.approx(1.0)
+    assert batch["title_pool"][1].abs().sum().item() == 0.0
+
+
 def test_later_windows_see_the_lead_sentence_as_unclassified_context():
     spec = ModelSpec(max_length=30, window_overlap=0.0)
     windows = build_windows(0, [7], sentences([4, 5, 5, 5, 5, 5]), spec, CLS, SEP)
