@@ -50,13 +50,19 @@ def labeling_speed(folder: Path, articles, repeats: int = 3) -> tuple[float, lis
     from newsroles.inference.predictor import load_labeler
 
     labeler = load_labeler(folder, device="cpu")
+    speed, probs = timed_predict(labeler, articles, repeats)
+    return speed, probs, labeler.labels
+
+
+def timed_predict(labeler, articles, repeats: int) -> tuple[float, list]:
+    """(sentences/s over the median of `repeats` `predict` passes, the last pass's probabilities)."""
     n = sum(len(a.sentences) for a in articles)
     times = []
     for _ in range(repeats):
         started = time.perf_counter()
         probs = labeler.predict(articles)
         times.append(time.perf_counter() - started)
-    return n / statistics.median(times), probs, labeler.labels
+    return n / statistics.median(times), probs
 
 
 def bf16_speed(folder: Path, articles) -> tuple[float, float] | None:

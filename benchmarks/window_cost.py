@@ -22,9 +22,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import platform
-import statistics
 import sys
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -35,47 +33,46 @@ from _markdown import replace_section  # noqa: E402
 DEFAULT_DATA = REPO / "data" / "newsdiscourse" / "validation.jsonl"
 
 
-def parse_variant(text: str) -> tuple[str, dict]:
+def parse_variant(text: str) -> tuple[str, dict[str, str]]:
+    """(folder, {model setting: value as written}) from `FOLDER[,key=value,...]`."""
     folder, *settings = text.split(",")
-    changes: dict = {}
+    changes: dict[str, str] = {}
     for item in settings:
         key, equals, value = item.partition("=")
         if not equals:
             raise SystemExit(f"{text!r}: settings are key=value, got {item!r}")
-        lowered = value.strip().lower()
-        changes[key.strip()] = {"true": True, "false": False}.get(lowered, int(value) if value.strip().isdigit() else value)
+        changes[key.strip()] = value.strip()
     return folder, changes
 
 
 def measure(folder: str, changes: dict, articles, repeats: int) -> dict:
+    from model_comparison import timed_predict
+
     from newsroles.inference.predictor import load_labeler
     from newsroles.model.forward import article_windows
+    from newsroles.training.config import load_config
     from newsroles.training.evaluate import compute_metrics, gold_and_predictions
 
     labeler = load_labeler(folder, device="cpu")
     model = labeler.model
-    if changes:
-        model.spec = dataclasses.replace(model.spec, **changes)
+    # The config's own override parsing: typed and checked like `newsroles train --model.KEY VALUE`.
+    checked = load_config(None, {f"model.{key}": value for key, value in changes.items()}).model
+    typed = {key: getattr(checked, key) for key in changes}
+    model.spec = dataclasses.replace(model.spec, **typed)
     windows, _ = article_windows(labeler.tokenizer, articles, model.spec)
     tokens = sum(len(w.input_ids) for w in windows)
     labeler.predict(articles[:4])  # warm-up
-    times, probs = [], None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        probs = labeler.predict(articles)
-        times.append(time.perf_counter() - start)
-    seconds = statistics.median(times)
+    speed, probs = timed_predict(labeler, articles, repeats)
     sentences = sum(len(a.sentences) for a in articles)
-    gold, pred = gold_and_predictions(articles, probs, labeler.labels)
-    metrics = compute_metrics(gold, pred, labeler.labels)
+    metrics = compute_metrics(*gold_and_predictions(articles, probs, labeler.labels), labeler.labels)
     return {
-        "variant": "/".join(Path(folder).parts[-2:]) + ("" if not changes else " (" + ", ".join(f"{k}={v}" for k, v in changes.items()) + ")"),
+        "variant": "/".join(Path(folder).parts[-2:]) + ("" if not typed else " (" + ", ".join(f"{k}={v}" for k, v in typed.items()) + ")"),
         "type": model.spec.type,
         "windows": len(windows),
         "tokens": tokens,
         "tokens_per_sentence": tokens / sentences,
-        "sentences_per_s": sentences / seconds,
-        "tokens_per_s": tokens / seconds,
+        "sentences_per_s": speed,
+        "tokens_per_s": tokens * speed / sentences,
         "macro_f1": metrics["macro_f1"],
     }
 
@@ -113,9 +110,14 @@ def main(argv: list[str] | None = None) -> None:
 
     articles = read_articles(args.data)
     rows = []
+    from newsroles.model.errors import UserError
+
     for text in args.variants:
         folder, changes = parse_variant(text)
-        rows.append(measure(folder, changes, articles, args.repeats))
+        try:
+            rows.append(measure(folder, changes, articles, args.repeats))
+        except UserError as exc:
+            raise SystemExit(f"{text}: {exc}") from None
         print(rows[-1], flush=True)
     body = table(rows, args.data, args.repeats, torch.get_num_threads())
     print(body)
