@@ -7,20 +7,21 @@ manifest says how to run it in `"runtime"`:
   ONNX Runtime's transformer optimiser, in fp32: the same answers as PyTorch up to float rounding
   (the same macro-F1 on validation), about 1.15x faster on the 2-core CPU, and quicker to load.
 * `onnx-int8`: the same graph with the weights of its matrix products quantised to int8 (dynamic
-  quantisation: activations are quantised on the fly, per batch). On the default model about 2.2x
-  the PyTorch fp32 speed; it lost 0.8-1.2 macro-F1 points on validation with the original's label
-  biases, and 0.41 with biases tuned again for the copy on the same dev split (`--tune-bias`).
+  quantisation: activations are quantised on the fly, per batch). On the default model about 2.1x
+  the PyTorch fp32 speed. The previous default's copy lost 0.8-1.2 macro-F1 points on validation
+  with the original's label biases and 0.41 with biases tuned again for the copy on the same dev
+  split (`--tune-bias`); today's default's tuned copy loses 0.09.
   Leaving the last layer, the FFN outputs or the attention unquantised did not help as much.
 * `int8`: PyTorch's dynamic int8 quantisation of the encoder's Linear layers, applied when the
   folder loads (the folder keeps the fp32 weights); needs nothing beyond torch.
 * `bf16`: the fp32 weights run under PyTorch's bfloat16 autocast (matrix products in bf16,
   normalisation and softmax in fp32). On a CPU with native bf16 (AVX-512 BF16 or AMX, as the
-  project's EPYC machine has) 1.6-1.9x the fp32 speed, with 99.8-100% of labels unchanged and
+  project's EPYC machine has) 1.5-1.9x the fp32 speed, with 99.8-100% of labels unchanged and
   -0.03 to -0.3 macro-F1 points on validation (two models); on a CPU without it, slower than fp32
   (loading says so).
 
 Measured on the project's 2-core CPU (AVX-512 VNNI and BF16), quiet, default model
-(benchmarks/labeling_speed.py): fp32 PyTorch 137, onnx 157, bf16 224, onnx-int8 306 sentences/s.
+(benchmarks/labeling_speed.py): fp32 PyTorch 148, onnx 170, bf16 224, onnx-int8 310 sentences/s.
 Per-channel weight scales halved the hidden-state error of per-tensor ones at the same speed;
 quantising only the MatMuls (not the fused attention) was 15% slower at the same error.
 BENCHMARKS.md has the end-to-end figures against a transformers pipeline.
@@ -512,7 +513,10 @@ def export_model(
 
         # Read now, to fail fast on a bad file before the work.
         check_articles = read_articles(check_data, manifest["labels"]) if check_data is not None else None
-        tune_articles = read_articles(tune_bias_data, manifest["labels"]) if tune_bias_data is not None else None
+        if tune_bias_data is not None and check_data is not None and Path(tune_bias_data) == Path(check_data):
+            tune_articles = check_articles  # one file for both (the usual dev split): read it once
+        elif tune_bias_data is not None:
+            tune_articles = read_articles(tune_bias_data, manifest["labels"])
 
     cpu = torch.device("cpu")
     say(f"loading {source}")
