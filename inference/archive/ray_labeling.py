@@ -5,8 +5,10 @@
 The driver cuts the input into shards (`shards.plan_shards`: deterministic, by input order) and
 skips those already done; a Ray dataset of the remaining shard descriptions flows through a pool of
 `ShardLabeler` actors, each loading the model once and labeling and writing whole shards
-(`shards.label_shard`). A killed actor is restarted and its shard retried (Ray's max_restarts and
-max_task_retries); the retry starts the shard's file afresh, so nothing is lost or written twice.
+(`shards.label_shard`). A killed actor is restarted and its shard retried: Ray Data gives its actor
+pools max_restarts=-1 and max_task_retries=-1 (without limit; Ray 2.60 deprecates setting them,
+and an exception raised in a labeler is not retried, it ends the run). The retry starts the shard's
+file afresh, so nothing is lost or written twice.
 Workers read the input and write the output folder themselves, so on a cluster both (and the model
 folder) must be where every node can reach them: a shared file system, or object-store URIs for the
 input.
@@ -38,7 +40,6 @@ RAY_MISSING = "the ray engine needs Ray: pip install 'newsroles[ray]'"
 # Fault injection for the retry tests: the path of a marker file; the first actor to write an
 # article creates it and kills its own process, once.
 DIE_ONCE_ENV = "NEWSROLES_RAY_DIE_ONCE"
-RETRIES = 3  # restarts of a dead actor, and retries of the shard it was labeling
 
 
 @dataclass
@@ -182,8 +183,7 @@ def _run(ray, todo, model, out, fmt, workers, cpus_per_worker, gpus_per_worker, 
 
     context = DataContext.get_current()
     context.enable_progress_bars = progress
-    context.print_on_execution_start = False if hasattr(context, "print_on_execution_start") else None
-    logging.getLogger("ray.data").setLevel(logging.WARNING)
+    logging.getLogger("ray.data").setLevel(logging.ERROR)  # not its plan and "progress bars disabled"
     out.mkdir(parents=True, exist_ok=True)
     if gpus_per_worker > 0 and device == "auto":
         device = "cuda"
@@ -193,14 +193,13 @@ def _run(ray, todo, model, out, fmt, workers, cpus_per_worker, gpus_per_worker, 
     labeled = dataset.map_batches(
         ShardLabeler,
         batch_size=1,
-        concurrency=min(workers, len(todo)),
+        # A shard at a time per labeler: even load, and a dead labeler takes only one shard with it.
+        compute=ray.data.ActorPoolStrategy(size=min(workers, len(todo)), max_tasks_in_flight_per_actor=1),
         num_cpus=cpus_per_worker,
         num_gpus=gpus_per_worker,
         fn_constructor_kwargs=dict(
             model=model, device=device, out=str(out.resolve()), fmt=fmt, batch_size=batch_size,
             skip_bad=skip_bad, threads=int(max(1, cpus_per_worker)), die_once=os.environ.get(DIE_ONCE_ENV),
         ),
-        max_restarts=RETRIES,
-        max_task_retries=RETRIES,
-    )
+    )  # Ray Data restarts a dead labeler and retries its shard (max_restarts, max_task_retries: -1)
     return [json.loads(row["result"]) for row in labeled.take_all()]
