@@ -50,6 +50,8 @@ class ArchiveReport:
     articles: int = 0
     sentences: int = 0
     seconds: float = 0.0
+    busy_seconds: float = 0.0  # the labelers' time on the shards of this run (no start-up)
+    busy_sentences: int = 0
     skipped: list[str] = field(default_factory=list)
 
     @property
@@ -151,6 +153,8 @@ def label_archive(
         if errors:
             raise UserError(errors[0])
         report.labeled = sorted(r["shard"] for r in results)
+        report.busy_seconds = sum(r["seconds"] for r in results)
+        report.busy_sentences = sum(r["sentences"] for r in results)
     for shard in shards:
         stats = read_marker(out, shard.index, fmt)
         if stats is None:  # cannot happen unless the folder changed under us: say so, never report success

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
@@ -239,8 +240,9 @@ def label_shard(
     done = read_marker(out, shard.index, fmt)
     if done is not None:
         return done
+    started = time.perf_counter()
     parts = list(shard_articles(shard, skip_bad))
-    stats = {"shard": shard.index, "articles": 0, "sentences": 0, "skipped": []}
+    stats = {"shard": shard.index, "articles": 0, "sentences": 0, "skipped": [], "seconds": 0.0}
     with ArticleWriter(shard_path(out, shard.index, fmt), fmt, labels=labeler.labels) as writer:
         for article in labeler.label_stream((a for part in parts for a in part), batch_size=batch_size):
             writer.write(article)
@@ -249,6 +251,7 @@ def label_shard(
             if after_write is not None:
                 after_write(stats["articles"])
     stats["skipped"] = [message for part in parts for message in part.skipped]
+    stats["seconds"] = round(time.perf_counter() - started, 3)  # reading, labeling, writing: a worker's busy time
     with atomic_file(marker_path(out, shard.index)) as fh:
         json.dump(stats, fh)
     return stats
