@@ -175,3 +175,26 @@ def test_parquet_in_parquet_out_holds_the_jsonl_records(tmp_path, tiny_article_m
     # A labeled Parquet file is itself an input: its sentences read back.
     again = list(LabelInputs([str(tmp_path / "out.parquet")]))
     assert [[s.text for s in a.sentences] for a in again] == [[s["text"] for s in r["sentences"]] for r in expected]
+
+
+def test_uris_pyarrow_understands_read_like_local_paths(tmp_path, two_files):
+    """file:// stands in for s3:// and gs:// here: the same pyarrow file-system calls."""
+    local = [i for s in plan_shards(two_files, 4) for i in shard_ids(s)]
+    files = input_files([tmp_path.as_uri()])  # a folder (prefix): its JSONL and Parquet files, sorted
+    assert [uri for uri, _ in files] == [(tmp_path / "a.jsonl").as_uri(), (tmp_path / "b.parquet").as_uri()]
+    assert [i for s in plan_shards(files, 4) for i in shard_ids(s)] == local
+
+
+def test_cli_ray_engine_mistakes_get_one_line_and_exit_code_2(tmp_path, two_files, tiny_article_model):
+    from typer.testing import CliRunner
+
+    from newsroles.inference.cli import app
+
+    source = two_files[0][0]
+    for args, said in [
+        (["--engine", "ray"], "give --output FOLDER"),
+        (["--engine", "spark", "-o", str(tmp_path / "x.jsonl")], "unknown engine 'spark'"),
+        (["--engine", "ray", "-o", str(tmp_path / "out"), "--format", "csv"], "jsonl or parquet shards"),
+    ]:
+        result = CliRunner().invoke(app, ["label", source, "--model", str(tiny_article_model), *args])
+        assert result.exit_code == 2 and said in result.output and "Traceback" not in result.output

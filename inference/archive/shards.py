@@ -80,12 +80,34 @@ def input_files(inputs: Iterable[str]) -> list[tuple[str, str]]:
             files.extend((str(p), _kind(p.name)) for p in found)
             continue
         kind = _kind(item)
+        if kind is None and not local:
+            found = _store_folder(item)
+            if found:
+                files.extend(found)
+                continue
         if kind is None:
-            raise UserError("the ray engine reads JSONL (.jsonl) or Parquet (.parquet) files", item)
+            raise UserError("the ray engine reads JSONL (.jsonl) or Parquet (.parquet) files, or folders of them", item)
         files.append((item, kind))
     if not files:
         raise UserError("no input given (JSONL or Parquet files, or folders of them)")
     return files
+
+
+def _store_folder(uri: str) -> list[tuple[str, str]]:
+    """The JSONL and Parquet files under an object-store prefix, in sorted order ([] when none)."""
+    from pyarrow import fs
+
+    try:
+        filesystem, path = fs.FileSystem.from_uri(uri)
+        infos = filesystem.get_file_info(fs.FileSelector(path.rstrip("/"), recursive=True, allow_not_found=True))
+    except (OSError, ValueError) as exc:
+        raise UserError(f"cannot list: {exc}", uri) from None
+    scheme = uri.split("://", 1)[0]
+    return sorted(
+        (f"{scheme}://{info.path}", _kind(info.path))
+        for info in infos
+        if info.type == fs.FileType.File and _kind(info.path) and not os.path.basename(info.path).startswith(".")
+    )
 
 
 def _kind(name: str) -> str | None:
