@@ -283,7 +283,7 @@ def _table_source(path: Path, where: str, skip_rows: bool) -> Iterator[Article |
 def _parquet_source(uri: str, start: int = 0, stop: int | None = None) -> Iterator[Article | _Skip]:
     """The articles of rows `start` to `stop` of a Parquet file (see `newsroles.inference.parquet`);
     a null cell counts as an absent field. Errors name the file and the row (1-based)."""
-    from newsroles.inference.parquet import iter_rows
+    from newsroles.inference.parquet import READ_ERRORS, iter_rows
 
     try:
         rows = iter_rows(uri, start, stop)
@@ -292,7 +292,7 @@ def _parquet_source(uri: str, start: int = 0, stop: int | None = None) -> Iterat
                 yield _dict_article({k: v for k, v in row.items() if v is not None}, f"{uri}, row {n}", None)
             except _Skip as skip:
                 yield skip
-    except OSError as exc:  # pyarrow's ArrowInvalid (not Parquet) and ArrowIOError are OSErrors too
+    except READ_ERRORS as exc:
         raise _Skip(UserError(f"cannot read as Parquet: {exc}", uri), rest_of_file=True) from None
 
 

@@ -26,6 +26,10 @@ from newsroles.model.article import Article
 PARQUET_SUFFIXES = (".parquet", ".pq")
 ROW_BATCH = 1024  # rows read at a time: memory stays bounded on a file of millions of articles
 
+# What reading a file that is missing, unreadable or not Parquet raises (pyarrow's ArrowInvalid
+# is a ValueError, not an OSError).
+READ_ERRORS = (OSError, ValueError)
+
 _SENTENCE_FIELDS = ("text", "label", "source_labels", "paragraph", "confidence", "scores")
 
 

@@ -238,8 +238,9 @@ class ArticleWriter:
     `path` when the `with` block ends without an error; an interrupted or killed run leaves only
     the `.partial` file, never something that looks complete. With `resume=True` the articles of
     that partial file (or of a finished output at `path`) are kept, their ids are in
-    `writer.completed`, and `write` skips them (returns False): no duplicates, no gaps. CSV/TSV are
-    written to a temporary file and renamed into place (no resuming). `path` "-" writes to stdout.
+    `writer.completed`, and `write` skips them (returns False): no duplicates, no gaps. CSV/TSV and
+    Parquet (`newsroles.inference.parquet`) are written to a temporary file and renamed into place
+    (no resuming). `path` "-" writes to stdout.
     For CSV/TSV the score columns come from `labels`, or from the first article written.
     """
 

@@ -198,3 +198,12 @@ def test_cli_ray_engine_mistakes_get_one_line_and_exit_code_2(tmp_path, two_file
     ]:
         result = CliRunner().invoke(app, ["label", source, "--model", str(tiny_article_model), *args])
         assert result.exit_code == 2 and said in result.output and "Traceback" not in result.output
+
+
+def test_a_file_that_is_not_parquet_is_said_in_one_line(tmp_path):
+    fake = tmp_path / "in.parquet"
+    fake.write_text('{"id": "a", "text": "not parquet"}\n', encoding="utf-8")
+    with pytest.raises(UserError, match=r"in\.parquet: cannot read as Parquet"):
+        list(LabelInputs([str(fake)]))
+    with pytest.raises(UserError, match=r"in\.parquet: cannot read as Parquet"):
+        plan_shards(input_files([str(fake)]), 10)

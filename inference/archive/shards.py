@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from newsroles.inference.inputs import JSONL_SUFFIXES, jsonl_range, parquet_range
-from newsroles.inference.parquet import PARQUET_SUFFIXES, open_input, row_count
+from newsroles.inference.parquet import PARQUET_SUFFIXES, READ_ERRORS, open_input, row_count
 from newsroles.model.errors import UserError
 from newsroles.model.fileio import atomic_file
 
@@ -138,7 +138,7 @@ def plan_shards(files: list[tuple[str, str]], shard_size: int) -> list[Shard]:
         if kind == "parquet":
             try:
                 rows = row_count(uri)
-            except OSError as exc:
+            except READ_ERRORS as exc:
                 raise UserError(f"cannot read as Parquet: {exc}", uri) from None
             if rows == 0:
                 raise UserError("empty file (no Parquet rows)", uri)
