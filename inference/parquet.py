@@ -111,6 +111,11 @@ class ParquetArticleFile:
         self._flush()
         self._writer.close()
 
+    def abandon(self) -> None:
+        """Close without the buffered rows (the file is being thrown away), while its file is open."""
+        self._rows = []
+        self._writer.close()
+
 
 def read_records(path: str) -> list[dict[str, Any]]:
     """The JSONL records of a labeled Parquet output (for checks and tests; loads the whole file)."""

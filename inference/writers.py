@@ -353,6 +353,8 @@ class ArticleWriter:
             parquet, self._parquet = self._parquet, None
             if exc_type is None:
                 parquet.close()  # the footer; the file then appears complete (atomic_file)
+            else:
+                parquet.abandon()
             return bool(ctx.__exit__(exc_type, exc, tb))
         if exc_type is None and self._csv is None:
             # No article at all: still write the header so the CSV is well-formed.

@@ -136,11 +136,17 @@ def test_a_shard_killed_mid_write_leaves_no_marker_and_is_redone_whole(tmp_path,
         if written == 3:
             raise RuntimeError("worker died")
 
-    with pytest.raises(RuntimeError):
-        label_shard(CountingLabeler(), shard, out, "jsonl", after_write=crash)
-    assert not marker_path(out, 0).exists() and not shard_path(out, 0, "jsonl").exists()
-    label_shard(CountingLabeler(), shard, out, "jsonl")
+    for fmt in ("jsonl", "parquet"):
+        with pytest.raises(RuntimeError):
+            label_shard(CountingLabeler(), shard, out, fmt, after_write=crash)
+        assert not marker_path(out, 0).exists() and not shard_path(out, 0, fmt).exists()
+    (out / ".shard-00000.parquet.x1y2.part").write_bytes(b"PAR1")  # what a killed process leaves
+    for fmt in ("jsonl", "parquet"):
+        label_shard(CountingLabeler(), shard, out, fmt)
+        marker_path(out, 0).unlink()
     assert [r["id"] for r in jsonl_records(shard_path(out, 0, "jsonl"))] == shard_ids(shard)
+    assert [r["id"] for r in read_records(str(shard_path(out, 0, "parquet")))] == shard_ids(shard)
+    assert sorted(p.name for p in out.iterdir()) == ["shard-00000.jsonl", "shard-00000.parquet"]
 
 
 def test_a_rerun_with_other_settings_is_refused(tmp_path):

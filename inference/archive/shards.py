@@ -263,11 +263,13 @@ def label_shard(
     if done is not None:
         return done
     started = time.perf_counter()
+    _clear_unfinished(out, shard.index, fmt)
     parts = list(shard_articles(shard, skip_bad))
     stats = {"shard": shard.index, "articles": 0, "sentences": 0, "skipped": [], "seconds": 0.0}
     with ArticleWriter(shard_path(out, shard.index, fmt), fmt, labels=labeler.labels) as writer:
         for article in labeler.label_stream((a for part in parts for a in part), batch_size=batch_size):
-            writer.write(article)
+            if not writer.write(article):
+                continue  # an id seen before in this shard: dropped, as `newsroles label` drops it
             stats["articles"] += 1
             stats["sentences"] += len(article.sentences)
             if after_write is not None:
@@ -277,6 +279,13 @@ def label_shard(
     with atomic_file(marker_path(out, shard.index)) as fh:
         json.dump(stats, fh)
     return stats
+
+
+def _clear_unfinished(out: Path, index: int, fmt: str) -> None:
+    """Remove what a killed attempt at this shard left: its `.partial` or hidden temporary file."""
+    name = shard_path(out, index, fmt).name
+    for leftover in [*Path(out).glob(f".{name}.*.part"), Path(out) / f"{name}.partial"]:
+        leftover.unlink(missing_ok=True)
 
 
 def write_success(out: Path, totals: dict) -> None:
