@@ -17,7 +17,9 @@ A path may be
   with an `InputWarning` saying so; a page with no article text is an error saying why;
 - a `.csv` / `.tsv` file: one sentence per row, columns `article_id` and `text` (as
   `newsroles.training.readers` reads them; a `label` column is ignored);
-- a directory: every `*.txt`, `*.text`, `*.md`, `*.jsonl`, `*.html`, `*.htm` inside, recursively,
+- a `.parquet` file: one article per row, the JSONL record's fields as columns (`id` and `text`,
+  or `id` and `sentences`; see `newsroles.inference.parquet`);
+- a directory: every `*.txt`, `*.text`, `*.md`, `*.jsonl`, `*.html`, `*.htm`, `*.parquet` inside, recursively,
   in sorted path order (hidden files and folders are passed over); the id of a text file there is
   its path relative to the directory, without the suffix (`2019/story`);
 - `-`: stdin, one plain-text article with id `stdin`, or JSONL when its first non-space character
@@ -33,6 +35,7 @@ not UTF-8 are replaced (U+FFFD) with a warning (`InputWarning`) naming the file 
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -42,18 +45,22 @@ from pathlib import Path
 from typing import IO, Any, Iterable, Iterator
 
 from newsroles.inference.html import HTML_SUFFIXES, extract_article, looks_like_html
+from newsroles.inference.parquet import PARQUET_SUFFIXES
 from newsroles.inference.splitter import article_from_text, split_article, split_sentences
 from newsroles.model.article import Article, Sentence
 from newsroles.model.errors import InputWarning, UserError
 from newsroles.model.textio import Decoder, binary_error
 
-__all__ = ["InputWarning", "LabelInputs", "iter_label_inputs", "TEXT_SUFFIXES", "JSONL_SUFFIXES", "TABLE_SUFFIXES"]
+__all__ = [
+    "InputWarning", "LabelInputs", "iter_label_inputs", "jsonl_range", "parquet_range",
+    "TEXT_SUFFIXES", "JSONL_SUFFIXES", "TABLE_SUFFIXES", "PARQUET_SUFFIXES",
+]
 
 TEXT_SUFFIXES = (".txt", ".text", ".md")
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
 TABLE_SUFFIXES = (".csv", ".tsv")
-# What a directory contributes: *.txt, *.text, *.md, *.jsonl and HTML pages.
-DIR_SUFFIXES = TEXT_SUFFIXES + (".jsonl",) + HTML_SUFFIXES[:2]
+# What a directory contributes: *.txt, *.text, *.md, *.jsonl, HTML pages and *.parquet.
+DIR_SUFFIXES = TEXT_SUFFIXES + (".jsonl",) + HTML_SUFFIXES[:2] + PARQUET_SUFFIXES[:1]
 STDIN = "-"
 STDIN_ID = "stdin"
 
@@ -127,6 +134,14 @@ def _record_article(line: str, where: str, lineno: int) -> Article:
         raise bad(f"not valid JSON ({exc.msg}, column {exc.colno}){hint}") from None
     except RecursionError:
         raise bad("JSON nested too deeply") from None
+    return _dict_article(rec, where, lineno)
+
+
+def _dict_article(rec: Any, where: str, lineno: int) -> Article:
+    """One record (a JSONL line's object, a Parquet row) as an Article."""
+    def bad(msg: str) -> _Skip:
+        return _Skip(UserError(msg, where, lineno))
+
     if not isinstance(rec, dict):
         raise bad(f"a JSON object is expected, not {type(rec).__name__}")
     if "id" not in rec:
@@ -265,6 +280,22 @@ def _table_source(path: Path, where: str, skip_rows: bool) -> Iterator[Article |
         raise _Skip(err, rest_of_file=True) from None
 
 
+def _parquet_source(uri: str, start: int = 0, stop: int | None = None) -> Iterator[Article | _Skip]:
+    """The articles of rows `start` to `stop` of a Parquet file (see `newsroles.inference.parquet`);
+    a null cell counts as an absent field. Errors name the file and the row (1-based)."""
+    from newsroles.inference.parquet import READ_ERRORS, iter_rows
+
+    try:
+        rows = iter_rows(uri, start, stop)
+        for n, row in enumerate(rows, start=start + 1):
+            try:
+                yield _dict_article({k: v for k, v in row.items() if v is not None}, f"{uri}, row {n}", None)
+            except _Skip as skip:
+                yield skip
+    except READ_ERRORS as exc:
+        raise _Skip(UserError(f"cannot read as Parquet: {exc}", uri), rest_of_file=True) from None
+
+
 def _is_jsonl(path: Path) -> bool:
     return path.suffix.lower() in JSONL_SUFFIXES
 
@@ -401,6 +432,8 @@ class LabelInputs:
                 return
             with fh:
                 yield from self._guard(_iter_jsonl_lines(fh, where))
+        elif path.suffix.lower() in PARQUET_SUFFIXES:
+            yield from self._guard(_parquet_source(where))
         elif path.suffix.lower() in TABLE_SUFFIXES:
             yield from self._guard(_table_source(path, where, self.skip_bad))
         else:
@@ -432,6 +465,29 @@ class LabelInputs:
                 return _text_article(text.lstrip("\ufeff"), STDIN_ID, "<stdin>")
 
             yield from self._guard(_one(read))
+
+
+class RangeInputs(LabelInputs):
+    """The articles of one part of a JSONL or Parquet file (a shard of an archive run), read with
+    the same parsing and checks as a whole file; `.skipped` as for `LabelInputs`."""
+
+    def __init__(self, source: Iterator[Article | _Skip], skip_bad: bool = False):
+        self.paths, self.stdin, self.skip_bad = [], None, skip_bad
+        self.skipped, self.count, self._gen = [], 0, None
+        self._source = source
+
+    def _articles(self) -> Iterator[Article]:
+        yield from self._guard(self._source)
+
+
+def jsonl_range(data: bytes, where: str, first_lineno: int, skip_bad: bool = False) -> RangeInputs:
+    """The articles of `data`, whole lines of the JSONL file `where` starting at line `first_lineno`."""
+    return RangeInputs(_iter_jsonl_lines(io.BytesIO(data), where, first_lineno), skip_bad)
+
+
+def parquet_range(uri: str, start: int, stop: int, skip_bad: bool = False) -> RangeInputs:
+    """The articles of rows `start` to `stop` (0-based, end excluded) of the Parquet file `uri`."""
+    return RangeInputs(_parquet_source(uri, start, stop), skip_bad)
 
 
 def _one(make) -> Iterator[Article]:

@@ -23,7 +23,7 @@ class LabelReport:
         return self.sentences / self.seconds if self.seconds > 0 else 0.0
 
 
-FORMATS = ("table", "jsonl", "csv", "tsv")
+FORMATS = ("table", "jsonl", "csv", "tsv", "parquet")
 
 
 def label_inputs(
@@ -48,7 +48,7 @@ def label_inputs(
     if fmt is not None and fmt not in FORMATS:
         raise UserError(f"unknown format '{fmt}'; use one of {', '.join(FORMATS)}")
     if fmt == "table" and output != "-":
-        raise UserError("the table format is for the terminal; write files as jsonl, csv or tsv", output)
+        raise UserError("the table format is for the terminal; write files as jsonl, csv, tsv or parquet", output)
     inputs = LabelInputs(paths, stdin=stdin, skip_bad=skip_bad)  # checks paths before the model loads
     labeler = load_labeler(model, device)
     report = LabelReport()

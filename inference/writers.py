@@ -27,7 +27,7 @@ from newsroles.model.article import Article
 from newsroles.model.errors import UserError
 from newsroles.model.fileio import atomic_file
 
-FORMATS = ("jsonl", "csv", "tsv")
+FORMATS = ("jsonl", "csv", "tsv", "parquet")
 CSV_FIXED = ("article_id", "sentence_index", "text", "label", "confidence")
 SCORE_PREFIX = "score_"
 
@@ -209,7 +209,7 @@ def render_terminal(articles: Iterable[Article], console: Console, labels: Seque
 
 
 def format_of(path: str | Path, fmt: str | None = None) -> str:
-    """The output format: `fmt` if given, else from the file's suffix (.jsonl, .csv, .tsv)."""
+    """The output format: `fmt` if given, else from the file's suffix (.jsonl, .csv, .tsv, .parquet)."""
     if fmt is not None:
         fmt = fmt.lower().lstrip(".")
         if fmt not in FORMATS:
@@ -219,7 +219,7 @@ def format_of(path: str | Path, fmt: str | None = None) -> str:
     if suffix not in FORMATS:
         raise UserError(
             f"cannot tell the output format from '{Path(path).suffix or '(no suffix)'}'; "
-            f"name the file .jsonl, .csv or .tsv",
+            f"name the file .jsonl, .csv, .tsv or .parquet",
             path,
         )
     return suffix
@@ -238,8 +238,9 @@ class ArticleWriter:
     `path` when the `with` block ends without an error; an interrupted or killed run leaves only
     the `.partial` file, never something that looks complete. With `resume=True` the articles of
     that partial file (or of a finished output at `path`) are kept, their ids are in
-    `writer.completed`, and `write` skips them (returns False): no duplicates, no gaps. CSV/TSV are
-    written to a temporary file and renamed into place (no resuming). `path` "-" writes to stdout.
+    `writer.completed`, and `write` skips them (returns False): no duplicates, no gaps. CSV/TSV and
+    Parquet (`newsroles.inference.parquet`) are written to a temporary file and renamed into place
+    (no resuming). `path` "-" writes to stdout.
     For CSV/TSV the score columns come from `labels`, or from the first article written.
     """
 
@@ -258,6 +259,8 @@ class ArticleWriter:
         self.resume = resume
         if resume and self.format != "jsonl":
             raise UserError("resuming needs a JSONL output (.jsonl)", None if str(path) == "-" else path)
+        if self.format == "parquet" and str(path) == "-":
+            raise UserError("Parquet is written to a file, not the terminal; give --output FILE.parquet")
         if resume and str(path) == "-":
             raise UserError("resuming needs an output file, not stdout")
         self.completed: set[str] = set()
@@ -265,6 +268,7 @@ class ArticleWriter:
         self._ctx = None
         self._fh: IO[str] | None = None
         self._csv = None
+        self._parquet = None
 
     @property
     def partial_path(self) -> Path:
@@ -277,6 +281,12 @@ class ArticleWriter:
             self._fh = sys.stdout
         elif self.format == "jsonl":
             self._fh = self._open_partial()
+        elif self.format == "parquet":
+            from newsroles.inference.parquet import ParquetArticleFile
+
+            self._ctx = atomic_file(self.path, "wb", encoding=None)
+            self._fh = self._ctx.__enter__()
+            self._parquet = ParquetArticleFile(self._fh)
         else:
             self._ctx = atomic_file(self.path, "w", encoding="utf-8")
             # newline="" would be ideal for csv; atomic_file opens in text mode, so rows end in "\n".
@@ -305,6 +315,8 @@ class ArticleWriter:
             return False
         if self.format == "jsonl":
             self._fh.write(article_json(article) + "\n")
+        elif self._parquet is not None:
+            self._parquet.write(article)
         else:
             if self._csv is None:
                 if self.labels is None:
@@ -337,6 +349,13 @@ class ArticleWriter:
             elif self.partial_path.stat().st_size == 0:
                 self.partial_path.unlink()  # nothing done, nothing to resume: leave nothing behind
             return False  # on an error the .partial file stays, for --resume
+        if self._parquet is not None:
+            parquet, self._parquet = self._parquet, None
+            if exc_type is None:
+                parquet.close()  # the footer; the file then appears complete (atomic_file)
+            else:
+                parquet.abandon()
+            return bool(ctx.__exit__(exc_type, exc, tb))
         if exc_type is None and self._csv is None:
             # No article at all: still write the header so the CSV is well-formed.
             _csv_writer(fh, "\t" if self.format == "tsv" else ",").writerow(

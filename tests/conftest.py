@@ -78,3 +78,40 @@ def build_tiny_base_model(folder: Path) -> Path:
 @pytest.fixture(scope="session")
 def tiny_base_model(tmp_path_factory) -> Path:
     return build_tiny_base_model(tmp_path_factory.mktemp("tiny-bert"))
+
+
+def build_tiny_article_model(folder: Path, base: Path, labels=("stance", "quote", "background", "fact")) -> Path:
+    """An untrained fp32 article-model folder over the tiny BERT; its head is scaled so that
+    labels are not near ties (labels compared across processes must not flip on rounding)."""
+    from dataclasses import asdict
+
+    import torch
+    from transformers import AutoModel, AutoTokenizer
+
+    from newsroles.model.classifier import SentenceRoleModel
+    from newsroles.model.saved import save_transformer
+    from newsroles.model.spec import ModelSpec
+
+    torch.manual_seed(0)
+    spec = ModelSpec(base=str(base), max_length=64, max_sentence_tokens=24, max_title_tokens=8, context_hidden=16)
+    model = SentenceRoleModel(AutoModel.from_pretrained(base), spec, len(labels), 2)
+    with torch.no_grad():
+        model.head.weight.mul_(20.0)
+    folder.mkdir(parents=True, exist_ok=True)
+    save_transformer(
+        folder,
+        model.eval(),
+        AutoTokenizer.from_pretrained(base),
+        labels=list(labels),
+        aux_labels=["A", "B"],
+        config={"model": asdict(spec)},
+        metrics={},
+        data={},
+        extra={"id": "0badc0de", "name": "tiny"},
+    )
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_article_model(tiny_base_model, tmp_path_factory) -> Path:
+    return build_tiny_article_model(tmp_path_factory.mktemp("tiny-article") / "fp32", tiny_base_model)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from dataclasses import asdict
 
 import numpy as np
 import pytest
@@ -18,6 +17,7 @@ from typer.testing import CliRunner
 from newsroles.inference.cli import app
 from newsroles.inference.predictor import load_labeler
 from newsroles.model.errors import UserError
+from conftest import build_tiny_article_model
 from synthetic import synthetic_articles, write_jsonl
 
 LABELS = ["stance", "quote", "background", "fact"]
@@ -30,31 +30,7 @@ pytest.importorskip("onnx", reason="onnx is not installed")
 @pytest.fixture(scope="module")
 def fp32_model(tiny_base_model, tmp_path_factory):
     """An fp32 article-model folder over the tiny BERT; its head is scaled so labels are not near ties."""
-    from transformers import AutoModel, AutoTokenizer
-
-    from newsroles.model.classifier import SentenceRoleModel
-    from newsroles.model.saved import save_transformer
-    from newsroles.model.spec import ModelSpec
-
-    torch.manual_seed(0)
-    spec = ModelSpec(base=str(tiny_base_model), max_length=64, max_sentence_tokens=24, max_title_tokens=8, context_hidden=16)
-    model = SentenceRoleModel(AutoModel.from_pretrained(tiny_base_model), spec, len(LABELS), 2)
-    with torch.no_grad():
-        model.head.weight.mul_(20.0)
-    folder = tmp_path_factory.mktemp("export") / "fp32"
-    folder.mkdir()
-    save_transformer(
-        folder,
-        model.eval(),
-        AutoTokenizer.from_pretrained(tiny_base_model),
-        labels=LABELS,
-        aux_labels=["A", "B"],
-        config={"model": asdict(spec)},
-        metrics={},
-        data={},
-        extra={"id": "0badc0de", "name": "tiny"},
-    )
-    return folder
+    return build_tiny_article_model(tmp_path_factory.mktemp("export") / "fp32", tiny_base_model, LABELS)
 
 
 @pytest.fixture(scope="module")

@@ -11,23 +11,37 @@ from newsroles.inference.cli._app import app, is_tty, user_errors
 @user_errors
 def label(
     inputs: list[str] = typer.Argument(
-        ..., help="Text or HTML files, folders, .jsonl files ({id, text} per line), .csv/.tsv (article_id, text), or - for stdin."
+        ..., help="Text or HTML files, folders, .jsonl files ({id, text} per line), .parquet (id, text columns), .csv/.tsv (article_id, text), or - for stdin."
     ),
     model: str = typer.Option(None, "--model", "-m", help="Model folder (default: the newest under models/)."),
-    output: str = typer.Option("-", "--output", "-o", help="Output file (.jsonl, .csv, .tsv) or - for the terminal."),
-    fmt: str = typer.Option(None, "--format", "-f", help="table, jsonl, csv or tsv (default: table on the terminal, else from --output)."),
+    output: str = typer.Option("-", "--output", "-o", help="Output file (.jsonl, .csv, .tsv, .parquet) or - for the terminal; with --engine ray, the shards' folder."),
+    fmt: str = typer.Option(None, "--format", "-f", help="table, jsonl, csv, tsv or parquet (default: table on the terminal, else from --output; jsonl shards with --engine ray)."),
     device: str = typer.Option("auto", "--device", help="auto, cpu or cuda (auto picks a GPU when there is one)."),
     batch_size: int = typer.Option(None, "--batch-size", min=1, help="Windows per batch (default: 32 on CPU, 128 on GPU)."),
     skip_bad: bool = typer.Option(False, "--skip-bad", help="Skip bad records (and count them) instead of stopping."),
     resume: bool = typer.Option(False, "--resume", help="Continue an interrupted JSONL run: skip articles already in --output."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary."),
+    engine: str = typer.Option("local", "--engine", help="local (this process) or ray (a pool of labelers on a Ray cluster; JSONL/Parquet in, shards out)."),
+    ray_address: str = typer.Option(None, "--ray-address", help="Ray cluster to join (e.g. ray://head:10001 or auto; default: start a local one)."),
+    ray_workers: int = typer.Option(1, "--ray-workers", min=1, help="Labeler actors (each loads the model once)."),
+    ray_cpus: float = typer.Option(1, "--ray-cpus-per-worker", min=0, help="CPUs reserved per labeler (its torch threads)."),
+    ray_gpus: float = typer.Option(0, "--ray-gpus-per-worker", min=0, help="GPUs per labeler (1 for one labeler per GPU)."),
+    shard_size: int = typer.Option(1000, "--shard-size", min=1, help="Articles per output shard with --engine ray (the unit of resume and retry)."),
 ):
     """Split stories into sentences and tag each with a role and a confidence.
 
     Example: newsroles label story.txt --model models/default/<version> --format jsonl -o labels.jsonl
     """
-    from newsroles.inference.label import label_inputs
     from newsroles.model.folder import latest_model
+
+    if engine == "ray":
+        return _label_on_ray(inputs, model or latest_model(), output, fmt, device, batch_size, skip_bad, quiet,
+                             ray_address, ray_workers, ray_cpus, ray_gpus, shard_size)
+    if engine != "local":
+        from newsroles.model.errors import UserError
+
+        raise UserError(f"unknown engine '{engine}'; use local or ray")
+    from newsroles.inference.label import label_inputs
 
     report = label_inputs(
         inputs,
@@ -49,5 +63,26 @@ def label(
             err=True,
         )
     # Even with --quiet: what was left out must not go unnoticed. One plain line each.
+    for message in report.skipped:
+        typer.echo(f"skipped: {message}", err=True)
+
+
+def _label_on_ray(inputs, model, output, fmt, device, batch_size, skip_bad, quiet, address, workers, cpus, gpus, shard_size):
+    from newsroles.inference.archive.ray_labeling import label_archive
+    from newsroles.model.errors import UserError
+
+    if output == "-":
+        raise UserError("--engine ray writes shards to a folder: give --output FOLDER")
+    report = label_archive(
+        inputs, model, output, fmt=fmt or "jsonl", shard_size=shard_size, workers=workers, cpus_per_worker=cpus,
+        gpus_per_worker=gpus, address=address, device=device, batch_size=batch_size, skip_bad=skip_bad,
+        progress=not quiet and is_tty(),
+    )
+    if not quiet:
+        typer.echo(
+            f"labeled {len(report.labeled)} of {report.shards} shards ({report.done_before} already done): "
+            f"{report.articles} articles, {report.sentences} sentences in {output}",
+            err=True,
+        )
     for message in report.skipped:
         typer.echo(f"skipped: {message}", err=True)
