@@ -14,17 +14,22 @@ def label(
         ..., help="Text or HTML files, folders, .jsonl files ({id, text} per line), .csv/.tsv (article_id, text), or - for stdin."
     ),
     model: str = typer.Option(None, "--model", "-m", help="Model folder (default: the newest under models/)."),
-    output: str = typer.Option("-", "--output", "-o", help="Output file (.jsonl, .csv, .tsv) or - for the terminal."),
-    fmt: str = typer.Option(None, "--format", "-f", help="table, jsonl, csv or tsv (default: table on the terminal, else from --output)."),
+    output: str = typer.Option("-", "--output", "-o", help="Output file (.jsonl, .csv, .tsv, .html) or - for the terminal."),
+    fmt: str = typer.Option(None, "--format", "-f", help="table, jsonl, csv, tsv or html (default: table on the terminal, else from --output)."),
     device: str = typer.Option("auto", "--device", help="auto, cpu or cuda (auto picks a GPU when there is one)."),
     batch_size: int = typer.Option(None, "--batch-size", min=1, help="Windows per batch (default: 32 on CPU, 128 on GPU)."),
     skip_bad: bool = typer.Option(False, "--skip-bad", help="Skip bad records (and count them) instead of stopping."),
     resume: bool = typer.Option(False, "--resume", help="Continue an interrupted JSONL run: skip articles already in --output."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary."),
+    min_confidence: float = typer.Option(
+        None, "--min-confidence", min=0.0, max=1.0, help="HTML: mark sentences below this confidence as low (default 0.5)."
+    ),
 ):
     """Split stories into sentences and tag each with a role and a confidence.
 
     Example: newsroles label story.txt --model models/default/<version> --format jsonl -o labels.jsonl
+
+    See them in a browser: newsroles label stories/ --model M --format html -o stories.html
     """
     from newsroles.inference.label import label_inputs
     from newsroles.model.folder import latest_model
@@ -39,6 +44,7 @@ def label(
         skip_bad=skip_bad,
         resume=resume,
         progress=not quiet and is_tty(),
+        min_confidence=min_confidence,
     )
     if not quiet:
         typer.echo(
