@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -117,7 +116,7 @@ def test_html_output_format_and_its_limits(tmp_path):
     assert format_of("stories.html") == "html" and format_of("stories.htm") == "html"
     with pytest.raises(UserError, match="resuming needs a JSONL output"):
         ArticleWriter(tmp_path / "x.html", resume=True)
-    with ArticleWriter(tmp_path / "empty.html") as writer:
+    with ArticleWriter(tmp_path / "empty.html"):
         pass
     assert island((tmp_path / "empty.html").read_text(encoding="utf-8"), "newsroles-stories") == []
 

@@ -7,10 +7,6 @@ from __future__ import annotations
 import os
 import random
 import signal
-import socket
-import subprocess
-import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -21,54 +17,10 @@ pytest.importorskip("uvicorn", reason="the serve extra (fastapi, uvicorn, httpx)
 
 from newsroles.inference.inputs import read_story  # noqa: E402
 from newsroles.inference.predictor import load_labeler  # noqa: E402
+from live_server import Server  # noqa: E402
 from served_models import STORY, baseline_model  # noqa: E402
 
 WORDS = "the police said officials told reporters analysts expect talks in 1998 a storm killed people on monday".split()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    """`newsroles serve` in a child process, stopped with SIGINT (as Ctrl-C would)."""
-
-    def __init__(self, model: Path, *args: str):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = open(Path(os.environ.get("TMPDIR", "/tmp")) / f"newsroles-serve-{self.port}.log", "w+")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "newsroles.inference.cli", "serve", "--model", str(model), "--port", str(self.port), *args],
-            stdout=self.log, stderr=subprocess.STDOUT,
-        )
-        for _ in range(600):
-            if self.proc.poll() is not None:
-                break
-            try:
-                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                time.sleep(0.1)
-        self.stop()
-        self.log.seek(0)
-        raise AssertionError(f"the server did not come up:\n{self.log.read()}")
-
-    def rss_kib(self) -> int:
-        status = Path(f"/proc/{self.proc.pid}/status").read_text()
-        return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:")))
-
-    def stop(self) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
-        return self.proc.returncode
 
 
 @pytest.fixture(scope="module")
