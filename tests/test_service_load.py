@@ -20,6 +20,9 @@ from newsroles.inference.predictor import load_labeler  # noqa: E402
 from live_server import Server  # noqa: E402
 from served_models import STORY, baseline_model  # noqa: E402
 
+# Reading an HTML story warns that markup was taken out; expected here.
+pytestmark = pytest.mark.filterwarnings("ignore::newsroles.model.errors.InputWarning")
+
 WORDS = "the police said officials told reporters analysts expect talks in 1998 a storm killed people on monday".split()
 
 

@@ -66,6 +66,13 @@ def _fill(template: str, **values: str) -> str:
     return re.sub(r"\{\{(\w+)\}\}", lambda m: values[m.group(1)], template)
 
 
+def _head(title: str, connect_self: bool = False) -> str:
+    """The shared <head>: inline CSS, and a policy that lets the page load nothing (the service's
+    page may call its own API)."""
+    return _fill(asset("head.html"), title=html.escape(title), css=asset("view.css"),
+                 connect="connect-src 'self'; " if connect_self else "")
+
+
 class HtmlStoryWriter:
     """Write a stories page to `fh` record by record: `start()`, `add(record)` ..., `finish()`."""
 
@@ -81,9 +88,9 @@ class HtmlStoryWriter:
     def start(self) -> None:
         self.fh.write(_fill(
             asset("stories.html"),
+            head=_head(self.title),
             title=html.escape(self.title),
             meta=html.escape(self.meta),
-            css=asset("view.css"),
             config=script_json(view_config(self.labels, self.min_confidence)),
         ))
         self.fh.write("[")
@@ -119,9 +126,8 @@ def render_service_page(model: dict, api_key_required: bool = False,
     config = view_config(model.get("labels") or [], min_confidence, api_key_required=api_key_required)
     return _fill(
         asset("service.html"),
-        title=html.escape(f"{name} {version}"),
+        head=_head(f"newsroles: {name} {version}", connect_self=True),
         meta=html.escape(meta),
-        css=asset("view.css"),
         config=script_json(config),
         js=asset("view.js"),
     )

@@ -290,5 +290,13 @@ var NewsrolesView = (function () {
     return box;
   };
 
-  return { View: View };
+  // The view in the page's #view element, configured by its #newsroles-config JSON.
+  function mount() {
+    var config = JSON.parse(document.getElementById("newsroles-config").textContent);
+    var view = new View(document.getElementById("view"), config);
+    window.newsrolesView = view;
+    return view;
+  }
+
+  return { View: View, mount: mount };
 })();
