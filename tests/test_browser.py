@@ -161,3 +161,18 @@ def test_service_page_labels_a_pasted_story(browser, server):
     assert_shows(browser, record, "#story-0")
     assert_not_blank(browser.screenshot(), "service-page.png")
     assert browser.errors == []
+
+
+def test_unlabeled_sentences_say_why(browser, tmp_path):
+    from newsroles.inference.views.pages import render_stories_html
+
+    record = {"id": "s", "title": None, "sentences": [
+        {"text": "Officials said so.", "label": "quote", "confidence": 0.8, "scores": {"quote": 0.8, "fact": 0.2}},
+        {"text": "Back To Top", "label": None, "reason": "boilerplate: navigation"},
+    ]}
+    out = tmp_path / "why.html"
+    out.write_text(render_stories_html([record], ROLES), encoding="utf-8")
+    browser.open(out.as_uri())
+    assert_shows(browser, record, "#story-0")
+    assert browser.eval("document.querySelector('#story-0 .s.none').title") == "unlabeled: boilerplate: navigation"
+    assert "quote 100%" in browser.eval("document.querySelector('#story-0 .share-text').textContent"), "shares of labeled sentences"

@@ -32,7 +32,6 @@ class LabelWorker:
         self._queue: queue.Queue[_Job | None] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="newsroles-labeler", daemon=True)
         self._thread.start()
-        self.batches = 0  # how many model calls were made (tests see requests share them)
 
     async def label(self, articles: list[Article], timeout: float | None = None) -> list[Article]:
         """The articles labeled; asyncio.TimeoutError past `timeout` seconds."""
@@ -78,7 +77,6 @@ class LabelWorker:
             articles = [a for job in jobs for a in job.articles]
             try:
                 self.labeler.label(articles)
-                self.batches += 1
                 error = None
             except Exception as exc:  # answered as a 500 to every request of the batch, the thread lives on
                 error = exc
