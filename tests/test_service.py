@@ -262,3 +262,17 @@ def test_serve_without_the_extra_says_how_to_install_it(monkeypatch):
 def test_serve_checks_the_model_before_listening(tmp_path):
     result = CliRunner().invoke(cli_app, ["serve", "--model", str(tmp_path / "nope")])
     assert result.exit_code == 2 and "model folder not found" in result.output
+
+
+def test_serve_says_when_the_port_is_taken():
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(cli_app, ["serve", "--model", str(baseline_model()), "--port", str(port)])
+    assert result.exit_code == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in result.output and "--port" in result.output
+    result = CliRunner().invoke(cli_app, ["serve", "--model", str(baseline_model()), "--host", "no-such-host.invalid"])
+    assert result.exit_code == 2 and "cannot listen on host 'no-such-host.invalid'" in result.output

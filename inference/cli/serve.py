@@ -23,6 +23,25 @@ def serve_modules():
     return uvicorn, ServiceSettings, create_app
 
 
+def check_address(host: str, port: int) -> None:
+    """Say in one line, before the model loads, that the address cannot be listened on."""
+    import socket
+
+    from newsroles.model.errors import UserError
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise UserError(f"cannot listen on host {host!r}: {exc.strerror}") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise UserError(f"cannot listen on {host}:{port} ({exc.strerror}); choose another --port or --host") from None
+
+
 @app.command("serve")
 @user_errors
 def serve(
@@ -43,6 +62,7 @@ def serve(
     Example: newsroles serve --model models/default/<version> --port 8000
     """
     uvicorn, ServiceSettings, create_app = serve_modules()
+    check_address(host, port)
     from newsroles.inference.predictor import load_labeler
     from newsroles.model.folder import latest_model
 
