@@ -14,7 +14,7 @@ BIN := $(VENV)/bin
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup test demo benchmark mpnet accurate clean
+.PHONY: setup browser test demo benchmark mpnet accurate clean
 
 setup: $(VENV)/.installed
 
@@ -25,7 +25,17 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install -q -e ".[test]"
 	touch $@
 
-test: setup
+# The browser tests (tests/test_browser.py) drive Debian's headless Chromium: install it when it is
+# missing (nothing to do, at once, when it is there). Where it cannot be installed (no apt-get, not
+# root and no sudo, no network) the tests say so and skip.
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
+	  sudo=""; [ "$$(id -u)" = 0 ] || sudo="sudo -n"; \
+	  command -v apt-get >/dev/null 2>&1 && \
+	  $$sudo apt-get update -qq && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
+	} || echo "note: could not install chromium; the browser tests will be skipped"
+
+test: setup browser
 	$(BIN)/python -m pytest -q
 
 demo: setup

@@ -52,7 +52,7 @@ from newsroles.model.errors import InputWarning, UserError
 from newsroles.model.textio import Decoder, binary_error
 
 __all__ = [
-    "InputWarning", "LabelInputs", "iter_label_inputs", "jsonl_range", "parquet_range",
+    "InputWarning", "LabelInputs", "iter_label_inputs", "jsonl_range", "parquet_range", "read_story",
     "TEXT_SUFFIXES", "JSONL_SUFFIXES", "TABLE_SUFFIXES", "PARQUET_SUFFIXES",
 ]
 
@@ -95,6 +95,15 @@ def _text_article(text: str, article_id: str, where: str, html: bool = False, ma
     if (html and _TAG.search(text)) or looks_like_html(text, document_only=markdown) or _MARKUP.fullmatch(text.strip()):
         return _html_article(text, article_id, where)
     return article_from_text(text, article_id)
+
+
+def read_story(text: str, article_id: str, where: str, html: bool = False) -> Article:
+    """One story as `newsroles label` reads a text file (`html`: an .html file); a bad one raises
+    UserError (the service's requests are read this way)."""
+    try:
+        return _text_article(text, article_id, where, html=html)
+    except _Skip as skip:
+        raise skip.error from None
 
 
 _MARKUP = re.compile(r"(?:<[^<>]*>\s*)+")

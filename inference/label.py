@@ -23,7 +23,7 @@ class LabelReport:
         return self.sentences / self.seconds if self.seconds > 0 else 0.0
 
 
-FORMATS = ("table", "jsonl", "csv", "tsv", "parquet")
+FORMATS = ("table", "jsonl", "csv", "tsv", "parquet", "html")
 
 
 def label_inputs(
@@ -36,10 +36,13 @@ def label_inputs(
     skip_bad: bool = False,
     resume: bool = False,
     progress: bool = True,
+    min_confidence: float | None = None,
     stdin: IO | None = None,
     console=None,
 ) -> LabelReport:
-    """Label every article of `paths` with `model`, writing `output` as it goes."""
+    """Label every article of `paths` with `model`, writing `output` as it goes.
+
+    `min_confidence`: the HTML view marks sentences below it as low-confidence (default 0.5)."""
     from newsroles.inference.inputs import LabelInputs
     from newsroles.inference.predictor import load_labeler
     from newsroles.inference.writers import ArticleWriter, render_terminal
@@ -48,7 +51,7 @@ def label_inputs(
     if fmt is not None and fmt not in FORMATS:
         raise UserError(f"unknown format '{fmt}'; use one of {', '.join(FORMATS)}")
     if fmt == "table" and output != "-":
-        raise UserError("the table format is for the terminal; write files as jsonl, csv, tsv or parquet", output)
+        raise UserError("the table format is for the terminal; write files as jsonl, csv, tsv, parquet or html", output)
     inputs = LabelInputs(paths, stdin=stdin, skip_bad=skip_bad)  # checks paths before the model loads
     labeler = load_labeler(model, device)
     report = LabelReport()
@@ -70,7 +73,7 @@ def label_inputs(
                 report.sentences += len(article.sentences)
                 _show_articles(bar, report.articles, started)
         else:
-            with ArticleWriter(output, fmt, labels=labeler.labels, resume=resume) as writer:
+            with ArticleWriter(output, fmt, labels=labeler.labels, resume=resume, min_confidence=min_confidence) as writer:
                 report.resumed = len(writer.completed)
                 todo = (a for a in inputs if a.id not in writer.completed)
                 for article in labeler.label_stream(todo, batch_size=batch_size, progress=count):

@@ -5,6 +5,8 @@
 * CSV/TSV: one row per sentence: article_id, sentence_index (0-based), text, label, confidence,
   then one `score_<label>` column per label.
 * terminal: per article its title and each sentence with a colored role tag and its confidence.
+* HTML: one self-contained page of all the stories, sentences highlighted by role
+  (newsroles.inference.views.pages).
 
 `ArticleWriter` streams articles to a file that appears only once complete (model/fileio.atomic_file);
 `completed_ids` reads the article ids an existing JSONL output already holds (for resuming).
@@ -27,7 +29,7 @@ from newsroles.model.article import Article
 from newsroles.model.errors import UserError
 from newsroles.model.fileio import atomic_file
 
-FORMATS = ("jsonl", "csv", "tsv", "parquet")
+FORMATS = ("jsonl", "csv", "tsv", "parquet", "html")
 CSV_FIXED = ("article_id", "sentence_index", "text", "label", "confidence")
 SCORE_PREFIX = "score_"
 
@@ -209,7 +211,9 @@ def render_terminal(articles: Iterable[Article], console: Console, labels: Seque
 
 
 def format_of(path: str | Path, fmt: str | None = None) -> str:
-    """The output format: `fmt` if given, else from the file's suffix (.jsonl, .csv, .tsv, .parquet)."""
+    """The output format: `fmt` if given, else from the file's suffix (.jsonl, .csv, .tsv, .parquet, .html)."""
+    if fmt is None and Path(path).suffix.lower() == ".htm":
+        return "html"
     if fmt is not None:
         fmt = fmt.lower().lstrip(".")
         if fmt not in FORMATS:
@@ -219,7 +223,7 @@ def format_of(path: str | Path, fmt: str | None = None) -> str:
     if suffix not in FORMATS:
         raise UserError(
             f"cannot tell the output format from '{Path(path).suffix or '(no suffix)'}'; "
-            f"name the file .jsonl, .csv, .tsv or .parquet",
+            f"name the file .jsonl, .csv, .tsv, .parquet or .html",
             path,
         )
     return suffix
@@ -239,8 +243,9 @@ class ArticleWriter:
     the `.partial` file, never something that looks complete. With `resume=True` the articles of
     that partial file (or of a finished output at `path`) are kept, their ids are in
     `writer.completed`, and `write` skips them (returns False): no duplicates, no gaps. CSV/TSV and
-    Parquet (`newsroles.inference.parquet`) are written to a temporary file and renamed into place
-    (no resuming). `path` "-" writes to stdout.
+    Parquet (`newsroles.inference.parquet`) and HTML are written to a temporary file and renamed into
+    place (no resuming). `path` "-" writes to stdout. HTML marks sentences under `min_confidence` as
+    low-confidence.
     For CSV/TSV the score columns come from `labels`, or from the first article written.
     """
 
@@ -250,6 +255,7 @@ class ArticleWriter:
         fmt: str | None = None,
         labels: Sequence[str] | None = None,
         resume: bool = False,
+        min_confidence: float | None = None,
     ):
         self.path = path if str(path) == "-" else Path(path)
         if isinstance(self.path, Path) and self.path.is_dir():
@@ -257,6 +263,7 @@ class ArticleWriter:
         self.format = format_of(path, fmt if fmt is not None or str(path) != "-" else "jsonl")
         self.labels = list(labels) if labels is not None else None
         self.resume = resume
+        self.min_confidence = min_confidence
         if resume and self.format != "jsonl":
             raise UserError("resuming needs a JSONL output (.jsonl)", None if str(path) == "-" else path)
         if self.format == "parquet" and str(path) == "-":
@@ -269,6 +276,7 @@ class ArticleWriter:
         self._fh: IO[str] | None = None
         self._csv = None
         self._parquet = None
+        self._html = None
 
     @property
     def partial_path(self) -> Path:
@@ -291,6 +299,9 @@ class ArticleWriter:
             self._ctx = atomic_file(self.path, "w", encoding="utf-8")
             # newline="" would be ideal for csv; atomic_file opens in text mode, so rows end in "\n".
             self._fh = self._ctx.__enter__()
+        if self.format == "html":
+            self._html = _html_writer(self._fh, self.labels, self.min_confidence)
+            self._html.start()
         return self
 
     def _open_partial(self) -> IO[str]:
@@ -317,6 +328,8 @@ class ArticleWriter:
             self._fh.write(article_json(article) + "\n")
         elif self._parquet is not None:
             self._parquet.write(article)
+        elif self._html is not None:
+            self._html.add(article.to_dict())
         else:
             if self._csv is None:
                 if self.labels is None:
@@ -338,6 +351,8 @@ class ArticleWriter:
         if fh is None:
             return False
         if self.path == "-":
+            if exc_type is None and self._html is not None:
+                self._html.finish()
             fh.flush()
             return False
         if self.format == "jsonl":
@@ -356,12 +371,21 @@ class ArticleWriter:
             else:
                 parquet.abandon()
             return bool(ctx.__exit__(exc_type, exc, tb))
-        if exc_type is None and self._csv is None:
+        if exc_type is None and self._html is not None:
+            self._html.finish()
+        elif exc_type is None and self._csv is None:
             # No article at all: still write the header so the CSV is well-formed.
             _csv_writer(fh, "\t" if self.format == "tsv" else ",").writerow(
                 _csv_header(self.labels or [])
             )
         return bool(ctx.__exit__(exc_type, exc, tb))
+
+
+def _html_writer(fh: IO[str], labels: Sequence[str] | None, min_confidence: float | None):
+    from newsroles.inference.views.pages import DEFAULT_MIN_CONFIDENCE, HtmlStoryWriter
+
+    threshold = DEFAULT_MIN_CONFIDENCE if min_confidence is None else min_confidence
+    return HtmlStoryWriter(fh, labels or [], min_confidence=threshold)
 
 
 def _drop_unfinished_line(path: Path) -> None:

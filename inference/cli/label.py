@@ -14,8 +14,8 @@ def label(
         ..., help="Text or HTML files, folders, .jsonl files ({id, text} per line), .parquet (id, text columns), .csv/.tsv (article_id, text), or - for stdin."
     ),
     model: str = typer.Option(None, "--model", "-m", help="Model folder (default: the newest under models/)."),
-    output: str = typer.Option("-", "--output", "-o", help="Output file (.jsonl, .csv, .tsv, .parquet) or - for the terminal; with --engine ray, the shards' folder."),
-    fmt: str = typer.Option(None, "--format", "-f", help="table, jsonl, csv, tsv or parquet (default: table on the terminal, else from --output; jsonl shards with --engine ray)."),
+    output: str = typer.Option("-", "--output", "-o", help="Output file (.jsonl, .csv, .tsv, .parquet, .html) or - for the terminal; with --engine ray, the shards' folder."),
+    fmt: str = typer.Option(None, "--format", "-f", help="table, jsonl, csv, tsv, parquet or html (default: table on the terminal, else from --output; jsonl shards with --engine ray)."),
     device: str = typer.Option("auto", "--device", help="auto, cpu or cuda (auto picks a GPU when there is one)."),
     batch_size: int = typer.Option(None, "--batch-size", min=1, help="Windows per batch (default: 32 on CPU, 128 on GPU)."),
     skip_bad: bool = typer.Option(False, "--skip-bad", help="Skip bad records (and count them) instead of stopping."),
@@ -27,10 +27,15 @@ def label(
     ray_cpus: float = typer.Option(1, "--ray-cpus-per-worker", min=0, help="CPUs reserved per labeler (its torch threads)."),
     ray_gpus: float = typer.Option(0, "--ray-gpus-per-worker", min=0, help="GPUs per labeler (1 for one labeler per GPU)."),
     shard_size: int = typer.Option(1000, "--shard-size", min=1, help="Articles per output shard with --engine ray (the unit of resume and retry)."),
+    min_confidence: float = typer.Option(
+        None, "--min-confidence", min=0.0, max=1.0, help="HTML: mark sentences below this confidence as low (default 0.5)."
+    ),
 ):
     """Split stories into sentences and tag each with a role and a confidence.
 
     Example: newsroles label story.txt --model models/default/<version> --format jsonl -o labels.jsonl
+
+    See them in a browser: newsroles label stories/ --model M --format html -o stories.html
     """
     from newsroles.model.folder import latest_model
 
@@ -53,6 +58,7 @@ def label(
         skip_bad=skip_bad,
         resume=resume,
         progress=not quiet and is_tty(),
+        min_confidence=min_confidence,
     )
     if not quiet:
         typer.echo(

@@ -1,0 +1,1 @@
+"""`newsroles serve`: the labeler behind an HTTP API and a web page (FastAPI; see app.py)."""
