@@ -254,6 +254,7 @@ def build_card(folder: str | Path) -> dict:
         "export": _export_summary(manifest),
         "intended_use": _intended_use(labels),
         "limitations": _limitations(manifest, metrics, data, splits),
+        "calibration": metrics.get("calibration"),  # hook: model/card_calibration.py renders it
         "software": {
             "newsroles": manifest.get("newsroles_version"),
             "python": manifest.get("python"),
@@ -455,6 +456,11 @@ def render_markdown(card: dict) -> str:
         parts.append("F1 per role:\n\n" + _table(header, rows) + "\n")
     else:
         parts.append("No metrics recorded yet: run `newsroles evaluate` on held-out data.\n")
+    from newsroles.model.card_calibration import calibration_markdown  # hook: a section of its own
+
+    calibration = calibration_markdown(card.get("calibration"))
+    if calibration:
+        parts.append(calibration)
 
     parts.append("## How to use\n")
     parts.append(

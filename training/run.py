@@ -159,6 +159,9 @@ def train_from_config(
         metrics["dev"] = result.best_metrics
         if config.train.tune_label_bias:
             metrics.update(tune_bias(result.model, dev, result.best_probs, labels))
+        from newsroles.training.temperature import calibrate_temperature
+
+        metrics["calibration"] = calibrate_temperature(result.model, dev, result.best_probs, labels)
 
     from newsroles.model.card import write_card
     from newsroles.model.registry import next_free_dir, version_info
