@@ -38,6 +38,7 @@ def label_inputs(
     progress: bool = True,
     stdin: IO | None = None,
     console=None,
+    min_confidence: float | None = None,
 ) -> LabelReport:
     """Label every article of `paths` with `model`, writing `output` as it goes."""
     from newsroles.inference.inputs import LabelInputs
@@ -51,6 +52,7 @@ def label_inputs(
         raise UserError("the table format is for the terminal; write files as jsonl, csv or tsv", output)
     inputs = LabelInputs(paths, stdin=stdin, skip_bad=skip_bad)  # checks paths before the model loads
     labeler = load_labeler(model, device)
+    labeler.min_confidence = min_confidence  # below it a sentence is left unlabeled (inference/withhold.py)
     report = LabelReport()
     bar = _progress_bar(progress)
     started = time.perf_counter()

@@ -21,6 +21,9 @@ def label(
     skip_bad: bool = typer.Option(False, "--skip-bad", help="Skip bad records (and count them) instead of stopping."),
     resume: bool = typer.Option(False, "--resume", help="Continue an interrupted JSONL run: skip articles already in --output."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary."),
+    min_confidence: float = typer.Option(
+        None, "--min-confidence", min=0.0, max=1.0, help="Leave sentences whose confidence is below this unlabeled (label null, reason \"low confidence\", scores kept)."
+    ),
 ):
     """Split stories into sentences and tag each with a role and a confidence.
 
@@ -39,6 +42,7 @@ def label(
         skip_bad=skip_bad,
         resume=resume,
         progress=not quiet and is_tty(),
+        min_confidence=min_confidence,
     )
     if not quiet:
         typer.echo(
