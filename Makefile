@@ -14,7 +14,7 @@ BIN := $(VENV)/bin
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup test demo benchmark clean
+.PHONY: setup test demo benchmark clean content-types-data
 
 setup: $(VENV)/.installed
 
@@ -34,6 +34,10 @@ demo: setup
 	model=$$($(BIN)/newsroles train --config configs/default.yaml) && \
 	$(BIN)/newsroles evaluate "$$model" data/newsdiscourse/validation.jsonl --output "$$model/validation-eval.json" && \
 	$(BIN)/newsroles label $(SHARED)/examples/yonhap-north-korea-diplomacy.txt --model "$$model"
+
+# The corpus with the paper's eight content types as labels, for configs/content-types.yaml.
+content-types-data: setup
+	$(BIN)/newsroles data convert $(SHARED)/data/newsdiscourse data/newsdiscourse-content-types --mapping content-types
 
 benchmark: setup
 	$(BIN)/python benchmarks/splitter_boundary_f1.py --data $(SHARED)/data/newsdiscourse
