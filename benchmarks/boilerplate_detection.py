@@ -1,11 +1,11 @@
 """How well are boilerplate lines (bylines, photo credits, "Reporting by ...") found?
 
-    python benchmarks/boilerplate_detection.py MODEL_FOLDER [--data data/newsdiscourse/validation.jsonl]
+    python benchmarks/boilerplate_detection.py [MODEL_FOLDER] [--data data/newsdiscourse/validation.jsonl]
 
 The truth is the corpus's NA lines (unlabeled sentences whose source labels include NA). Prints
 precision and recall of the rules alone (model/boilerplate.py), of the model's P(NA) (its
 auxiliary head) at several thresholds, and of both combined (what `newsroles label` does), plus
-the gold-role sentences each would withhold.
+the gold-role sentences each would withhold. Without a model folder: the rules alone.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def detection_rows(texts: list[str], na_probs: np.ndarray | None, gold: np.ndarr
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("model", type=Path)
+    parser.add_argument("model", type=Path, nargs="?", help="model folder (left out: the rules alone)")
     parser.add_argument("--data", type=Path, default=REPO / "data" / "newsdiscourse" / "validation.jsonl")
     args = parser.parse_args()
 
@@ -48,9 +48,12 @@ def main() -> None:
     from newsroles.training.readers import read_articles
     from newsroles.training.withheld import is_gold_boilerplate
 
-    labeler = load_labeler(args.model, device="cpu")
-    articles = read_articles(args.data, labeler.labels, labels_name="the model's labels")
-    na = labeler.predict_with_na(articles)[1] if hasattr(labeler, "predict_with_na") else None
+    labeler = load_labeler(args.model, device="cpu") if args.model else None
+    if labeler is None:
+        articles, na = read_articles(args.data), None
+    else:
+        articles = read_articles(args.data, labeler.labels, labels_name="the model's labels")
+        na = labeler.predict_with_na(articles)[1] if hasattr(labeler, "predict_with_na") else None
     sentences = [s for a in articles for s in a.sentences]
     texts = [s.text for s in sentences]
     gold = np.array([is_gold_boilerplate(s) for s in sentences])
@@ -61,7 +64,7 @@ def main() -> None:
     for r in rows:
         print(f"| {r['detector']} | {r['precision']:.3f} | {r['recall']:.3f} | {r['f1']:.3f} | {r['withheld_roles']} |")
     print(f"\n{int(gold.sum())} NA lines among {len(sentences)} sentences of {args.data.name}; "
-          f"command: `python benchmarks/boilerplate_detection.py {args.model}`")
+          f"command: `python benchmarks/boilerplate_detection.py {args.model or ''}`")
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ NA_LABEL = "NA"
 DEFAULT_THRESHOLD = 0.5
 REASON = "boilerplate"
 
-# Whole-line patterns; each was checked against NewsDiscourse train + validation (every match an NA line).
+# Whole-line patterns, each checked on NewsDiscourse train + validation: every match there is an NA line.
 RULES = tuple(
     re.compile(p, re.IGNORECASE)
     for p in (
@@ -34,6 +34,7 @@ RULES = tuple(
         r"^\(\$1 = [^)]*\)$",  # currency conversion note
         r"^\(.*\b(refiled|refilled)\b.*\)$",  # "(This story was refiled to ...)"
         r"^picture taken\b",
+        r"^(back to top|advertisement|skip to main content)$",  # web page furniture (none in the corpus)
         r"^\[?[\w-]+(\.[\w-]+)+/\S*\]?$",  # a bare link: [nyti.ms/2NnLG66]
     )
 )
