@@ -26,7 +26,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from newsroles.inference.predictor import load_labeler
-    from newsroles.model.card_calibration import coverage_markdown
+    from newsroles.model.card_extras import coverage_markdown
     from newsroles.training.calibrate import labeled_log_probs
     from newsroles.training.calibration_metrics import coverage_table, expected_calibration_error
     from newsroles.training.readers import read_articles
