@@ -6,6 +6,7 @@ import json
 import shutil
 
 import pytest
+import yaml
 from safetensors.torch import load_file
 from typer.testing import CliRunner
 
@@ -60,3 +61,19 @@ def test_final_fit_refuses_other_settings_and_a_selection_without_dev(setup, tmp
     (no_dev / "metrics.json").write_text(json.dumps(metrics))
     with pytest.raises(UserError, match="without a dev set"):
         train_from_config(load_config("configs/tiny.yaml", overrides), output=tmp_path / "y", progress=False, final_from=no_dev)
+
+
+def test_final_fit_keeps_raw_weights_where_the_selection_run_did(setup, tmp_path):
+    from newsroles.training.final_fit import prepare_final_fit
+
+    root, overrides, selection = setup
+    for kept, decay in (("raw", 0.0), ("average", 0.99)):
+        copy = tmp_path / kept
+        shutil.copytree(selection, copy)
+        metrics = json.loads((copy / "metrics.json").read_text())
+        metrics["history"] = [{"epoch": e + 1, "weights": kept if e + 1 == metrics["best_epoch"] else "other"} for e in range(3)]
+        (copy / "metrics.json").write_text(json.dumps(metrics))
+        config = load_config("configs/tiny.yaml", {**overrides, "train.ema_decay": "0.99"})
+        (copy / "config.yaml").write_text(yaml.safe_dump(config.to_dict()))
+        prepare_final_fit(config, copy)
+        assert config.train.ema_decay == decay and config.train.epochs == metrics["best_epoch"]

@@ -3,8 +3,8 @@
 Settings are chosen on dev (the selection run); the model a user should ship then learns from dev
 too. `newsroles train --final SELECTION_MODEL` repeats the selection run's settings (the config must
 match it in `model`, the label mapping and what shapes training), trains for the selection run's
-best epoch count with no dev scoring, and takes the selection run's label biases and temperature,
-which dev alone can set. Its dev figures are the selection run's, and its card says so.
+best epoch count with no dev scoring (keeping raw or averaged weights as the selection run did at
+that epoch), and takes the selection run's label biases and temperature, which dev alone can set. Its dev figures are the selection run's, and its card says so.
 """
 
 from __future__ import annotations
@@ -87,7 +87,18 @@ def prepare_final_fit(config, folder: str | Path) -> Selection:
         )
     config.train.epochs = selection.best_epoch
     config.name = f"{config.name or 'model'}-final"
+    if selection_weights(selection) == "raw":
+        # The selection kept its raw weights over their average: without dev to choose, keep the same.
+        config.train.ema_decay = 0.0
     return selection
+
+
+def selection_weights(selection: Selection) -> str | None:
+    """Which weights the selection run kept at its best epoch: "raw", "average", or None (no average)."""
+    for record in selection.metrics.get("history") or []:
+        if record.get("epoch") == selection.best_epoch:
+            return record.get("weights")
+    return None
 
 
 def _get(config: dict, dotted: str):
@@ -116,6 +127,7 @@ def finish_final_fit(model, selection: Selection, n_articles: int) -> dict:
             "selection_model": str(selection.path),
             "selection_id": selection.id,
             "epochs": selection.best_epoch,
+            "weights": selection_weights(selection) or "raw",
             "trained_on": ["train", "dev"],
             "articles": n_articles,
             "dev_figures": "from the selection run (this model has seen dev)",

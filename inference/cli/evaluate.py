@@ -32,12 +32,11 @@ def evaluate(
 
     from rich.console import Console
 
+    from newsroles.inference.reliability_plot import check_plot_path, write_reliability_plot
     from newsroles.model.card import record_evaluation
     from newsroles.model.fileio import atomic_file
     from newsroles.model.registry import resolve_path
     from newsroles.training.evaluate import confusion_table, evaluate_model, metrics_table
-
-    from newsroles.inference.reliability_plot import check_plot_path, write_reliability_plot
     from newsroles.training.withheld import summary_lines
 
     if plot is not None:
