@@ -17,6 +17,14 @@ class LabelReport:
     seconds: float = 0.0
     skipped: list[str] = field(default_factory=list)
     resumed: int = 0  # articles already in the output of an interrupted run
+    unlabeled: dict[str, int] = field(default_factory=dict)  # sentences left unlabeled, per reason
+
+    def count(self, article) -> None:
+        self.articles += 1
+        self.sentences += len(article.sentences)
+        for s in article.sentences:
+            if s.reason is not None:
+                self.unlabeled[s.reason] = self.unlabeled.get(s.reason, 0) + 1
 
     @property
     def sentences_per_second(self) -> float:
@@ -68,8 +76,7 @@ def label_inputs(
             console = console or Console()
             for article in labeler.label_stream(inputs, batch_size=batch_size, progress=count):
                 render_terminal([article], console, labeler.labels)
-                report.articles += 1
-                report.sentences += len(article.sentences)
+                report.count(article)
                 _show_articles(bar, report.articles, started)
         else:
             with ArticleWriter(output, fmt, labels=labeler.labels, resume=resume) as writer:
@@ -77,8 +84,7 @@ def label_inputs(
                 todo = (a for a in inputs if a.id not in writer.completed)
                 for article in labeler.label_stream(todo, batch_size=batch_size, progress=count):
                     writer.write(article)
-                    report.articles += 1
-                    report.sentences += len(article.sentences)
+                    report.count(article)
                     _show_articles(bar, report.articles, started)
     finally:
         if bar is not None:

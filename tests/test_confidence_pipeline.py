@@ -165,3 +165,12 @@ def test_exported_copies_apply_the_temperature_and_give_p_na(tiny_base_model, tm
     # Calibrated: softer than the same head without its temperature.
     untempered = [np.exp(np.log(p) * 3.0) / np.exp(np.log(p) * 3.0).sum(1, keepdims=True) for p in reference]
     assert np.mean([p.max(1).mean() for p in probs]) < np.mean([p.max(1).mean() for p in untempered])
+
+
+def test_label_report_counts_the_sentences_left_unlabeled_per_reason(model, tmp_path):
+    from newsroles.inference.label import label_inputs
+
+    story = tmp_path / "story.txt"
+    story.write_text("Police killed people in an attack on Monday. (Yonhap)\n\nReporting by Jane Doe; Editing by John Roe\n", encoding="utf-8")
+    report = label_inputs([str(story)], model, output=str(tmp_path / "out.jsonl"), progress=False)
+    assert report.unlabeled.get("boilerplate", 0) >= 2 and report.sentences == 3

@@ -49,6 +49,7 @@ def label(
             f"labeled {report.articles} articles, {report.sentences} sentences "
             f"in {report.seconds:.1f} s ({report.sentences_per_second:.0f} sentences/s)"
             + (f"; {report.resumed} already done" if report.resumed else "")
+            + "".join(f"; {n} unlabeled ({reason})" for reason, n in sorted(report.unlabeled.items()))
             + (f"; skipped {len(report.skipped)} bad records" if report.skipped else ""),
             err=True,
         )
