@@ -174,3 +174,13 @@ def test_label_report_counts_the_sentences_left_unlabeled_per_reason(model, tmp_
     story.write_text("Police killed people in an attack on Monday. (Yonhap)\n\nReporting by Jane Doe; Editing by John Roe\n", encoding="utf-8")
     report = label_inputs([str(story)], model, output=str(tmp_path / "out.jsonl"), progress=False)
     assert report.unlabeled.get("boilerplate", 0) >= 2 and report.sentences == 3
+
+
+def test_fine_tuning_a_calibrated_model_starts_again_at_temperature_one(model, data):
+    from newsroles.training.run import build_model
+
+    train, dev = data
+    assert float(load_labeler(model, "cpu").model.temperature) != 1.0
+    config = load_config("configs/tiny.yaml", {"model.base": str(model), "data.train": str(train), "data.dev": str(dev)})
+    parent, _, _ = build_model(config, ["stance", "quote", "background", "fact"], [])
+    assert float(parent.temperature) == 1.0

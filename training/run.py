@@ -82,6 +82,8 @@ def build_model(config: RunConfig, labels: list[str], aux_labels: list[str]):
         if list(manifest["labels"]) != list(labels):
             raise UserError(f"parent model's labels {manifest['labels']} differ from the data's {labels}", config.model.base)
         config.model = dataclasses.replace(model.spec, base=config.model.base)
+        with torch.no_grad():  # hook: train at temperature 1; it is fitted again after training
+            model.temperature.fill_(1.0)
         return model, tokenizer, list(manifest.get("aux_labels") or [])
     base = resolve_base_model(config.model.base)
     try:
