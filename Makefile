@@ -14,7 +14,7 @@ BIN := $(VENV)/bin
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup browser test demo benchmark mpnet accurate clean
+.PHONY: setup browser test demo benchmark mpnet accurate content-types-data clean
 
 setup: $(VENV)/.installed
 
@@ -55,6 +55,9 @@ mpnet: setup
 accurate: mpnet
 	$(BIN)/newsroles data convert $(SHARED)/data/newsdiscourse data/newsdiscourse
 	$(BIN)/newsroles train --config configs/accurate.yaml
+# The corpus with the paper's eight content types as labels, for configs/content-types.yaml.
+content-types-data: setup
+	$(BIN)/newsroles data convert $(SHARED)/data/newsdiscourse data/newsdiscourse-content-types --mapping content-types
 
 benchmark: setup
 	$(BIN)/python benchmarks/splitter_boundary_f1.py --data $(SHARED)/data/newsdiscourse

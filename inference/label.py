@@ -17,6 +17,14 @@ class LabelReport:
     seconds: float = 0.0
     skipped: list[str] = field(default_factory=list)
     resumed: int = 0  # articles already in the output of an interrupted run
+    unlabeled: dict[str, int] = field(default_factory=dict)  # sentences left unlabeled, per reason
+
+    def count(self, article) -> None:
+        self.articles += 1
+        self.sentences += len(article.sentences)
+        for s in article.sentences:
+            if s.reason is not None:
+                self.unlabeled[s.reason] = self.unlabeled.get(s.reason, 0) + 1
 
     @property
     def sentences_per_second(self) -> float:
@@ -42,7 +50,8 @@ def label_inputs(
 ) -> LabelReport:
     """Label every article of `paths` with `model`, writing `output` as it goes.
 
-    `min_confidence`: the HTML view marks sentences below it as low-confidence (default 0.5)."""
+    `min_confidence`: sentences below it are left unlabeled (label None, reason "low confidence");
+    the HTML view also takes it as its low-confidence mark (default 0.5)."""
     from newsroles.inference.inputs import LabelInputs
     from newsroles.inference.predictor import load_labeler
     from newsroles.inference.writers import ArticleWriter, render_terminal
@@ -54,6 +63,7 @@ def label_inputs(
         raise UserError("the table format is for the terminal; write files as jsonl, csv, tsv, parquet or html", output)
     inputs = LabelInputs(paths, stdin=stdin, skip_bad=skip_bad)  # checks paths before the model loads
     labeler = load_labeler(model, device)
+    labeler.min_confidence = min_confidence  # below it a sentence is left unlabeled (inference/withhold.py)
     report = LabelReport()
     bar = _progress_bar(progress)
     started = time.perf_counter()
@@ -69,8 +79,7 @@ def label_inputs(
             console = console or Console()
             for article in labeler.label_stream(inputs, batch_size=batch_size, progress=count):
                 render_terminal([article], console, labeler.labels)
-                report.articles += 1
-                report.sentences += len(article.sentences)
+                report.count(article)
                 _show_articles(bar, report.articles, started)
         else:
             with ArticleWriter(output, fmt, labels=labeler.labels, resume=resume, min_confidence=min_confidence) as writer:
@@ -78,8 +87,7 @@ def label_inputs(
                 todo = (a for a in inputs if a.id not in writer.completed)
                 for article in labeler.label_stream(todo, batch_size=batch_size, progress=count):
                     writer.write(article)
-                    report.articles += 1
-                    report.sentences += len(article.sentences)
+                    report.count(article)
                     _show_articles(bar, report.articles, started)
     finally:
         if bar is not None:

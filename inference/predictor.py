@@ -29,14 +29,33 @@ class Labeler:
         self.path = path
         self.manifest = manifest
         self.labels: list[str] = list(manifest["labels"])
+        # Sentences left unlabeled, with a reason (inference/withhold.py): boilerplate always
+        # (unless switched off), and those below `min_confidence` when a user sets one.
+        self.withhold_boilerplate = True
+        self.min_confidence: float | None = None
 
     def predict(self, articles: list[Article], batch_size: int | None = None, progress: Callable | None = None) -> list[np.ndarray]:
         raise NotImplementedError
 
+    def predict_with_boilerplate(
+        self, articles: list[Article], batch_size: int | None = None, progress: Callable | None = None
+    ) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """(role probabilities, boilerplate mask) per article: the mask from the rules only here;
+        a transformer with an auxiliary head adds its P(NA) (see TransformerLabeler)."""
+        from newsroles.model.boilerplate import boilerplate_mask
+
+        probs = self.predict(articles, batch_size, progress)
+        return probs, [boilerplate_mask([s.text for s in a.sentences], None) for a in articles]
+
     def label(self, articles: list[Article], batch_size: int | None = None, progress: Callable | None = None) -> list[Article]:
-        """Set label, confidence and per-label scores on every sentence; returns the same articles."""
-        for article, probs in zip(articles, self.predict(articles, batch_size, progress)):
+        """Set label, confidence and per-label scores on every sentence; returns the same articles.
+        Boilerplate and (when set) low-confidence sentences keep their scores but get no label."""
+        from newsroles.inference.withhold import withhold
+
+        all_probs, masks = self.predict_with_boilerplate(articles, batch_size, progress)
+        for article, probs, mask in zip(articles, all_probs, masks):
             apply_predictions(article, probs, self.labels)
+            withhold(article, mask if self.withhold_boilerplate else None, self.min_confidence)
         return articles
 
     def label_stream(
@@ -74,6 +93,7 @@ def apply_predictions(article: Article, probs: np.ndarray, labels: list[str]) ->
     for sentence, row in zip(article.sentences, probs):
         best = int(np.argmax(row))
         sentence.label = labels[best]
+        sentence.reason = None
         sentence.confidence = float(row[best])
         sentence.scores = {name: float(p) for name, p in zip(labels, row)}
 
@@ -98,6 +118,27 @@ class TransformerLabeler(Labeler):
 
         size = batch_size or DEFAULT_BATCH_SIZE.get(self.device.type, 32)
         return article_probabilities(self.model, self.tokenizer, articles, self.device, size, progress)
+
+    def predict_with_na(self, articles, batch_size=None, progress=None) -> tuple[list[np.ndarray], list[np.ndarray] | None]:
+        """(role probabilities, per article P(NA) per sentence from the auxiliary head, or None
+        when the model has no such head): one pass over the articles."""
+        from newsroles.model.boilerplate import na_column
+        from newsroles.model.forward import article_probabilities
+
+        column = na_column(self.manifest.get("aux_labels"))
+        if column is None:
+            return self.predict(articles, batch_size, progress), None
+        size = batch_size or DEFAULT_BATCH_SIZE.get(self.device.type, 32)
+        aux: list[np.ndarray] = []
+        probs = article_probabilities(self.model, self.tokenizer, articles, self.device, size, progress, aux_out=aux)
+        return probs, [a[:, column] for a in aux] if len(aux) == len(articles) else None
+
+    def predict_with_boilerplate(self, articles, batch_size=None, progress=None):
+        from newsroles.model.boilerplate import boilerplate_mask
+
+        probs, na = self.predict_with_na(articles, batch_size, progress)
+        na = na or [None] * len(articles)
+        return probs, [boilerplate_mask([s.text for s in a.sentences], p) for a, p in zip(articles, na)]
 
 
 class TfidfLabeler(Labeler):

@@ -198,7 +198,7 @@ def render_terminal(articles: Iterable[Article], console: Console, labels: Seque
                 grid.add_row("", "", "")
             previous = s.paragraph
             if s.label is None:
-                tag = Text("-", style="dim")
+                tag = Text(s.reason or "-", style="dim")  # why a labeler left it unlabeled, if it did
             else:
                 tag = Text(s.label, style=f"bold {styles.get(s.label, 'white')}")
             conf = Text("" if s.confidence is None else f"{s.confidence:.2f}", style="dim")

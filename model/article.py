@@ -18,6 +18,8 @@ class Sentence:
     # Filled in by a predictor.
     confidence: float | None = None
     scores: dict[str, float] | None = None
+    # Why a labeler left `label` empty ("boilerplate", "low confidence"); see inference/withhold.py.
+    reason: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"text": self.text, "label": self.label}
@@ -29,6 +31,8 @@ class Sentence:
             out["confidence"] = round(self.confidence, 6)
         if self.scores is not None:
             out["scores"] = {k: round(v, 6) for k, v in self.scores.items()}
+        if self.reason is not None:
+            out["reason"] = self.reason
         return out
 
 

@@ -20,6 +20,7 @@ from typing import Any
 
 import yaml
 
+from newsroles.model.card_extras import extra_card_fields, extra_sections
 from newsroles.model.errors import UserError
 from newsroles.model.fileio import atomic_file
 from newsroles.model.folder import package_version, read_config, read_manifest
@@ -254,6 +255,7 @@ def build_card(folder: str | Path) -> dict:
         "export": _export_summary(manifest),
         "intended_use": _intended_use(labels),
         "limitations": _limitations(manifest, metrics, data, splits),
+        **extra_card_fields(metrics),  # hook: calibration, final fit (model/card_extras.py)
         "software": {
             "newsroles": manifest.get("newsroles_version"),
             "python": manifest.get("python"),
@@ -455,6 +457,7 @@ def render_markdown(card: dict) -> str:
         parts.append("F1 per role:\n\n" + _table(header, rows) + "\n")
     else:
         parts.append("No metrics recorded yet: run `newsroles evaluate` on held-out data.\n")
+    parts.extend(extra_sections(card))  # hook: model/card_extras.py
 
     parts.append("## How to use\n")
     parts.append(

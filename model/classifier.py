@@ -40,6 +40,9 @@ class SentenceRoleModel(nn.Module):
         self.head = nn.Linear(width, n_labels)
         # Added to the logits; zero while training, then tuned on dev (training/calibrate.py).
         self.register_buffer("label_bias", torch.zeros(n_labels))
+        # Divides the logits: 1 while training, then fitted on dev so confidences match accuracy
+        # (training/temperature.py). Being a weight, every runtime (ONNX, bf16, int8) applies it.
+        self.register_buffer("temperature", torch.ones(()))
         self.aux_head = nn.Linear(width, n_aux) if n_aux else None
 
     def sentence_vectors(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
@@ -70,4 +73,9 @@ class SentenceRoleModel(nn.Module):
     def forward(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor | None]:
         x = self.sentence_vectors(batch)
         aux = self.aux_head(x) if self.aux_head is not None else None
-        return self.head(x) + self.label_bias, aux
+        return (self.head(x) + self.label_bias) / self.temperature, aux
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        # Folders saved before calibration have no temperature: they load as they were (T = 1).
+        state_dict.setdefault(prefix + "temperature", torch.ones(()))
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)

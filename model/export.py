@@ -606,11 +606,14 @@ def retune_bias(labeler, articles, weights: Path) -> dict:
 
     tensors = load_file(str(weights))
     old = tensors["label_bias"].double().numpy()
+    # Logits are (head + bias) / temperature (model/classifier.py); folders before it have none (T = 1).
+    temperature = float(tensors["temperature"]) if "temperature" in tensors else 1.0
     probs = labeler.predict(articles)
-    log_probs, gold = labeled_log_probs(articles, probs, labeler.labels, offset=old)  # the copy's logits, up to a constant
+    log_probs, gold = labeled_log_probs(articles, probs, labeler.labels, offset=old / temperature)  # the copy's logits, up to a constant
     if not len(gold):
         raise UserError("the data for tuning label biases has no labeled sentences")
     new, _, after = tune_label_bias(log_probs, gold)
+    new = new * temperature  # tuned on the scaled logits; stored before the division
     before = compute_metrics(*gold_and_predictions(articles, probs, labeler.labels), labeler.labels)["macro_f1"]
     if after < before:  # the search starts from zero biases: never end worse than the original's
         new, after = old, before

@@ -92,6 +92,7 @@ def article_probabilities(
     batch_size: int = 32,
     progress=None,
     batch_option: str = "--batch-size",
+    aux_out: list | None = None,
 ) -> list[np.ndarray]:
     """Per article, an (n_sentences, n_labels) array of probabilities.
 
@@ -99,6 +100,8 @@ def article_probabilities(
     of memory is a UserError saying to retry with half the batch size, as `batch_option` sets it.
     On a GPU it runs in half precision (same answers up to rounding, about twice the throughput);
     on a CPU as the model is (fp32, or what an exported copy's runtime does).
+    `aux_out`, when given (and the model has an auxiliary head), receives per article an
+    (n_sentences, n_aux) array of the corpus labels' probabilities, e.g. P(NA) for boilerplate.
     """
     from newsroles.model.device import autocast, resolve_precision
 
@@ -106,6 +109,7 @@ def article_probabilities(
     spec = model.spec
     windows, owners = article_windows(tokenizer, articles, spec)
     window_probs: list[np.ndarray | None] = [None] * len(windows)
+    window_aux: list[np.ndarray | None] = [None] * len(windows)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     dtype = resolve_precision("auto", device)
     for batch_ids in batches_by_length(windows, batch_size, max_batch_tokens=batch_size * 128):
@@ -113,7 +117,7 @@ def article_probabilities(
         batch = {k: v.to(device) for k, v in batch.items()}
         try:
             with autocast(device, dtype):
-                logits, _ = model(batch)
+                logits, aux = model(batch)
         except (RuntimeError, MemoryError) as exc:
             if not is_out_of_memory(exc):
                 raise
@@ -121,13 +125,20 @@ def article_probabilities(
         probs = torch.softmax(logits.float(), dim=-1).cpu().numpy()
         for row, i in enumerate(batch_ids):
             window_probs[i] = probs[row, : len(windows[i].spans)]
+        if aux_out is not None and aux is not None:
+            aux_probs = torch.sigmoid(aux.float()).cpu().numpy()
+            for row, i in enumerate(batch_ids):
+                window_aux[i] = aux_probs[row, : len(windows[i].spans)]
         if progress is not None:
             progress(sum(len(windows[i].spans) for i in batch_ids))
     n_labels = model.head.out_features
+    aux_width = next((x.shape[1] for x in window_aux if x is not None), None)
     out = []
     for article, own in zip(articles, owners):
         arr = np.zeros((len(article.sentences), n_labels), dtype=np.float32)
         for k, (w, j) in enumerate(own):
             arr[k] = window_probs[w][j]  # type: ignore[index]
         out.append(arr)
+        if aux_out is not None and aux_width is not None:
+            aux_out.append(np.array([window_aux[w][j] for w, j in own], dtype=np.float32).reshape(len(own), aux_width))
     return out

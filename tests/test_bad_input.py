@@ -490,7 +490,7 @@ def test_one_word_article(ws, tmp_path):
     assert result.exit_code == 0, result.output
     (article,) = [json.loads(x) for x in out.read_text().splitlines()]
     assert [s["text"] for s in article["sentences"]] == ["Hello"]
-    assert article["sentences"][0]["label"] in ROLES
+    assert labeled_or_withheld(article["sentences"][0])
 
 
 def test_ten_thousand_character_sentences(ws, tmp_path):
@@ -503,7 +503,14 @@ def test_ten_thousand_character_sentences(ws, tmp_path):
     assert result.exit_code == 0, result.output
     (article,) = [json.loads(x) for x in out.read_text().splitlines()]
     assert len(article["sentences"]) == 5
-    assert all(len(s["text"]) == len(sentence) and s["label"] in ROLES for s in article["sentences"])
+    assert all(len(s["text"]) == len(sentence) and labeled_or_withheld(s) for s in article["sentences"])
+
+
+def labeled_or_withheld(sentence: dict) -> bool:
+    """The model ran on the sentence: a role, or none with a reason (this 3-step model's boilerplate
+    head is untrained, so any line may come out as boilerplate), and the scores either way."""
+    ran = set(sentence["scores"]) == set(ROLES)
+    return ran and (sentence["label"] in ROLES or (sentence["label"] is None and sentence["reason"] == "boilerplate"))
 
 
 MEMORY_PROBE = """

@@ -16,6 +16,7 @@ from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_f
 
 from newsroles.model.article import Article
 from newsroles.model.errors import UserError
+from newsroles.training.withheld import WITHHELD
 
 
 def compute_metrics(gold: Sequence[str], pred: Sequence[str], labels: Sequence[str]) -> dict:
@@ -34,7 +35,8 @@ def compute_metrics(gold: Sequence[str], pred: Sequence[str], labels: Sequence[s
         raise ValueError(f"label set lists a label twice: {labels}")
     known = set(labels)
     for what, values in (("gold", gold), ("predicted", pred)):
-        stray = sorted(set(values) - known)
+        # A withheld prediction (training/withheld.py) is no label: an error for its gold label.
+        stray = sorted(set(values) - known - ({WITHHELD} if what == "predicted" else set()))
         if stray:
             raise UserError(f"{what} label(s) {stray} are not in the label set {labels}")
 
@@ -150,16 +152,20 @@ def evaluate_model(model: str | Path, data: str | Path, device: str = "auto", ba
     from newsroles.inference.predictor import load_labeler
     from newsroles.model.folder import file_fingerprint
     from newsroles.training.readers import read_articles
+    from newsroles.training.withheld import calibration_of, mark_withheld, withheld_report
 
     labeler = load_labeler(model, device)
     # A label outside the model's set is an error here, naming every such label of the file.
     articles = read_articles(data, labeler.labels, labels_name="the model's labels")
     check_has_labels(articles, data)
     started = time.perf_counter()
-    probs = labeler.predict(articles, batch_size)
+    probs, masks = labeler.predict_with_boilerplate(articles, batch_size)
     seconds = time.perf_counter() - started
     gold, pred = gold_and_predictions(articles, probs, labeler.labels)
-    metrics = compute_metrics(gold, pred, labeler.labels)
+    metrics = compute_metrics(gold, mark_withheld(pred, articles, masks), labeler.labels)
+    # Hook: boilerplate withheld (training/withheld.py) and calibration (ECE, reliability bins).
+    metrics.update(withheld_report(articles, masks, labeler.labels))
+    metrics["calibration"] = calibration_of(articles, probs, labeler.labels)
     n_sentences = sum(len(a.sentences) for a in articles)
     return {
         "model": str(model),

@@ -82,6 +82,8 @@ def build_model(config: RunConfig, labels: list[str], aux_labels: list[str]):
         if list(manifest["labels"]) != list(labels):
             raise UserError(f"parent model's labels {manifest['labels']} differ from the data's {labels}", config.model.base)
         config.model = dataclasses.replace(model.spec, base=config.model.base)
+        with torch.no_grad():  # hook: train at temperature 1; it is fitted again after training
+            model.temperature.fill_(1.0)
         return model, tokenizer, list(manifest.get("aux_labels") or [])
     base = resolve_base_model(config.model.base)
     try:
@@ -127,13 +129,20 @@ def train_from_config(
     output: str | Path | None = None,
     progress: bool = True,
     resume: bool = False,
+    final_from: str | Path | None = None,
 ) -> Path:
-    """Fine-tune the configured model and write a complete model folder; returns its path."""
+    """Fine-tune the configured model and write a complete model folder; returns its path.
+    `final_from`: a selection run's model folder; train on train + dev (training/final_fit.py)."""
     from newsroles.model.saved import save_transformer
     from newsroles.training.evaluate import compute_metrics, gold_and_predictions
     from newsroles.training.trainer import fit, seed_everything
 
     seed_everything(config.seed)
+    selection = None
+    if final_from is not None:  # hook: final fit (training/final_fit.py); sets epochs and name
+        from newsroles.training.final_fit import prepare_final_fit
+
+        selection = prepare_final_fit(config, final_from)
     checkpoint = checkpoint_dir(config, config_path, output)
     if resume and not (checkpoint / "state.pt").is_file():
         raise UserError("no checkpoint to resume from; run without --resume to start afresh", checkpoint)
@@ -143,6 +152,10 @@ def train_from_config(
     train = load_split(config.data.train, labels, "train")
     dev = load_split(config.data.dev, labels, "dev")
     labels = labels or labels_in_data(train)
+    if selection is not None:
+        from newsroles.training.final_fit import merge_train_and_dev
+
+        train, dev = merge_train_and_dev(train, dev, labels, selection), None
     aux_labels = sorted({name for a in train for s in a.sentences for name in s.source_labels})
 
     model, tokenizer, aux_labels = build_model(config, labels, aux_labels)
@@ -159,6 +172,13 @@ def train_from_config(
         metrics["dev"] = result.best_metrics
         if config.train.tune_label_bias:
             metrics.update(tune_bias(result.model, dev, result.best_probs, labels))
+        from newsroles.training.temperature import calibrate_temperature
+
+        metrics["calibration"] = calibrate_temperature(result.model, dev, result.best_probs, labels)
+    if selection is not None:
+        from newsroles.training.final_fit import finish_final_fit
+
+        metrics.update(finish_final_fit(result.model, selection, len(train)))
 
     from newsroles.model.card import write_card
     from newsroles.model.registry import next_free_dir, version_info

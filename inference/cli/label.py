@@ -28,7 +28,7 @@ def label(
     ray_gpus: float = typer.Option(0, "--ray-gpus-per-worker", min=0, help="GPUs per labeler (1 for one labeler per GPU)."),
     shard_size: int = typer.Option(1000, "--shard-size", min=1, help="Articles per output shard with --engine ray (the unit of resume and retry)."),
     min_confidence: float = typer.Option(
-        None, "--min-confidence", min=0.0, max=1.0, help="HTML: mark sentences below this confidence as low (default 0.5)."
+        None, "--min-confidence", min=0.0, max=1.0, help="Leave sentences whose confidence is below this unlabeled (label null, reason \"low confidence\", scores kept); the HTML view marks them."
     ),
 ):
     """Split stories into sentences and tag each with a role and a confidence.
@@ -65,6 +65,7 @@ def label(
             f"labeled {report.articles} articles, {report.sentences} sentences "
             f"in {report.seconds:.1f} s ({report.sentences_per_second:.0f} sentences/s)"
             + (f"; {report.resumed} already done" if report.resumed else "")
+            + "".join(f"; {n} unlabeled ({reason})" for reason, n in sorted(report.unlabeled.items()))
             + (f"; skipped {len(report.skipped)} bad records" if report.skipped else ""),
             err=True,
         )

@@ -20,17 +20,29 @@ def train(
     models_dir: Path = typer.Option(None, "--models-dir", "-d", help="Where new versions go (default: the config's models_dir, models/)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
     resume: bool = typer.Option(False, "--resume", help="Continue a killed run of the same config from its last checkpoint."),
+    final: str = typer.Option(
+        None, "--final", help="Final fit: retrain the settings of this selection run's model (folder, id or name) on train + dev, for its best epoch count, with its label biases and temperature."
+    ),
 ):
     """Fine-tune a transformer on labeled articles and write a self-contained model folder.
 
     Any config key can be overridden: --section.key value. A run saves resumable checkpoints
     (every train.checkpoint_steps steps and each epoch); after a kill, rerun with --resume.
 
+    With --final SELECTION_MODEL it retrains that run's settings on train + dev (no dev scoring) for
+    its best epoch count, with its dev-tuned label biases and temperature.
+
     Example: newsroles train --config configs/default.yaml --train.epochs 2
     """
     from newsroles.training.run import train_from_config
 
-    folder = train_from_config(run_config_for(ctx, config, models_dir), config, output, progress=not quiet, resume=resume)
+    run_config = run_config_for(ctx, config, models_dir)
+    final_from = None
+    if final is not None:
+        from newsroles.model.registry import resolve_path
+
+        final_from = resolve_path(final, run_config.models_dir)
+    folder = train_from_config(run_config, config, output, progress=not quiet, resume=resume, final_from=final_from)
     report_model(folder)
 
 
@@ -69,6 +81,6 @@ def report_model(folder: Path) -> None:
     console = stderr_console()
     metrics = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
     if "dev" in metrics:
-        console.print(metrics_table(metrics["dev"], title="dev"))
+        console.print(metrics_table(metrics["dev"], title="dev (of the selection run)" if "final_fit" in metrics else "dev"))
     console.print(f"model written to {folder}")
     typer.echo(str(folder))
