@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 from newsroles.inference.cli._app import app, is_tty, user_errors
@@ -13,7 +15,10 @@ def label(
     inputs: list[str] = typer.Argument(
         ..., help="Text or HTML files, folders, .jsonl files ({id, text} per line), .csv/.tsv (article_id, text), or - for stdin."
     ),
-    model: str = typer.Option(None, "--model", "-m", help="Model folder (default: the newest under models/)."),
+    model: str = typer.Option(
+        None, "--model", "-m", help="Model: folder, version id, name or name/version (default: the newest in --models-dir)."
+    ),
+    models_dir: Path = typer.Option(Path("models"), "--models-dir", "-d", help="Where ids and names are looked up."),
     output: str = typer.Option("-", "--output", "-o", help="Output file (.jsonl, .csv, .tsv) or - for the terminal."),
     fmt: str = typer.Option(None, "--format", "-f", help="table, jsonl, csv or tsv (default: table on the terminal, else from --output)."),
     device: str = typer.Option("auto", "--device", help="auto, cpu or cuda (auto picks a GPU when there is one)."),
@@ -27,11 +32,11 @@ def label(
     Example: newsroles label story.txt --model models/default/<version> --format jsonl -o labels.jsonl
     """
     from newsroles.inference.label import label_inputs
-    from newsroles.model.folder import latest_model
 
     report = label_inputs(
         inputs,
-        model or latest_model(),
+        model or None,
+        models_dir=models_dir,
         output=output,
         fmt=fmt,
         device=device,
