@@ -95,7 +95,7 @@ def main() -> None:
     os.chdir(ROOT)
 
     from newsroles.training.config import load_config
-    from newsroles.training.evaluate import evaluate_model
+    from newsroles.inference.evaluate import evaluate_model
     from newsroles.training.readers import read_articles
 
     config = load_config(args.config)

@@ -134,7 +134,7 @@ def test_predictions_do_not_depend_on_batch_size(exported, articles):
 
 def test_label_and_evaluate_accept_an_exported_folder(exported, articles, tmp_path):
     from newsroles.inference.label import label_inputs
-    from newsroles.training.evaluate import evaluate_model
+    from newsroles.inference.evaluate import evaluate_model
 
     folder = exported["onnx-int8"]
     data = write_jsonl(articles, tmp_path / "dev.jsonl")

@@ -143,33 +143,6 @@ def confusion_table(metrics: dict, title: str = "Confusion matrix (rows = gold, 
     return table
 
 
-def evaluate_model(model: str | Path, data: str | Path, device: str = "auto", batch_size: int | None = None) -> dict:
-    """Score a model folder on a labeled data file: metrics plus what was compared."""
-    import time
-
-    from newsroles.inference.predictor import load_labeler
-    from newsroles.model.folder import file_fingerprint
-    from newsroles.training.readers import read_articles
-
-    labeler = load_labeler(model, device)
-    # A label outside the model's set is an error here, naming every such label of the file.
-    articles = read_articles(data, labeler.labels, labels_name="the model's labels")
-    check_has_labels(articles, data)
-    started = time.perf_counter()
-    probs = labeler.predict(articles, batch_size)
-    seconds = time.perf_counter() - started
-    gold, pred = gold_and_predictions(articles, probs, labeler.labels)
-    metrics = compute_metrics(gold, pred, labeler.labels)
-    n_sentences = sum(len(a.sentences) for a in articles)
-    return {
-        "model": str(model),
-        "data": {"path": str(data), "sha256": file_fingerprint(data), "articles": len(articles), "sentences": n_sentences},
-        "seconds": round(seconds, 3),
-        "sentences_per_second": round(n_sentences / seconds, 1) if seconds > 0 else None,
-        **metrics,
-    }
-
-
 def check_has_labels(articles: Sequence[Article], data: str | Path) -> None:
     """Scoring needs gold labels: a file without a single labeled sentence is a UserError."""
     if not any(s.label is not None for a in articles for s in a.sentences):
