@@ -18,7 +18,7 @@ from typing import Sequence
 
 import numpy as np
 
-from newsroles.model.article import Article
+from newsroles.model.article import Article, labeled_sentences
 from newsroles.model.errors import UserError
 from newsroles.training.evaluate import compute_metrics
 from newsroles.training.significance import DEFAULT_SAMPLES, DEFAULT_SEED, mcnemar, paired_bootstrap
@@ -46,24 +46,16 @@ def flatten(articles: Sequence[Article], model_probs: Sequence[Sequence[np.ndarr
     """Keep the labeled sentences; `model_probs[m][i]` is model m's (sentences, k) array for article i."""
     labels = list(labels)
     k = len(labels)
-    keep = []
-    ids, numbers, texts, gold = [], [], [], []
-    for i, article in enumerate(articles):
-        for j, sentence in enumerate(article.sentences):
-            if sentence.label is None:
-                continue
-            if sentence.label not in labels:
-                raise UserError(f"article {article.id!r}, sentence {j + 1}: gold label {sentence.label!r} is not one of {labels}")
-            keep.append((i, j))
-            ids.append(str(article.id))
-            numbers.append(j + 1)
-            texts.append(sentence.text)
-            gold.append(sentence.label)
+    keep = list(labeled_sentences(articles, labels))
+    ids = [str(item.article_id) for item in keep]
+    numbers = [item.position + 1 for item in keep]
+    texts = [item.sentence.text for item in keep]
+    gold = [item.label for item in keep]
     probs = []
     for per_article in model_probs:
         if len(per_article) != len(articles):
             raise ValueError(f"{len(articles)} articles but {len(per_article)} probability arrays")
-        rows = [np.asarray(per_article[i])[j] for i, j in keep]
+        rows = [np.asarray(per_article[item.article])[item.position] for item in keep]
         probs.append(np.array(rows, dtype=float).reshape(len(rows), k))
     return Scored(labels, ids, numbers, texts, gold, probs)
 
