@@ -106,80 +106,26 @@ def export_model(
     started = time.perf_counter()
     source = Path(source)
     manifest = read_manifest(source)
-    if runtime not in RUNTIMES:
-        raise UserError(f"unknown runtime '{runtime}'; use one of {', '.join(RUNTIMES)}")
-    if manifest["kind"] != "transformer":
-        raise UserError(f"only transformer models can be exported (this is a {manifest['kind']} model, already fast)", source)
-    if runtime_of(manifest) != "fp32":
-        raise UserError(f"this folder is already an exported copy (runtime {runtime_of(manifest)}); export the original", source)
-    if runtime in ONNX_RUNTIMES:
-        require_onnxruntime(f"runtime {runtime}")
-        try:
-            import onnx  # noqa: F401
-        except ImportError:
-            raise UserError(f"runtime {runtime} needs the onnx package to export: pip install onnx") from None
-    low, high = ModelSpec.RANGES["window_overlap"]
-    if window_overlap is not None and not low <= window_overlap <= high:
-        raise UserError(f"window overlap must be between {low} and {high}, not {window_overlap}")
+    check_request(source, manifest, runtime, window_overlap)
     dest = Path(output) if output is not None else default_output(source, runtime)
     if dest.resolve() == source.resolve():
         raise UserError("the output folder must differ from the model folder", dest)
     if dest.exists() and not overwrite:
         raise UserError("output folder already exists (pass --overwrite to replace it)", dest)
-    check_articles = tune_articles = None
-    if check_data is not None or tune_bias_data is not None:
-        # Read now, to fail fast on a bad file before the work.
-        check_articles = read_articles(check_data, manifest["labels"]) if check_data is not None else None
-        if tune_bias_data is not None and check_data is not None and Path(tune_bias_data) == Path(check_data):
-            tune_articles = check_articles  # one file for both (the usual dev split): read it once
-        elif tune_bias_data is not None:
-            tune_articles = read_articles(tune_bias_data, manifest["labels"])
+    # Read now, to fail fast on a bad file before the work.
+    check_articles, tune_articles = read_labeled(check_data, tune_bias_data, manifest["labels"])
 
-    cpu = torch.device("cpu")
     say(f"loading {source}")
-    model, _, _ = load_transformer(source, cpu)
+    model, _, _ = load_transformer(source, torch.device("cpu"))
     export_info: dict = {
         "runtime": runtime,
         "description": RUNTIMES[runtime],
         "newsroles_version": package_version(),
         "torch": torch.__version__,
     }
-    skip = {MANIFEST}
     with atomic_dir(dest, overwrite=overwrite) as tmp:
-        if runtime in ONNX_RUNTIMES:
-            import onnxruntime
-            from safetensors.torch import save_file
-
-            export_info["onnxruntime"] = onnxruntime.__version__
-            skip.add("model.safetensors")
-            say(f"exporting the encoder to ONNX ({runtime})")
-            with tempfile.TemporaryDirectory() as work:
-                export_info.update(export_encoder_onnx(model.encoder, tmp / ENCODER_FILE, runtime == "onnx-int8", Path(work)))
-            head = {k: v.detach().contiguous() for k, v in model.state_dict().items() if not k.startswith("encoder.")}
-            save_file(head, str(tmp / HEAD_FILE))
-        _copy_folder(source, tmp, skip)
-        config = read_config(source)
-        original_overlap = (config.get("model") or {}).get("window_overlap", ModelSpec.window_overlap)
-        export_info["window_overlap"] = original_overlap
-        if window_overlap is not None and window_overlap != original_overlap:
-            import yaml
-
-            config.setdefault("model", {})["window_overlap"] = window_overlap
-            (tmp / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
-            export_info["window_overlap"] = window_overlap
-            export_info["original_window_overlap"] = original_overlap
-        if runtime in ONNX_RUNTIMES and not (tmp / "tokenizer.json").is_file():
-            raise UserError("the model's tokenizer has no tokenizer.json (a fast tokenizer is needed for ONNX)", source)
-        now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-        new_manifest = {
-            **manifest,
-            "created": now,
-            "runtime": runtime,
-            "exported_from": {"path": str(source.resolve()), "id": manifest.get("id"), "created": manifest.get("created")},
-            "export": export_info,
-        }
-        if manifest.get("id"):  # a version of its own, linked to the one it came from
-            new_manifest.update({"id": secrets.token_hex(4), "parent": manifest["id"], "parent_path": str(source.resolve())})
+        write_copy(model, source, tmp, runtime, window_overlap, export_info, say)
+        new_manifest = copy_manifest(manifest, source, runtime, export_info)
         write_json(tmp / MANIFEST, new_manifest)
 
         say("checking the copy against the original")
@@ -206,7 +152,84 @@ def export_model(
                     f"({check['fp32_macro_f1']:.4f} -> {check['exported_macro_f1']:.4f}), more than the allowed "
                     f"{max_f1_drop}; try --runtime onnx"
                 )
-        write_json(tmp / MANIFEST, new_manifest)
+        write_json(tmp / MANIFEST, new_manifest)  # now with the probe, the tuned biases and the check
         write_card(tmp)  # the copied card described the fp32 original: say what this copy is
         size = _folder_size(tmp)
     return ExportReport(dest, runtime, time.perf_counter() - started, size, _folder_size(source), probe, check)
+
+
+def check_request(source: Path, manifest: dict, runtime: str, window_overlap: float | None) -> None:
+    """What can be refused before any work: an unknown runtime, a model that is not an fp32
+    transformer, a missing ONNX package, a window overlap out of range."""
+    if runtime not in RUNTIMES:
+        raise UserError(f"unknown runtime '{runtime}'; use one of {', '.join(RUNTIMES)}")
+    if manifest["kind"] != "transformer":
+        raise UserError(f"only transformer models can be exported (this is a {manifest['kind']} model, already fast)", source)
+    if runtime_of(manifest) != "fp32":
+        raise UserError(f"this folder is already an exported copy (runtime {runtime_of(manifest)}); export the original", source)
+    if runtime in ONNX_RUNTIMES:
+        require_onnxruntime(f"runtime {runtime}")
+        try:
+            import onnx  # noqa: F401
+        except ImportError:
+            raise UserError(f"runtime {runtime} needs the onnx package to export: pip install onnx") from None
+    low, high = ModelSpec.RANGES["window_overlap"]
+    if window_overlap is not None and not low <= window_overlap <= high:
+        raise UserError(f"window overlap must be between {low} and {high}, not {window_overlap}")
+
+
+def read_labeled(check_data, tune_bias_data, labels: list[str]) -> tuple[list | None, list | None]:
+    """The articles of the `--check` and `--tune-bias` files (None where not given); one file named
+    for both (the usual dev split) is read once."""
+    check_articles = read_articles(check_data, labels) if check_data is not None else None
+    if tune_bias_data is None:
+        return check_articles, None
+    if check_data is not None and Path(tune_bias_data) == Path(check_data):
+        return check_articles, check_articles
+    return check_articles, read_articles(tune_bias_data, labels)
+
+
+def write_copy(model, source: Path, tmp: Path, runtime: str, window_overlap: float | None, export_info: dict, say) -> None:
+    """The copy's files in `tmp`: the ONNX encoder and the head's weights (ONNX runtimes), everything
+    else of the source folder but its manifest, and its config with the new window overlap."""
+    skip = {MANIFEST}
+    if runtime in ONNX_RUNTIMES:
+        import onnxruntime
+        from safetensors.torch import save_file
+
+        export_info["onnxruntime"] = onnxruntime.__version__
+        skip.add("model.safetensors")
+        say(f"exporting the encoder to ONNX ({runtime})")
+        with tempfile.TemporaryDirectory() as work:
+            export_info.update(export_encoder_onnx(model.encoder, tmp / ENCODER_FILE, runtime == "onnx-int8", Path(work)))
+        head = {k: v.detach().contiguous() for k, v in model.state_dict().items() if not k.startswith("encoder.")}
+        save_file(head, str(tmp / HEAD_FILE))
+    _copy_folder(source, tmp, skip)
+    config = read_config(source)
+    original_overlap = (config.get("model") or {}).get("window_overlap", ModelSpec.window_overlap)
+    export_info["window_overlap"] = original_overlap
+    if window_overlap is not None and window_overlap != original_overlap:
+        import yaml
+
+        config.setdefault("model", {})["window_overlap"] = window_overlap
+        (tmp / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+        export_info["window_overlap"] = window_overlap
+        export_info["original_window_overlap"] = original_overlap
+    if runtime in ONNX_RUNTIMES and not (tmp / "tokenizer.json").is_file():
+        raise UserError("the model's tokenizer has no tokenizer.json (a fast tokenizer is needed for ONNX)", source)
+
+
+def copy_manifest(manifest: dict, source: Path, runtime: str, export_info: dict) -> dict:
+    """The copy's manifest: the original's, with its runtime and where it came from; a version of its
+    own (a new id), linked to the one it came from. `export_info` is filled in as the checks run."""
+    now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    new_manifest = {
+        **manifest,
+        "created": now,
+        "runtime": runtime,
+        "exported_from": {"path": str(source.resolve()), "id": manifest.get("id"), "created": manifest.get("created")},
+        "export": export_info,
+    }
+    if manifest.get("id"):
+        new_manifest.update({"id": secrets.token_hex(4), "parent": manifest["id"], "parent_path": str(source.resolve())})
+    return new_manifest
