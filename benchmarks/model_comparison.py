@@ -72,7 +72,7 @@ def bf16_speed(folder: Path, articles) -> tuple[float, float] | None:
     import torch
 
     from newsroles.model.device import native_bf16
-    from newsroles.model.export import export_model
+    from newsroles.inference.export import export_model
     from newsroles.training.evaluate import compute_metrics, gold_and_predictions
 
     manifest = json.loads((folder / "newsroles.json").read_text())
@@ -95,7 +95,7 @@ def main() -> None:
     os.chdir(ROOT)
 
     from newsroles.training.config import load_config
-    from newsroles.training.evaluate import evaluate_model
+    from newsroles.inference.evaluate import evaluate_model
     from newsroles.training.readers import read_articles
 
     config = load_config(args.config)

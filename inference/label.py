@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import IO
 
 from newsroles.model.errors import UserError
+from newsroles.model.folder import latest_model
+from newsroles.model.registry import resolve_path
 
 
 @dataclass
@@ -36,7 +38,7 @@ FORMATS = ("table", "jsonl", "csv", "tsv", "parquet", "html")
 
 def label_inputs(
     paths: list[str],
-    model: str | Path,
+    model: str | Path | None,
     output: str = "-",
     fmt: str | None = None,
     device: str = "auto",
@@ -47,11 +49,15 @@ def label_inputs(
     min_confidence: float | None = None,
     stdin: IO | None = None,
     console=None,
+    models_dir: str | Path = "models",
 ) -> LabelReport:
     """Label every article of `paths` with `model`, writing `output` as it goes.
 
+    `model` is a folder, version id, name or name/version (looked up in `models_dir`, as
+    `evaluate` and `compare` do), or None for the newest model there.
     `min_confidence`: sentences below it are left unlabeled (label None, reason "low confidence");
-    the HTML view also takes it as its low-confidence mark (default 0.5)."""
+    the HTML view also takes it as its low-confidence mark (default 0.5).
+    """
     from newsroles.inference.inputs import LabelInputs
     from newsroles.inference.predictor import load_labeler
     from newsroles.inference.writers import ArticleWriter, render_terminal
@@ -62,7 +68,7 @@ def label_inputs(
     if fmt == "table" and output != "-":
         raise UserError("the table format is for the terminal; write files as jsonl, csv, tsv, parquet or html", output)
     inputs = LabelInputs(paths, stdin=stdin, skip_bad=skip_bad)  # checks paths before the model loads
-    labeler = load_labeler(model, device)
+    labeler = load_labeler(resolve_path(model, models_dir) if model is not None else latest_model(models_dir), device)
     labeler.min_confidence = min_confidence  # below it a sentence is left unlabeled (inference/withhold.py)
     report = LabelReport()
     bar = _progress_bar(progress)

@@ -109,9 +109,9 @@ class TransformerLabeler(Labeler):
         self.device = resolve_device("cpu" if exported and device == "auto" else device)
         self.model, self.tokenizer, _ = load_transformer(path, self.device)
         if self.device.type == "cpu":
-            from newsroles.model.export import single_threaded_head
+            from newsroles.model.runtimes import single_threaded_head
 
-            single_threaded_head(self.model)  # its small GRU steps stall on two threads (model/export.py)
+            single_threaded_head(self.model)  # its small GRU steps stall on two threads (model/runtimes.py)
 
     def predict(self, articles, batch_size=None, progress=None):
         from newsroles.model.forward import article_probabilities

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterable, Iterator, NamedTuple, Sequence
+
+from newsroles.model.errors import UserError
 
 
 @dataclass
@@ -53,3 +55,37 @@ class Article:
     @property
     def labeled_sentences(self) -> list[Sentence]:
         return [s for s in self.sentences if s.label is not None]
+
+
+class LabeledSentence(NamedTuple):
+    """A sentence with a gold label, and where it stands."""
+
+    article: int  # index of its article among the articles walked
+    position: int  # index of the sentence in its article, from 0
+    article_id: str
+    sentence: Sentence
+
+    @property
+    def label(self) -> str:
+        return self.sentence.label  # type: ignore[return-value]  (never None here)
+
+
+def labeled_sentences(
+    articles: Iterable[Article], labels: Sequence[str] | None = None, labels_name: str = "the label set"
+) -> Iterator[LabeledSentence]:
+    """Every sentence with a gold label, in order: the one walk over labeled data that scoring,
+    calibration, comparison and training share (unlabeled sentences are context, never scored).
+
+    With `labels`, a label outside them is a UserError naming the article and the sentence.
+    """
+    known = set(labels) if labels is not None else None
+    for i, article in enumerate(articles):
+        for j, sentence in enumerate(article.sentences):
+            if sentence.label is None:
+                continue
+            if known is not None and sentence.label not in known:
+                raise UserError(
+                    f"article {article.id!r}, sentence {j + 1}: gold label {sentence.label!r} is not one of "
+                    f"{labels_name} {list(labels)}"
+                )
+            yield LabeledSentence(i, j, article.id, sentence)

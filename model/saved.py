@@ -51,12 +51,12 @@ def load_transformer(
     """Rebuild the classifier from a model folder, offline: nothing is fetched from a hub.
 
     An optimised copy written by `newsroles export` loads as its manifest's `runtime` says
-    (model/export.py); `runtime="fp32"` ignores that and reads the fp32 weights.
+    (model/runtimes.py); `runtime="fp32"` ignores that and reads the fp32 weights.
     """
     folder = Path(folder)
     manifest = read_manifest(folder)
     if (runtime or manifest.get("runtime") or "fp32") != "fp32":
-        from newsroles.model.export import load_exported
+        from newsroles.model.runtimes import load_exported
 
         return load_exported(folder, manifest, device)
 

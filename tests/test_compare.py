@@ -12,17 +12,9 @@ import pytest
 from typer.testing import CliRunner
 
 from newsroles.model.article import Article, Sentence
-from newsroles.training.compare import (
-    changed_sentences,
-    compare_predictions,
-    flatten,
-    macro_f1_from_confusion,
-    mcnemar,
-    mcnemar_counts,
-    paired_bootstrap,
-    to_json,
-    write_report,
-)
+from newsroles.inference.compare_report import write_report
+from newsroles.training.compare import changed_sentences, compare_predictions, flatten, to_json
+from newsroles.training.significance import macro_f1_from_confusion, mcnemar, mcnemar_counts, paired_bootstrap
 from newsroles.model.folder import write_common_files
 from newsroles.training.evaluate import compute_metrics
 

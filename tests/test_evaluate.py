@@ -157,6 +157,31 @@ def test_probability_shape_is_checked():
         gold_and_predictions([art("a", ["x"])], [], ["x", "y"])
 
 
+def test_one_walk_over_labeled_sentences_feeds_every_consumer():
+    from newsroles.model.article import labeled_sentences
+    from newsroles.training.calibrate import labeled_log_probs
+    from newsroles.training.compare import flatten
+    from newsroles.training.run import labels_in_data
+
+    labels = ["stance", "quote", "fact"]
+    articles = [art("a1", ["quote", None, "fact"]), art("a2", []), art("a3", [None, "stance", "quote"])]
+    probs = [np.array([[0.1, 0.8, 0.1], [0.9, 0.05, 0.05], [0.2, 0.3, 0.5]]), np.zeros((0, 3)),
+             np.array([[0.0, 0.0, 1.0], [0.3, 0.6, 0.1], [0.5, 0.2, 0.3]])]
+    walked = list(labeled_sentences(articles, labels))
+    assert [(w.article, w.position, w.article_id, w.label) for w in walked] == [
+        (0, 0, "a1", "quote"), (0, 2, "a1", "fact"), (2, 1, "a3", "stance"), (2, 2, "a3", "quote")
+    ]
+    gold, pred = gold_and_predictions(articles, probs, labels)
+    log_probs, gold_index = labeled_log_probs(articles, probs, labels)
+    scored = flatten(articles, [probs], labels)
+    assert gold == [w.label for w in walked] == scored.gold == [labels[i] for i in gold_index]
+    assert pred == scored.predicted(0) == [labels[i] for i in log_probs.argmax(axis=1)] == ["quote", "fact", "quote", "stance"]
+    assert [(a, n) for a, n in zip(scored.article_ids, scored.sentence_numbers)] == [("a1", 1), ("a1", 3), ("a3", 2), ("a3", 3)]
+    assert labels_in_data(articles) == ["quote", "fact", "stance"]
+    with pytest.raises(UserError, match=r"article 'a3', sentence 2: gold label 'stance'"):
+        list(labeled_sentences(articles, ["quote", "fact"]))
+
+
 # ---------------------------------------------------------------- tables
 
 

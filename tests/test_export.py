@@ -35,7 +35,7 @@ def fp32_model(tiny_base_model, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def exported(fp32_model):
-    from newsroles.model.export import export_model
+    from newsroles.inference.export import export_model
 
     return {runtime: export_model(fp32_model, runtime=runtime).folder for runtime in ["onnx", "onnx-int8", "int8", "bf16"]}
 
@@ -110,7 +110,7 @@ def test_predictions_do_not_depend_on_batch_size(exported, articles):
 
 def test_label_and_evaluate_accept_an_exported_folder(exported, articles, tmp_path):
     from newsroles.inference.label import label_inputs
-    from newsroles.training.evaluate import evaluate_model
+    from newsroles.inference.evaluate import evaluate_model
 
     folder = exported["onnx-int8"]
     data = write_jsonl(articles, tmp_path / "dev.jsonl")
@@ -124,7 +124,7 @@ def test_label_and_evaluate_accept_an_exported_folder(exported, articles, tmp_pa
 
 
 def test_export_refuses_what_it_cannot_do(fp32_model, exported, tmp_path):
-    from newsroles.model.export import export_model
+    from newsroles.inference.export import export_model
 
     with pytest.raises(UserError, match="already an exported copy"):
         export_model(exported["onnx"], tmp_path / "again")
@@ -151,7 +151,7 @@ def test_a_manifest_with_an_unknown_runtime_is_a_user_error(exported, tmp_path):
 
 
 def test_check_scores_both_models_and_enforces_the_allowed_drop(fp32_model, articles, tmp_path):
-    from newsroles.model.export import export_model
+    from newsroles.inference.export import export_model
 
     data = write_jsonl(articles, tmp_path / "dev.jsonl")
     report = export_model(fp32_model, tmp_path / "checked", runtime="onnx", check_data=data)
@@ -171,7 +171,7 @@ def test_check_scores_both_models_and_enforces_the_allowed_drop(fp32_model, arti
 def test_fast_tokenizer_matches_the_transformers_tokenizer(exported, articles):
     from transformers import AutoTokenizer
 
-    from newsroles.model.export import FastTokenizer
+    from newsroles.model.runtimes import FastTokenizer
 
     folder = exported["onnx"]
     texts = [s.text for a in articles for s in a.sentences] + ["", "Ünïcode – quotes “like this” and 1,000.5 numbers"]
@@ -190,6 +190,12 @@ def test_cli_export(fp32_model, tmp_path):
     assert str(tmp_path / "cli") in result.output
     bad = runner.invoke(app, ["export", str(fp32_model), "--output", str(tmp_path / "bad"), "--runtime", "fp8"])
     assert bad.exit_code == 2 and "unknown runtime" in bad.output
+    # Like evaluate and compare: a version id looked up in --models-dir.
+    by_id = runner.invoke(
+        app, ["export", "0badc0de", "--models-dir", str(fp32_model.parent), "--output", str(tmp_path / "by-id"), "--runtime", "int8"]
+    )
+    assert by_id.exit_code == 0, by_id.output
+    assert json.loads((tmp_path / "by-id" / "newsroles.json").read_text())["exported_from"]["id"] == "0badc0de"
 
 
 def test_startup_stays_lazy(exported):
@@ -221,7 +227,7 @@ def test_gpu_matches_cpu_up_to_rounding(fp32_model, articles, reference):
 def test_window_overlap_can_be_traded_for_speed(fp32_model, articles, tmp_path):
     import yaml
 
-    from newsroles.model.export import export_model
+    from newsroles.inference.export import export_model
 
     report = export_model(fp32_model, tmp_path / "lean", runtime="onnx", window_overlap=0.0)
     config = yaml.safe_load((report.folder / "config.yaml").read_text())
@@ -239,7 +245,7 @@ def test_window_overlap_can_be_traded_for_speed(fp32_model, articles, tmp_path):
 def test_tune_bias_retunes_the_copy_on_dev_and_never_ends_worse(fp32_model, articles, tmp_path, runtime, weights):
     from safetensors.torch import load_file
 
-    from newsroles.model.export import export_model
+    from newsroles.inference.export import export_model
 
     data = write_jsonl(articles, tmp_path / "dev.jsonl")
     report = export_model(fp32_model, tmp_path / "tuned", runtime=runtime, tune_bias_data=data, check_data=data, max_f1_drop=None)

@@ -208,3 +208,25 @@ def test_cli_models_on_an_empty_directory(tmp_path):
     result = CliRunner().invoke(app, ["models", "--models-dir", str(tmp_path)])
     assert result.exit_code == 0
     assert "no model versions" in result.output
+
+
+def test_cli_label_takes_a_version_id_or_name_like_evaluate(tmp_path):
+    from newsroles.training.config import load_config
+    from newsroles.training.run import baseline_from_config
+
+    data = write_tiny_data(tmp_path / "train.jsonl")
+    models = tmp_path / "models"
+    config = load_config(None, {"data.train": str(data), "data.dev": str(data), "models_dir": str(models), "name": "tiny"})
+    folder = baseline_from_config(config)
+    story = tmp_path / "story.txt"
+    story.write_text("Police arrested two men on Tuesday. Critics argue the policy is a mistake.\n", encoding="utf-8")
+    runner = CliRunner()
+    outputs = []
+    for ref in (read_manifest(folder)["id"], "tiny-tfidf", str(folder)):
+        out = tmp_path / f"out-{len(outputs)}.jsonl"
+        result = runner.invoke(app, ["label", str(story), "--model", ref, "--models-dir", str(models), "--output", str(out), "--quiet"])
+        assert result.exit_code == 0, result.output
+        outputs.append(out.read_text(encoding="utf-8"))
+    assert outputs[0] == outputs[1] == outputs[2] and outputs[0].count('"label"') >= 2
+    missing = runner.invoke(app, ["label", str(story), "--model", "nope", "--models-dir", str(models)])
+    assert missing.exit_code == 2 and "no model version 'nope'" in missing.output

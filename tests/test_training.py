@@ -150,7 +150,7 @@ def test_tuned_bias_travels_with_the_model_folder(article_model):
 
 
 def test_weight_average_follows_the_formula_and_restores_raw_weights():
-    from newsroles.training.trainer import WeightAverage
+    from newsroles.training.weight_average import WeightAverage
 
     layer = torch.nn.Linear(2, 1)
     with torch.no_grad():
@@ -172,7 +172,7 @@ def test_shifted_windows_differ_by_epoch_and_repeat_by_seed(tiny_base_model, dat
     from transformers import AutoTokenizer
 
     from newsroles.training.readers import read_articles
-    from newsroles.training.trainer import epoch_examples
+    from newsroles.training.examples import epoch_examples
 
     config = config_for(tiny_base_model, data, **{"train.shift_windows": "true", "train.epochs": "3", "model.max_length": "48"})
     tokenizer = AutoTokenizer.from_pretrained(tiny_base_model)
@@ -212,3 +212,20 @@ def test_precision_resolves_per_device_and_is_recorded(tiny_base_model, data, tm
     config = config_for(tiny_base_model, data, **{"train.precision": "bf16", "train.max_steps": "2", "train.epochs": "1"})
     folder = train_from_config(config, output=tmp_path / "bf16", progress=False)
     assert json.loads((folder / "newsroles.json").read_text())["training_precision"] == "bfloat16"
+
+
+def test_every_training_step_runs_in_train_mode(tiny_base_model, data, tmp_path, monkeypatch):
+    """Dropout is on for each step: the model arrives in eval mode, and scoring dev after an epoch turns it off."""
+    from newsroles.training import trainer
+
+    modes = []
+    real_step = trainer.train_step
+
+    def step(run, batch_ids, examples):
+        modes.append(all(module.training for module in run.model.modules()))
+        return real_step(run, batch_ids, examples)
+
+    monkeypatch.setattr(trainer, "train_step", step)
+    config = config_for(tiny_base_model, data, **{"train.epochs": "2"})
+    train_from_config(config, output=tmp_path / "model", progress=False)
+    assert len(modes) > 2 and all(modes)

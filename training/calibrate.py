@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 from sklearn.metrics import f1_score
 
+from newsroles.model.article import labeled_sentences
+
 GRID = np.round(np.arange(-1.5, 1.51, 0.1), 2)
 
 
@@ -42,12 +44,11 @@ def labeled_log_probs(articles, probs, labels: list[str], offset: np.ndarray | N
     """(log-probabilities minus `offset`, gold label index) for every labeled sentence of `articles`,
     from per-article probability arrays `probs`: the input of tune_label_bias."""
     index = {name: i for i, name in enumerate(labels)}
+    shift = offset if offset is not None else 0.0
     rows, gold = [], []
-    for article, p in zip(articles, probs):
-        for k, sentence in enumerate(article.sentences):
-            if sentence.label is not None:
-                rows.append(np.log(p[k] + 1e-12) - (offset if offset is not None else 0.0))
-                gold.append(index[sentence.label])
+    for item in labeled_sentences(articles, labels):
+        rows.append(np.log(probs[item.article][item.position] + 1e-12) - shift)
+        gold.append(index[item.label])
     if not rows:
         return np.zeros((0, len(labels))), np.zeros(0, dtype=int)
     return np.stack(rows), np.array(gold)

@@ -14,7 +14,7 @@ import numpy as np
 from rich.table import Table
 from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
 
-from newsroles.model.article import Article
+from newsroles.model.article import Article, labeled_sentences
 from newsroles.model.errors import UserError
 from newsroles.training.withheld import WITHHELD
 
@@ -85,29 +85,18 @@ def gold_and_predictions(
     naming the label and the article.
     """
     labels = list(labels)
-    known = set(labels)
     if len(articles) != len(probs):
         raise ValueError(f"{len(articles)} articles but {len(probs)} probability arrays")
-    gold: list[str] = []
-    pred: list[str] = []
+    probs = [np.asarray(p) for p in probs]
     for article, p in zip(articles, probs):
-        p = np.asarray(p)
         expected = (len(article.sentences), len(labels))
         if p.shape != expected:
             raise ValueError(f"article {article.id!r}: probabilities have shape {p.shape}, expected {expected}")
-        if len(article.sentences) == 0:
-            continue
-        best = p.argmax(axis=1)
-        for j, sentence in enumerate(article.sentences):
-            if sentence.label is None:
-                continue
-            if sentence.label not in known:
-                raise UserError(
-                    f"article {article.id!r}, sentence {j + 1}: gold label {sentence.label!r} is not one of "
-                    f"the model's labels {labels}"
-                )
-            gold.append(sentence.label)
-            pred.append(labels[int(best[j])])
+    gold: list[str] = []
+    pred: list[str] = []
+    for item in labeled_sentences(articles, labels, "the model's labels"):
+        gold.append(item.label)
+        pred.append(labels[int(probs[item.article][item.position].argmax())])
     return gold, pred
 
 
@@ -145,40 +134,9 @@ def confusion_table(metrics: dict, title: str = "Confusion matrix (rows = gold, 
     return table
 
 
-def evaluate_model(model: str | Path, data: str | Path, device: str = "auto", batch_size: int | None = None) -> dict:
-    """Score a model folder on a labeled data file: metrics plus what was compared."""
-    import time
-
-    from newsroles.inference.predictor import load_labeler
-    from newsroles.model.folder import file_fingerprint
-    from newsroles.training.readers import read_articles
-    from newsroles.training.withheld import calibration_of, mark_withheld, withheld_report
-
-    labeler = load_labeler(model, device)
-    # A label outside the model's set is an error here, naming every such label of the file.
-    articles = read_articles(data, labeler.labels, labels_name="the model's labels")
-    check_has_labels(articles, data)
-    started = time.perf_counter()
-    probs, masks = labeler.predict_with_boilerplate(articles, batch_size)
-    seconds = time.perf_counter() - started
-    gold, pred = gold_and_predictions(articles, probs, labeler.labels)
-    metrics = compute_metrics(gold, mark_withheld(pred, articles, masks), labeler.labels)
-    # Hook: boilerplate withheld (training/withheld.py) and calibration (ECE, reliability bins).
-    metrics.update(withheld_report(articles, masks, labeler.labels))
-    metrics["calibration"] = calibration_of(articles, probs, labeler.labels)
-    n_sentences = sum(len(a.sentences) for a in articles)
-    return {
-        "model": str(model),
-        "data": {"path": str(data), "sha256": file_fingerprint(data), "articles": len(articles), "sentences": n_sentences},
-        "seconds": round(seconds, 3),
-        "sentences_per_second": round(n_sentences / seconds, 1) if seconds > 0 else None,
-        **metrics,
-    }
-
-
 def check_has_labels(articles: Sequence[Article], data: str | Path) -> None:
     """Scoring needs gold labels: a file without a single labeled sentence is a UserError."""
-    if not any(s.label is not None for a in articles for s in a.sentences):
+    if next(labeled_sentences(articles), None) is None:
         raise UserError(
             "no labeled sentences to score (every sentence's `label` is missing or null); "
             "evaluate needs labeled data, `newsroles label` tags unlabeled text",

@@ -10,9 +10,9 @@ Formats
 ``id`` (string or integer) and ``sentences`` (a non-empty list) are required; ``title``, ``meta``
 (an object) are optional. A sentence needs a non-empty ``text``; ``label`` may be missing or null
 (an unlabeled sentence, kept as context), ``source_labels`` (list of strings) and ``paragraph``
-(integer >= 0) are optional, as are ``confidence`` and ``scores`` (what `newsroles predict` writes,
-so its output reads back). A sentence may also be given as a bare string. Blank lines are skipped;
-other keys are ignored.
+(integer >= 0) are optional, as are ``confidence`` and ``scores`` (what `newsroles label --format
+jsonl` writes, so its output reads back). A sentence may also be given as a bare string. Blank lines
+are skipped; other keys are ignored.
 
 ``.csv`` / ``.tsv``: one sentence per row, a header naming the columns ``article_id`` and ``text``
 (required), ``label`` (optional; an empty cell is an unlabeled sentence), ``title`` and

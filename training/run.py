@@ -10,7 +10,7 @@ from pathlib import Path
 
 import torch
 
-from newsroles.model.article import Article
+from newsroles.model.article import Article, labeled_sentences
 from newsroles.model.base import resolve_base_model
 from newsroles.model.classifier import SentenceRoleModel
 from newsroles.model.errors import UserError
@@ -26,12 +26,8 @@ def resolve_labels(config: RunConfig) -> list[str] | None:
 
 
 def labels_in_data(articles: list[Article]) -> list[str]:
-    seen: dict[str, None] = {}
-    for a in articles:
-        for s in a.sentences:
-            if s.label is not None:
-                seen.setdefault(s.label, None)
-    return list(seen)
+    """The labels the data's sentences carry, in order of first appearance."""
+    return list(dict.fromkeys(item.label for item in labeled_sentences(articles)))
 
 
 def load_split(path: str | None, labels: list[str] | None, what: str) -> list[Article] | None:
@@ -43,7 +39,7 @@ def load_split(path: str | None, labels: list[str] | None, what: str) -> list[Ar
     if not Path(path).exists():
         raise UserError(f"{what} data not found (set data.{what} in the config or --data.{what} PATH)", path)
     articles = dataset_to_articles(load_articles_dataset(path, labels, "the label mapping's labels"))
-    if not any(s.label is not None for a in articles for s in a.sentences):
+    if next(labeled_sentences(articles), None) is None:
         raise UserError(f"the {what} data has no labeled sentences (every sentence's `label` is missing or null)", path)
     return articles
 

@@ -4,6 +4,11 @@ A plain PyTorch loop rather than Hugging Face's Trainer: the model takes variabl
 with per-sentence targets and is scored per article through the same windowing as inference,
 so Trainer's collation and evaluation would have to be overridden anyway, and it would need
 `accelerate`. The loop is small: AdamW, linear warm-up and decay, clipping, best-epoch keeping.
+
+How to read it: `fit` is the loop. What a run trains with and never changes (model, optimizer,
+schedule, data, device) is one `Setup`; everything the loop changes as it goes (step, epoch,
+position in the epoch, history, best epoch) is one `LoopState`, which is also exactly what a
+checkpoint holds and `--resume` restores. Each step of the loop is a plain function below it.
 """
 
 from __future__ import annotations
@@ -15,18 +20,18 @@ import math
 import random
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
-from torch import nn
+from tqdm.auto import tqdm
 
 from newsroles.model.article import Article
 from newsroles.model.classifier import SentenceRoleModel
-from newsroles.model.device import resolve_device
+from newsroles.model.device import autocast, resolve_device, resolve_precision
 from newsroles.model.errors import UserError
-from newsroles.model.forward import article_probabilities, article_windows, is_out_of_memory, out_of_memory_error
+from newsroles.model.forward import article_probabilities, is_out_of_memory, out_of_memory_error
 from newsroles.model.windows import Window, collate_windows
 from newsroles.training.checkpoint import (
     config_fingerprint,
@@ -36,6 +41,9 @@ from newsroles.training.checkpoint import (
     save_checkpoint,
 )
 from newsroles.training.config import RunConfig
+from newsroles.training.examples import TrainingExamples, epoch_examples
+from newsroles.training.losses import aux_loss, class_weights, role_loss
+from newsroles.training.weight_average import WeightAverage
 
 
 def seed_everything(seed: int) -> None:
@@ -43,124 +51,6 @@ def seed_everything(seed: int) -> None:
     np.random.seed(seed)
     torch.manual_seed(seed)
     torch.cuda.manual_seed_all(seed)
-
-
-@dataclass
-class TrainingExamples:
-    windows: list[Window]
-    labels: list[list[int]]  # per window, per sentence: label index or -100 (unlabeled)
-    aux: list[list[list[float]]]  # per window, per sentence: multi-hot corpus labels, -1 rows = unknown
-
-
-def make_examples(
-    tokenizer, articles: list[Article], spec, labels: list[str], aux_labels: list[str], first_shares=None, tokens=None
-) -> TrainingExamples:
-    label_index = {name: i for i, name in enumerate(labels)}
-    aux_index = {name: i for i, name in enumerate(aux_labels)}
-    windows, _ = article_windows(tokenizer, articles, spec, first_shares=first_shares, tokens=tokens)
-    window_labels, window_aux = [], []
-    for w in windows:
-        sentences = articles[w.article].sentences[w.start : w.end]
-        window_labels.append([label_index[s.label] if s.label is not None else -100 for s in sentences])
-        rows = []
-        for s in sentences:
-            row = [-1.0] * len(aux_labels)
-            if s.source_labels:
-                row = [0.0] * len(aux_labels)
-                for name in s.source_labels:
-                    if name in aux_index:
-                        row[aux_index[name]] = 1.0
-            rows.append(row)
-        window_aux.append(rows)
-    return TrainingExamples(windows, window_labels, window_aux)
-
-
-def epoch_examples(config: RunConfig, tokenizer, train: list[Article], spec, labels, aux_labels) -> list[TrainingExamples]:
-    """The training windows of each epoch: the same every epoch, or with `train.shift_windows` cut
-    differently each epoch (from the seed and the epoch alone, so a resumed run sees the same)."""
-    from newsroles.model.windows import tokenize_articles
-
-    tc = config.train
-    tokens = tokenize_articles(tokenizer, train, spec)
-    if not (tc.shift_windows and spec.is_article):
-        return [make_examples(tokenizer, train, spec, labels, aux_labels, tokens=tokens)] * tc.epochs
-    out = []
-    for epoch in range(1, tc.epochs + 1):
-        draw = random.Random(f"window-shift-{config.seed}-{epoch}")
-        shares = [draw.random() for _ in train]
-        out.append(make_examples(tokenizer, train, spec, labels, aux_labels, first_shares=shares, tokens=tokens))
-    return out
-
-
-class WeightAverage:
-    """An exponential moving average of a model's floating-point weights and buffers.
-
-    The decay ramps up over the first steps, (1 + t) / (10 + t), so the average is not dominated by
-    the initial head weights in a short run.
-    """
-
-    def __init__(self, model: nn.Module, decay: float):
-        self.decay = decay
-        self.updates = 0
-        self.shadow = {k: v.detach().clone() for k, v in model.state_dict().items() if v.dtype.is_floating_point}
-
-    @torch.no_grad()
-    def update(self, model: nn.Module) -> None:
-        self.updates += 1
-        decay = min(self.decay, (1 + self.updates) / (10 + self.updates))
-        for name, value in model.state_dict().items():
-            if name in self.shadow:
-                self.shadow[name].mul_(decay).add_(value.detach(), alpha=1 - decay)
-
-    def state(self) -> dict:
-        return {"decay": self.decay, "updates": self.updates, "shadow": self.shadow}
-
-    def restore(self, state: dict) -> None:
-        self.updates, self.shadow = state["updates"], state["shadow"]
-
-    @contextlib.contextmanager
-    def applied(self, model: nn.Module):
-        """The averaged weights in `model` for the duration of the block, the raw ones after."""
-        raw = {k: v.detach().clone() for k, v in model.state_dict().items() if k in self.shadow}
-        model.load_state_dict(self.shadow, strict=False)
-        try:
-            yield model
-        finally:
-            model.load_state_dict(raw, strict=False)
-
-
-def class_weights(articles: list[Article], labels: list[str], scheme: str) -> torch.Tensor | None:
-    if scheme == "none":
-        return None
-    counts = np.array([sum(s.label == name for a in articles for s in a.sentences) for name in labels], dtype=float)
-    counts = np.maximum(counts, 1.0)
-    weights = counts.sum() / (len(labels) * counts)
-    if scheme == "sqrt":
-        weights = np.sqrt(weights)
-    return torch.tensor(weights / weights.mean(), dtype=torch.float32)
-
-
-def role_loss(logits, targets, weights, focal_gamma: float, label_smoothing: float) -> torch.Tensor:
-    logits, targets = logits.reshape(-1, logits.size(-1)), targets.reshape(-1)
-    keep = targets != -100
-    if not keep.any():
-        return logits.sum() * 0.0
-    logits, targets = logits[keep].float(), targets[keep]
-    if focal_gamma <= 0:
-        return nn.functional.cross_entropy(logits, targets, weight=weights, label_smoothing=label_smoothing)
-    log_p = torch.log_softmax(logits, dim=-1).gather(1, targets[:, None]).squeeze(1)
-    loss = -((1 - log_p.exp()) ** focal_gamma) * log_p
-    if weights is not None:
-        w = weights[targets]
-        return (loss * w).sum() / w.sum()
-    return loss.mean()
-
-
-def aux_loss(aux_logits, aux_targets) -> torch.Tensor:
-    keep = aux_targets >= 0
-    if aux_logits is None or not keep.any():
-        return torch.zeros(())
-    return nn.functional.binary_cross_entropy_with_logits(aux_logits.float()[keep], aux_targets[keep])
 
 
 def shuffled_batches(windows: list[Window], batch_size: int, rng: random.Random) -> list[list[int]]:
@@ -188,6 +78,55 @@ class FitResult:
     precision: str = "float32"  # what the training steps computed in
 
 
+@dataclass
+class Setup:
+    """What a run trains with: made once, before the first step, and never changed by the loop."""
+
+    config: RunConfig
+    model: SentenceRoleModel
+    tokenizer: object
+    plans: list[TrainingExamples]  # one per epoch
+    aux_labels: list[str]
+    device: torch.device
+    dtype: torch.dtype | None  # autocast precision, None for fp32
+    class_weights: torch.Tensor | None
+    pad_id: int
+    optimizer: torch.optim.Optimizer
+    scheduler: object
+    average: WeightAverage | None
+    rng: random.Random  # batch order
+    total_steps: int
+
+
+@dataclass
+class Best:
+    """The best epoch so far."""
+
+    score: float = -1.0  # dev macro-F1 (the epoch number when there is no dev set)
+    weights: dict | None = None  # on the CPU
+    epoch: int = 0
+    metrics: dict | None = None
+    probs: list | None = None
+
+
+@dataclass
+class LoopState:
+    """Everything the loop changes as it runs: what a checkpoint holds and `--resume` restores."""
+
+    epoch: int = 1  # the epoch running, or the next one to run
+    step: int = 0
+    batches: list[list[int]] | None = None  # the epoch's batch order, once drawn
+    batch_index: int = 0  # the next batch of it to train on
+    losses: list[float] = field(default_factory=list)  # the epoch's batch losses so far
+    history: list[dict] = field(default_factory=list)  # one record per finished epoch
+    best: Best = field(default_factory=Best)
+    elapsed: float = 0.0  # training seconds before this process took over (not counting `started`)
+    started: float = field(default_factory=time.perf_counter)  # this process's clock, never saved
+
+    def seconds(self) -> float:
+        return self.elapsed + time.perf_counter() - self.started
+
+
 def fit(
     config: RunConfig,
     model: SentenceRoleModel,
@@ -206,10 +145,56 @@ def fit(
     With `checkpoint`, the loop saves its state there every `train.checkpoint_steps` steps and
     after each epoch; `resume` continues from that state.
     """
-    from tqdm.auto import tqdm
-    from transformers import get_linear_schedule_with_warmup
+    tc = config.train
+    run = make_setup(config, model, tokenizer, train, labels, aux_labels)
+    fingerprint = config_fingerprint(config)
+    state = LoopState()
+    if resume and checkpoint is not None:
+        state = restore(run, load_checkpoint(checkpoint, fingerprint))
+        if progress:
+            tqdm.write(f"resuming at epoch {state.epoch}, step {state.step}", file=sys.stderr)
 
-    from newsroles.model.device import autocast, resolve_precision
+    def save() -> None:
+        if checkpoint is not None:
+            save_checkpoint(checkpoint, checkpoint_state(run, state, fingerprint))
+
+    state.started = time.perf_counter()
+    for epoch in range(state.epoch, tc.epochs + 1):
+        if state.step >= run.total_steps:
+            break
+        state.epoch = epoch
+        if state.batches is None:  # a new epoch; a resumed one goes on in the order it had drawn
+            state.batches = shuffled_batches(run.plans[epoch - 1].windows, tc.batch_size, run.rng)
+            state.batch_index, state.losses = 0, []
+        train_epoch(run, state, progress, save)
+        record = {
+            "epoch": epoch,
+            "step": state.step,
+            "loss": round(float(np.mean(state.losses)), 5) if state.losses else None,
+            "seconds": round(state.seconds(), 1),
+        }
+        score, metrics, probs, use_average = score_epoch(run, dev, evaluate, record)
+        state.history.append(record)
+        if progress:
+            shown = ", ".join(f"{k}={v}" for k, v in record.items() if k != "epoch")
+            tqdm.write(f"epoch {epoch}: {shown}", file=sys.stderr)
+        if score > state.best.score:
+            state.best = Best(score, kept_weights(run, use_average), epoch, metrics, probs)
+        state.epoch, state.batches, state.batch_index, state.losses = epoch + 1, None, 0, []
+        if epoch < tc.epochs and state.step < run.total_steps:
+            save()
+    if state.best.weights is not None:
+        model.load_state_dict(state.best.weights)
+    precision = str(run.dtype).replace("torch.", "") if run.dtype is not None else "float32"
+    best = state.best
+    return FitResult(model, best.epoch, state.history, state.seconds(), state.step, best.metrics, best.probs, precision)
+
+
+def make_setup(
+    config: RunConfig, model: SentenceRoleModel, tokenizer, train: list[Article], labels: list[str], aux_labels: list[str]
+) -> Setup:
+    """The device, the epochs' examples, the optimizer (encoder and head at their own rates) and the schedule."""
+    from transformers import get_linear_schedule_with_warmup
 
     tc = config.train
     device = resolve_device(tc.device)
@@ -221,10 +206,7 @@ def fit(
     plans = epoch_examples(config, tokenizer, train, train_spec, labels, aux_labels)
     if not plans[0].windows:
         raise UserError("the training data has no sentences", config.data.train)
-    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     weights = class_weights(train, labels, tc.class_weighting)
-    weights = weights.to(device) if weights is not None else None
-
     encoder_params = [p for n, p in model.named_parameters() if n.startswith("encoder.")]
     head_params = [p for n, p in model.named_parameters() if not n.startswith("encoder.")]
     optimizer = torch.optim.AdamW(
@@ -236,146 +218,155 @@ def fit(
     )
     planned = sum(math.ceil(len(plan.windows) / tc.batch_size) for plan in plans)
     total_steps = planned if tc.max_steps is None else min(tc.max_steps, planned)
-    scheduler = get_linear_schedule_with_warmup(optimizer, int(tc.warmup_ratio * total_steps), total_steps)
+    return Setup(
+        config=config,
+        model=model,
+        tokenizer=tokenizer,
+        plans=plans,
+        aux_labels=aux_labels,
+        device=device,
+        dtype=dtype,
+        class_weights=weights.to(device) if weights is not None else None,
+        pad_id=tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0,
+        optimizer=optimizer,
+        scheduler=get_linear_schedule_with_warmup(optimizer, int(tc.warmup_ratio * total_steps), total_steps),
+        average=WeightAverage(model, tc.ema_decay) if tc.ema_decay > 0 else None,
+        rng=random.Random(config.seed),
+        total_steps=total_steps,
+    )
 
-    average = WeightAverage(model, tc.ema_decay) if tc.ema_decay > 0 else None
-    rng = random.Random(config.seed)
-    history: list[dict] = []
-    best_score, best_state, best_epoch, best_metrics, best_probs = -1.0, None, 0, None, None
-    step, elapsed, first_epoch, resume_batches, resume_at, resumed_losses = 0, 0.0, 1, None, 0, []
-    fingerprint = config_fingerprint(config)
-    if resume and checkpoint is not None:
-        state = load_checkpoint(checkpoint, fingerprint)
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        restore_rng_states(state["rng"], rng)
-        history, step, elapsed = state["history"], state["step"], state["elapsed"]
-        best_score, best_state, best_epoch, best_metrics, best_probs = state["best"]
-        first_epoch, resume_batches, resume_at = state["epoch"], state["batches"], state["batch_index"]
-        resumed_losses = state["epoch_losses"]
-        if average is not None:
-            average.restore(state["weight_average"])
-        if progress:
-            tqdm.write(f"resuming at epoch {first_epoch}, step {step}", file=sys.stderr)
 
-    def save(epoch: int, batches, batch_index: int, epoch_losses: list[float]) -> None:
-        if checkpoint is None:
-            return
-        save_checkpoint(
-            checkpoint,
-            {
-                "config_fingerprint": fingerprint,
-                "model": model.state_dict(),
-                "optimizer": optimizer.state_dict(),
-                "scheduler": scheduler.state_dict(),
-                "rng": rng_states(rng),
-                "history": history,
-                "step": step,
-                "elapsed": elapsed + time.perf_counter() - started,
-                "best": (best_score, best_state, best_epoch, best_metrics, best_probs),
-                "epoch": epoch,
-                "batches": batches,
-                "batch_index": batch_index,
-                "epoch_losses": epoch_losses,
-                "weight_average": average.state() if average is not None else None,
-            },
-        )
-
-    started = time.perf_counter()
-    for epoch in range(first_epoch, tc.epochs + 1):
-        if step >= total_steps:
-            break
-        model.train()
-        examples = plans[epoch - 1]
-        losses: list[float] = []
-        if resume_batches is not None:
-            batches, begin, losses, resume_batches = resume_batches, resume_at, list(resumed_losses), None
-        else:
-            batches, begin = shuffled_batches(examples.windows, tc.batch_size, rng), 0
-        bar = tqdm(total=len(batches), initial=begin, desc=f"epoch {epoch}/{tc.epochs}", unit="batch", disable=not progress, leave=False)
-        for index in range(begin, len(batches)):
-            batch_ids = batches[index]
-            batch = collate_windows(
-                [examples.windows[i] for i in batch_ids],
-                pad_id,
-                labels=[examples.labels[i] for i in batch_ids],
-                aux=[examples.aux[i] for i in batch_ids] if aux_labels else None,
-            )
-            try:
-                batch = {k: v.to(device) for k, v in batch.items()}
-                with autocast(device, dtype):
-                    logits, aux_logits = model(batch)
-                loss = role_loss(logits, batch["labels"], weights, tc.focal_gamma, tc.label_smoothing)
-                if aux_labels and tc.aux_weight > 0:
-                    loss = loss + tc.aux_weight * aux_loss(aux_logits, batch["aux_targets"]).to(loss.device)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-            except (RuntimeError, MemoryError) as exc:
-                if not is_out_of_memory(exc):
-                    raise
-                bar.close()
-                raise out_of_memory_error(device, tc.batch_size, "--train.batch_size", "training") from None
-            if tc.grad_clip > 0:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), tc.grad_clip)
-            optimizer.step()
-            scheduler.step()
-            if average is not None:
-                average.update(model)
-            step += 1
-            losses.append(loss.item())
+def train_epoch(run: Setup, state: LoopState, progress: bool, save) -> None:
+    """Train on the epoch's batches from `state.batch_index` on; `save()` every `checkpoint_steps` steps."""
+    tc = run.config.train
+    run.model.train()  # dropout on (scoring dev turns it off)
+    bar = tqdm(
+        total=len(state.batches), initial=state.batch_index, desc=f"epoch {state.epoch}/{tc.epochs}", unit="batch",
+        disable=not progress, leave=False,
+    )
+    try:
+        while state.batch_index < len(state.batches):
+            state.losses.append(train_step(run, state.batches[state.batch_index], run.plans[state.epoch - 1]))
+            state.step += 1
+            state.batch_index += 1
             bar.update(1)
-            bar.set_postfix(loss=f"{np.mean(losses[-50:]):.3f}")
-            if step >= total_steps:
+            bar.set_postfix(loss=f"{np.mean(state.losses[-50:]):.3f}")
+            if state.step >= run.total_steps:
                 break
-            if tc.checkpoint_steps and step % tc.checkpoint_steps == 0:
-                save(epoch, batches, index + 1, losses)
+            if tc.checkpoint_steps and state.step % tc.checkpoint_steps == 0:
+                save()
+    finally:
         bar.close()
-        record = {
-            "epoch": epoch,
-            "step": step,
-            "loss": round(float(np.mean(losses)), 5) if losses else None,
-            "seconds": round(elapsed + time.perf_counter() - started, 1),
-        }
 
-        def dev_scores():
-            probs = article_probabilities(
-                model, tokenizer, dev, device, batch_size=tc.eval_batch_size, batch_option="--train.eval_batch_size"
-            )
-            return evaluate(probs), probs
 
-        # With a weight average, both the raw and the averaged weights are scored on dev and the
-        # better is the epoch's candidate (a choice on dev, like the choice of epoch).
-        use_average = average is not None
+def train_step(run: Setup, batch_ids: list[int], examples: TrainingExamples) -> float:
+    """One optimizer step on the windows `batch_ids`; returns the batch's loss."""
+    tc, model = run.config.train, run.model
+    batch = collate_windows(
+        [examples.windows[i] for i in batch_ids],
+        run.pad_id,
+        labels=[examples.labels[i] for i in batch_ids],
+        aux=[examples.aux[i] for i in batch_ids] if run.aux_labels else None,
+    )
+    try:
+        batch = {k: v.to(run.device) for k, v in batch.items()}
+        with autocast(run.device, run.dtype):
+            logits, aux_logits = model(batch)
+        loss = role_loss(logits, batch["labels"], run.class_weights, tc.focal_gamma, tc.label_smoothing)
+        if run.aux_labels and tc.aux_weight > 0:
+            loss = loss + tc.aux_weight * aux_loss(aux_logits, batch["aux_targets"]).to(loss.device)
+        run.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+    except (RuntimeError, MemoryError) as exc:
+        if not is_out_of_memory(exc):
+            raise
+        raise out_of_memory_error(run.device, tc.batch_size, "--train.batch_size", "training") from None
+    if tc.grad_clip > 0:
+        torch.nn.utils.clip_grad_norm_(model.parameters(), tc.grad_clip)
+    run.optimizer.step()
+    run.scheduler.step()
+    if run.average is not None:
+        run.average.update(model)
+    return loss.item()
 
-        def kept():
-            return average.applied(model) if use_average else contextlib.nullcontext()
 
-        if dev:
-            metrics, metrics_probs = dev_scores()
-            if average is not None:
-                with average.applied(model):
-                    averaged, averaged_probs = dev_scores()
-                record.update(raw_dev_macro_f1=metrics["macro_f1"], average_dev_macro_f1=averaged["macro_f1"])
-                use_average = averaged["macro_f1"] >= metrics["macro_f1"]
-                if use_average:
-                    metrics, metrics_probs = averaged, averaged_probs
-                record["weights"] = "average" if use_average else "raw"
-            record.update(dev_macro_f1=metrics["macro_f1"], dev_accuracy=metrics["accuracy"])
-            score = metrics["macro_f1"]
-        else:
-            metrics, metrics_probs, score = None, None, float(epoch)  # no dev set: keep the last epoch
-        history.append(record)
-        if progress:
-            shown = ", ".join(f"{k}={v}" for k, v in record.items() if k != "epoch")
-            tqdm.write(f"epoch {epoch}: {shown}", file=sys.stderr)
-        if score > best_score:
-            best_score, best_epoch, best_metrics, best_probs = score, epoch, metrics, metrics_probs
-            with kept():
-                best_state = copy.deepcopy({k: v.detach().cpu() for k, v in model.state_dict().items()})
-        if epoch < tc.epochs and step < total_steps:
-            save(epoch + 1, None, 0, [])
-    if best_state is not None:
-        model.load_state_dict(best_state)
-    precision = str(dtype).replace("torch.", "") if dtype is not None else "float32"
-    return FitResult(model, best_epoch, history, elapsed + time.perf_counter() - started, step, best_metrics, best_probs, precision)
+def score_epoch(run: Setup, dev: list[Article] | None, evaluate, record: dict) -> tuple[float, dict | None, list | None, bool]:
+    """(score, dev metrics, dev predictions, whether the weight average is the epoch's candidate).
+
+    With a weight average, both the raw and the averaged weights are scored on dev and the better
+    is the epoch's candidate (a choice on dev, like the choice of epoch). Without a dev set, the
+    score is the epoch number: the last epoch is kept. Adds the dev figures to `record`.
+    """
+    use_average = run.average is not None
+    if not dev:
+        return float(record["epoch"]), None, None, use_average
+    metrics, probs = dev_scores(run, dev, evaluate)
+    if run.average is not None:
+        with run.average.applied(run.model):
+            averaged, averaged_probs = dev_scores(run, dev, evaluate)
+        record.update(raw_dev_macro_f1=metrics["macro_f1"], average_dev_macro_f1=averaged["macro_f1"])
+        use_average = averaged["macro_f1"] >= metrics["macro_f1"]
+        if use_average:
+            metrics, probs = averaged, averaged_probs
+        record["weights"] = "average" if use_average else "raw"
+    record.update(dev_macro_f1=metrics["macro_f1"], dev_accuracy=metrics["accuracy"])
+    return metrics["macro_f1"], metrics, probs, use_average
+
+
+def dev_scores(run: Setup, dev: list[Article], evaluate) -> tuple[dict, list]:
+    tc = run.config.train
+    probs = article_probabilities(
+        run.model, run.tokenizer, dev, run.device, batch_size=tc.eval_batch_size, batch_option="--train.eval_batch_size"
+    )
+    return evaluate(probs), probs
+
+
+def kept_weights(run: Setup, use_average: bool) -> dict:
+    """A CPU copy of the weights the epoch keeps: the averaged ones or the raw ones."""
+    with run.average.applied(run.model) if use_average else contextlib.nullcontext():
+        return copy.deepcopy({k: v.detach().cpu() for k, v in run.model.state_dict().items()})
+
+
+# ---------------------------------------------------------------------------------------------
+# Checkpoints: the LoopState and the Setup's changing parts, as plain data (training/checkpoint.py
+# writes them atomically). The keys and the `best` tuple are the checkpoint format.
+
+
+def checkpoint_state(run: Setup, state: LoopState, fingerprint: str) -> dict:
+    best = state.best
+    return {
+        "config_fingerprint": fingerprint,
+        "model": run.model.state_dict(),
+        "optimizer": run.optimizer.state_dict(),
+        "scheduler": run.scheduler.state_dict(),
+        "rng": rng_states(run.rng),
+        "history": state.history,
+        "step": state.step,
+        "elapsed": state.seconds(),
+        "best": (best.score, best.weights, best.epoch, best.metrics, best.probs),
+        "epoch": state.epoch,
+        "batches": state.batches,
+        "batch_index": state.batch_index,
+        "epoch_losses": state.losses,
+        "weight_average": run.average.state() if run.average is not None else None,
+    }
+
+
+def restore(run: Setup, saved: dict) -> LoopState:
+    """Put a checkpoint's weights, optimizer, schedule and random states back; returns its LoopState."""
+    run.model.load_state_dict(saved["model"])
+    run.optimizer.load_state_dict(saved["optimizer"])
+    run.scheduler.load_state_dict(saved["scheduler"])
+    restore_rng_states(saved["rng"], run.rng)
+    if run.average is not None:
+        run.average.restore(saved["weight_average"])
+    return LoopState(
+        epoch=saved["epoch"],
+        step=saved["step"],
+        batches=saved["batches"],
+        batch_index=saved["batch_index"],
+        losses=list(saved["epoch_losses"]),
+        history=saved["history"],
+        best=Best(*saved["best"]),
+        elapsed=saved["elapsed"],
+    )

@@ -57,7 +57,10 @@ def run_compare(
 
     from newsroles.model.errors import UserError
     from newsroles.model.fileio import atomic_file
-    from newsroles.training.compare import compare_models, comparison_tables, to_json, write_report
+    from newsroles.inference.compare import compare_models
+    from newsroles.inference.compare_report import write_report
+    from newsroles.inference.compare_tables import comparison_tables
+    from newsroles.training.compare import to_json
 
     if len(models) < 2:
         raise UserError("compare needs at least two models (ids, names or folders)")

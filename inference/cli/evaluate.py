@@ -36,7 +36,8 @@ def evaluate(
     from newsroles.model.card import record_evaluation
     from newsroles.model.fileio import atomic_file
     from newsroles.model.registry import resolve_path
-    from newsroles.training.evaluate import confusion_table, evaluate_model, metrics_table
+    from newsroles.inference.evaluate import evaluate_model
+    from newsroles.training.evaluate import confusion_table, metrics_table
     from newsroles.training.withheld import summary_lines
 
     if plot is not None:

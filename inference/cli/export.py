@@ -12,7 +12,7 @@ from newsroles.inference.cli._app import app, stderr_console, user_errors
 @app.command("export")
 @user_errors
 def export(
-    model: Path = typer.Argument(..., help="Transformer model folder to optimise."),
+    model: str = typer.Argument(..., help="Transformer model to optimise: folder, version id, name or name/version."),
     output: Path = typer.Option(None, "--output", "-o", help="Folder to write (default: beside MODEL, named MODEL-RUNTIME)."),
     runtime: str = typer.Option(
         "onnx", "--runtime", "-r", help="onnx (fp32, same answers up to rounding), onnx-int8 (fastest, costs accuracy: use --check), bf16 (CPUs with native bf16) or int8 (PyTorch only)."
@@ -26,6 +26,7 @@ def export(
         "biases again on its own outputs, which int8 or bf16 arithmetic moves a little.",
     ),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace the output folder if it exists."),
+    models_dir: Path = typer.Option(Path("models"), "--models-dir", "-d", help="Where ids and names are looked up."),
     window_overlap: float = typer.Option(
         None,
         "--window-overlap",
@@ -39,11 +40,12 @@ def export(
 
     Example: newsroles export models/default/<version> --runtime onnx-int8 --tune-bias data/newsdiscourse/validation.jsonl
     """
-    from newsroles.model.export import export_model
+    from newsroles.inference.export import export_model
+    from newsroles.model.registry import resolve_path
 
     console = stderr_console()
     report = export_model(
-        model,
+        resolve_path(model, models_dir),
         output,
         runtime=runtime,
         check_data=check,

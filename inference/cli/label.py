@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 from newsroles.inference.cli._app import app, is_tty, user_errors
@@ -13,7 +15,10 @@ def label(
     inputs: list[str] = typer.Argument(
         ..., help="Text or HTML files, folders, .jsonl files ({id, text} per line), .parquet (id, text columns), .csv/.tsv (article_id, text), or - for stdin."
     ),
-    model: str = typer.Option(None, "--model", "-m", help="Model folder (default: the newest under models/)."),
+    model: str = typer.Option(
+        None, "--model", "-m", help="Model: folder, version id, name or name/version (default: the newest in --models-dir)."
+    ),
+    models_dir: Path = typer.Option(Path("models"), "--models-dir", "-d", help="Where ids and names are looked up."),
     output: str = typer.Option("-", "--output", "-o", help="Output file (.jsonl, .csv, .tsv, .parquet, .html) or - for the terminal; with --engine ray, the shards' folder."),
     fmt: str = typer.Option(None, "--format", "-f", help="table, jsonl, csv, tsv, parquet or html (default: table on the terminal, else from --output; jsonl shards with --engine ray)."),
     device: str = typer.Option("auto", "--device", help="auto, cpu or cuda (auto picks a GPU when there is one)."),
@@ -37,10 +42,12 @@ def label(
 
     See them in a browser: newsroles label stories/ --model M --format html -o stories.html
     """
-    from newsroles.model.folder import latest_model
-
     if engine == "ray":
-        return _label_on_ray(inputs, model or latest_model(), output, fmt, device, batch_size, skip_bad, quiet,
+        from newsroles.model.folder import latest_model
+        from newsroles.model.registry import resolve_path
+
+        folder = resolve_path(model, models_dir) if model else latest_model(models_dir)
+        return _label_on_ray(inputs, folder, output, fmt, device, batch_size, skip_bad, quiet,
                              ray_address, ray_workers, ray_cpus, ray_gpus, shard_size)
     if engine != "local":
         from newsroles.model.errors import UserError
@@ -50,7 +57,8 @@ def label(
 
     report = label_inputs(
         inputs,
-        model or latest_model(),
+        model or None,
+        models_dir=models_dir,
         output=output,
         fmt=fmt,
         device=device,

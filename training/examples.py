@@ -1,0 +1,56 @@
+"""Training examples: an article's windows (as inference cuts them) with per-sentence targets."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from newsroles.model.article import Article
+from newsroles.model.forward import article_windows
+from newsroles.model.windows import Window, tokenize_articles
+from newsroles.training.config import RunConfig
+
+
+@dataclass
+class TrainingExamples:
+    windows: list[Window]
+    labels: list[list[int]]  # per window, per sentence: label index or -100 (unlabeled)
+    aux: list[list[list[float]]]  # per window, per sentence: multi-hot corpus labels, -1 rows = unknown
+
+
+def make_examples(
+    tokenizer, articles: list[Article], spec, labels: list[str], aux_labels: list[str], first_shares=None, tokens=None
+) -> TrainingExamples:
+    label_index = {name: i for i, name in enumerate(labels)}
+    aux_index = {name: i for i, name in enumerate(aux_labels)}
+    windows, _ = article_windows(tokenizer, articles, spec, first_shares=first_shares, tokens=tokens)
+    window_labels, window_aux = [], []
+    for w in windows:
+        sentences = articles[w.article].sentences[w.start : w.end]
+        window_labels.append([label_index[s.label] if s.label is not None else -100 for s in sentences])
+        rows = []
+        for s in sentences:
+            row = [-1.0] * len(aux_labels)
+            if s.source_labels:
+                row = [0.0] * len(aux_labels)
+                for name in s.source_labels:
+                    if name in aux_index:
+                        row[aux_index[name]] = 1.0
+            rows.append(row)
+        window_aux.append(rows)
+    return TrainingExamples(windows, window_labels, window_aux)
+
+
+def epoch_examples(config: RunConfig, tokenizer, train: list[Article], spec, labels, aux_labels) -> list[TrainingExamples]:
+    """The training windows of each epoch: the same every epoch, or with `train.shift_windows` cut
+    differently each epoch (from the seed and the epoch alone, so a resumed run sees the same)."""
+    tc = config.train
+    tokens = tokenize_articles(tokenizer, train, spec)
+    if not (tc.shift_windows and spec.is_article):
+        return [make_examples(tokenizer, train, spec, labels, aux_labels, tokens=tokens)] * tc.epochs
+    out = []
+    for epoch in range(1, tc.epochs + 1):
+        draw = random.Random(f"window-shift-{config.seed}-{epoch}")
+        shares = [draw.random() for _ in train]
+        out.append(make_examples(tokenizer, train, spec, labels, aux_labels, first_shares=shares, tokens=tokens))
+    return out

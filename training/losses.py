@@ -1,0 +1,43 @@
+"""The training losses: weighted (optionally focal) cross-entropy on roles, BCE on the corpus's own labels."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from newsroles.model.article import Article
+
+
+def class_weights(articles: list[Article], labels: list[str], scheme: str) -> torch.Tensor | None:
+    if scheme == "none":
+        return None
+    counts = np.array([sum(s.label == name for a in articles for s in a.sentences) for name in labels], dtype=float)
+    counts = np.maximum(counts, 1.0)
+    weights = counts.sum() / (len(labels) * counts)
+    if scheme == "sqrt":
+        weights = np.sqrt(weights)
+    return torch.tensor(weights / weights.mean(), dtype=torch.float32)
+
+
+def role_loss(logits, targets, weights, focal_gamma: float, label_smoothing: float) -> torch.Tensor:
+    logits, targets = logits.reshape(-1, logits.size(-1)), targets.reshape(-1)
+    keep = targets != -100
+    if not keep.any():
+        return logits.sum() * 0.0
+    logits, targets = logits[keep].float(), targets[keep]
+    if focal_gamma <= 0:
+        return nn.functional.cross_entropy(logits, targets, weight=weights, label_smoothing=label_smoothing)
+    log_p = torch.log_softmax(logits, dim=-1).gather(1, targets[:, None]).squeeze(1)
+    loss = -((1 - log_p.exp()) ** focal_gamma) * log_p
+    if weights is not None:
+        w = weights[targets]
+        return (loss * w).sum() / w.sum()
+    return loss.mean()
+
+
+def aux_loss(aux_logits, aux_targets) -> torch.Tensor:
+    keep = aux_targets >= 0
+    if aux_logits is None or not keep.any():
+        return torch.zeros(())
+    return nn.functional.binary_cross_entropy_with_logits(aux_logits.float()[keep], aux_targets[keep])
