@@ -5,14 +5,15 @@ from __future__ import annotations
 import json
 import random
 
-import joblib
+import pickle
+
 import numpy as np
 import pytest
 
 from newsroles.model.article import Article, Sentence
 from newsroles.model.errors import UserError
-from newsroles.model.folder import read_manifest
-from newsroles.model.tfidf import WEIGHTS_FILE, TfidfModel
+from newsroles.model.folder import PICKLED_BASELINE, read_manifest
+from newsroles.model.tfidf import SETTINGS_FILE, WEIGHTS_FILE, TfidfModel
 from newsroles.training.baseline import fit_baseline, resolve_options, select_C, train_baseline
 
 # Deliberately not in sorted order (sorted: background, fact, quote, stance).
@@ -141,15 +142,16 @@ def test_save_load_round_trip(model, tmp_path):
     np.testing.assert_allclose(again.predict_proba_texts(texts), model.predict_proba_texts(texts))
 
 
-def test_corrupt_joblib_is_user_error(tmp_path):
-    (tmp_path / WEIGHTS_FILE).write_bytes(b"\x80\x04this is not a pickle at all")
+def test_corrupt_weights_are_a_user_error(model, tmp_path):
+    model.save(tmp_path)
+    (tmp_path / WEIGHTS_FILE).write_bytes(b"\x80\x04this is not a safetensors file at all")
     with pytest.raises(UserError) as err:
         TfidfModel.load(tmp_path)
     assert "corrupt weights" in str(err.value)
     assert WEIGHTS_FILE in str(err.value)
 
 
-def test_truncated_joblib_is_user_error(model, tmp_path):
+def test_truncated_weights_are_a_user_error(model, tmp_path):
     path = model.save(tmp_path)
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2])
@@ -157,15 +159,40 @@ def test_truncated_joblib_is_user_error(model, tmp_path):
         TfidfModel.load(tmp_path)
 
 
-def test_wrong_payload_is_user_error(tmp_path):
-    joblib.dump({"something": "else"}, tmp_path / WEIGHTS_FILE)
+def test_wrong_payload_is_user_error(model, tmp_path):
+    model.save(tmp_path)
+    (tmp_path / SETTINGS_FILE).write_text(json.dumps({"something": "else"}))
     with pytest.raises(UserError, match="corrupt weights"):
         TfidfModel.load(tmp_path)
 
 
 def test_missing_weights_is_user_error(tmp_path):
-    with pytest.raises(UserError, match="baseline.joblib is missing"):
+    with pytest.raises(UserError, match="baseline.safetensors is missing"):
         TfidfModel.load(tmp_path)
+
+
+class WritesAMarker:
+    """Unpickling this runs code: it writes the marker file named at pickling time."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def test_a_pickled_baseline_is_refused_not_executed(tmp_path):
+    # A folder as older versions wrote it, but its pickle is a crafted one that creates a file when loaded.
+    marker = tmp_path / "ran"
+    (tmp_path / PICKLED_BASELINE).write_bytes(pickle.dumps({"pipeline": WritesAMarker(marker)}))
+    pickle.loads((tmp_path / PICKLED_BASELINE).read_bytes())  # the crafted pickle does run code when unpickled...
+    assert marker.exists()
+    marker.unlink()
+    with pytest.raises(UserError) as err:  # ...but loading the folder never unpickles it
+        TfidfModel.load(tmp_path)
+    assert not marker.exists()
+    assert "older newsroles" in str(err.value) and "newsroles baseline" in str(err.value)
+    assert "\n" not in str(err.value)
 
 
 def test_labels_json_mismatch_is_user_error(model, tmp_path):
