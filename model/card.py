@@ -20,6 +20,7 @@ from typing import Any
 
 import yaml
 
+from newsroles.model.base import hub_id
 from newsroles.model.errors import UserError
 from newsroles.model.fileio import atomic_file
 from newsroles.model.folder import package_version, read_config, read_manifest
@@ -30,8 +31,6 @@ CARD_JSON = "model_card.json"
 EVALUATIONS = "evaluations"
 CARD_FORMAT = 1
 FINGERPRINT_PREFIX = 12
-# Base-model names that mean the bundled MiniLM, and the hub id a card should name for them.
-HUB_ALIASES = {"all-MiniLM-L6-v2": "sentence-transformers/all-MiniLM-L6-v2", "minilm": "sentence-transformers/all-MiniLM-L6-v2"}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -304,7 +303,7 @@ def front_matter(card: dict) -> dict:
     meta["tags"] = ["newsroles", "news", "discourse", "sentence-classification", card["kind"] or "model"]
     base = card.get("base_model")
     if base and not card.get("parent"):
-        hub = HUB_ALIASES.get(base, base)
+        hub = hub_id(base)
         # Only a hub id belongs here; a local folder is named in the card body instead.
         if not hub.startswith((".", "/", "~")) and "\\" not in hub:
             meta["base_model"] = hub

@@ -24,6 +24,7 @@ from safetensors.numpy import load_file, save_file
 from newsroles.model.article import Article
 from newsroles.model.errors import UserError
 from newsroles.model.folder import PICKLED_BASELINE, PICKLED_BASELINE_MESSAGE
+from newsroles.model.spec import packaged_default_config
 
 WEIGHTS_FILE = "baseline.safetensors"
 SETTINGS_FILE = "baseline.json"
@@ -31,9 +32,14 @@ FORMAT = 2
 ARRAYS = ("idf", "coef", "intercept")
 
 
-# The baseline's settings, in one place (training/baseline.py and the config read them from here).
-# C=2 and balanced class weights: chosen by 5-fold cross-validation (see training/baseline.py).
-PIPELINE_DEFAULTS = {"C": 2.0, "class_weight": "balanced", "ngram_max": 2, "min_df": 2, "max_iter": 2000, "seed": 13}
+# The pipeline's settings: C, class_weight and ngram_max (chosen by cross-validation, see
+# training/baseline.py) and the seed are the default config's (configs/default.yaml).
+PIPELINE_DEFAULTS = {
+    **packaged_default_config()["baseline"],
+    "seed": packaged_default_config()["seed"],
+    "min_df": 2,
+    "max_iter": 2000,
+}
 
 
 def build_pipeline(

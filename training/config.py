@@ -17,7 +17,10 @@ from typing import Any
 import yaml
 
 from newsroles.model.errors import UserError
-from newsroles.model.spec import ModelSpec
+from newsroles.model.spec import DEFAULT_CONFIG, ModelSpec, packaged_default_config, packaged_default_text
+
+# The default model's training and baseline settings: configs/default.yaml is the one place they are written.
+_TRAIN, _BASELINE = packaged_default_config()["train"], packaged_default_config()["baseline"]
 
 
 @dataclass
@@ -31,37 +34,37 @@ class DataConfig:
 
 @dataclass
 class TrainConfig:
-    epochs: int = 4
-    learning_rate: float = 5e-5  # encoder
-    head_learning_rate: float = 1e-3  # classifier head, position embeddings, GRU
-    batch_size: int = 8  # windows per step (sentences, for a sentence model)
+    epochs: int = _TRAIN["epochs"]
+    learning_rate: float = _TRAIN["learning_rate"]  # encoder
+    head_learning_rate: float = _TRAIN["head_learning_rate"]  # classifier head, position embeddings, GRU
+    batch_size: int = _TRAIN["batch_size"]  # windows per step (sentences, for a sentence model)
     # Overlap of training windows (model.window_overlap is inference's): 0 shows each sentence once
     # per epoch, which is the cheapest; more overlap shows sentences in several contexts.
-    window_overlap: float = 0.0
+    window_overlap: float = _TRAIN["window_overlap"]
     # Article model: each epoch cuts every article's first window at a random point, so windows
     # start at different sentences from one epoch to the next (augmentation at no extra cost).
-    shift_windows: bool = False
+    shift_windows: bool = _TRAIN["shift_windows"]
     # >0: also keep an exponential moving average of the weights (this decay per step); after each
     # epoch the raw and the averaged weights are scored on dev and the better one is the epoch's
     # candidate (without dev: the average). 0 disables it.
-    ema_decay: float = 0.0
-    eval_batch_size: int = 32
-    weight_decay: float = 0.01
-    warmup_ratio: float = 0.1
-    grad_clip: float = 1.0
-    class_weighting: str = "sqrt"  # none | inverse | sqrt: against class imbalance (fact is rarest)
-    focal_gamma: float = 0.0  # >0: focal loss instead of cross-entropy
-    label_smoothing: float = 0.0
-    aux_weight: float = 0.3  # weight of the corpus-labels auxiliary loss; 0 disables it
+    ema_decay: float = _TRAIN["ema_decay"]
+    eval_batch_size: int = _TRAIN["eval_batch_size"]
+    weight_decay: float = _TRAIN["weight_decay"]
+    warmup_ratio: float = _TRAIN["warmup_ratio"]
+    grad_clip: float = _TRAIN["grad_clip"]
+    class_weighting: str = _TRAIN["class_weighting"]  # none | inverse | sqrt: against class imbalance (fact is rarest)
+    focal_gamma: float = _TRAIN["focal_gamma"]  # >0: focal loss instead of cross-entropy
+    label_smoothing: float = _TRAIN["label_smoothing"]
+    aux_weight: float = _TRAIN["aux_weight"]  # weight of the corpus-labels auxiliary loss; 0 disables it
     # After training, tune one logit bias per label on the dev set for macro-F1 (training/calibrate.py).
-    tune_label_bias: bool = True
-    max_steps: int | None = None  # stop early (tests, smoke runs)
-    checkpoint_steps: int = 100  # save a resumable checkpoint this often (and after every epoch); 0: only per epoch
-    device: str = "auto"  # auto | cpu | cuda
+    tune_label_bias: bool = _TRAIN["tune_label_bias"]
+    max_steps: int | None = _TRAIN["max_steps"]  # stop early (tests, smoke runs)
+    checkpoint_steps: int = _TRAIN["checkpoint_steps"]  # save a resumable checkpoint this often (and after every epoch); 0: only per epoch
+    device: str = _TRAIN["device"]  # auto | cpu | cuda
     # auto: bf16 autocast where the device computes it natively (GPU; CPU with AVX-512 BF16 or AMX:
     # about 1.4x faster steps on the 2-core CPU), else fp32. Dev scoring during training is fp32 on CPU.
-    precision: str = "auto"  # auto | fp32 | bf16
-    threads: int | None = None  # CPU threads; default: all cores
+    precision: str = _TRAIN["precision"]  # auto | fp32 | bf16
+    threads: int | None = _TRAIN["threads"]  # CPU threads; default: all cores
 
     CHOICES = {"class_weighting": ("none", "inverse", "sqrt"), "device": ("auto", "cpu", "cuda"), "precision": ("auto", "fp32", "bf16")}
     RANGES = {
@@ -86,9 +89,9 @@ class TrainConfig:
 
 @dataclass
 class BaselineConfig:
-    C: float = 2.0  # chosen by 5-fold cross-validation on the train split
-    class_weight: str | None = "balanced"
-    ngram_max: int = 2
+    C: float = _BASELINE["C"]  # chosen by 5-fold cross-validation on the train split
+    class_weight: str | None = _BASELINE["class_weight"]
+    ngram_max: int = _BASELINE["ngram_max"]
 
     CHOICES = {"class_weight": ("balanced", None)}
     RANGES = {"C": (1e-6, 1e6), "ngram_max": (1, 5)}
@@ -108,12 +111,12 @@ class RunConfig:
         return dataclasses.asdict(self)
 
 
-def load_config(path: str | Path | None, overrides: dict[str, str] | None = None) -> RunConfig:
-    """Read a YAML config (or the defaults when `path` is None), apply `section.key=value` overrides."""
-    raw: dict = {}
-    lines: dict[str, int] = {}
-    source = "<defaults>"
-    if path is not None:
+def load_config(path: str | Path | None = None, overrides: dict[str, str] | None = None) -> RunConfig:
+    """Read a YAML config (the packaged default model's, configs/default.yaml, when `path` is None)
+    and apply `section.key=value` overrides."""
+    if path is None:
+        text, source = packaged_default_text(), f"configs/{DEFAULT_CONFIG} (packaged)"
+    else:
         path = Path(path)
         source = str(path)
         if not path.exists():
@@ -123,18 +126,24 @@ def load_config(path: str | Path | None, overrides: dict[str, str] | None = None
         from newsroles.model.textio import read_config_text
 
         text = read_config_text(path, "config")
-        try:
-            raw = yaml.safe_load(text) or {}
-            lines = _key_lines(yaml.compose(text))
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            raise UserError(f"not valid YAML ({getattr(exc, 'problem', exc)})", path, mark.line + 1 if mark else None)
-        if not isinstance(raw, dict):
-            raise UserError("a config must be a YAML mapping of sections", path)
+    raw, lines = _parse_yaml(text, source)
     for dotted, value in (overrides or {}).items():
         _set_dotted(raw, dotted, _parse_override(value))
         lines[dotted] = FROM_COMMAND_LINE
     return _build(RunConfig, raw, "", source, lines)
+
+
+def _parse_yaml(text: str, source: str) -> tuple[dict, dict[str, int]]:
+    """The config's mapping and the line of each dotted key."""
+    try:
+        raw = yaml.safe_load(text) or {}
+        lines = _key_lines(yaml.compose(text))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise UserError(f"not valid YAML ({getattr(exc, 'problem', exc)})", source, mark.line + 1 if mark else None)
+    if not isinstance(raw, dict):
+        raise UserError("a config must be a YAML mapping of sections", source)
+    return raw, lines
 
 
 FROM_COMMAND_LINE = -1
