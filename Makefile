@@ -36,6 +36,7 @@ demo: setup
 	$(BIN)/newsroles label $(SHARED)/examples/yonhap-north-korea-diplomacy.txt --model "$$model"
 
 benchmark: setup
+	$(BIN)/python -m pip install -q -e ".[test,benchmarks]"
 	$(BIN)/python benchmarks/splitter_boundary_f1.py --data $(SHARED)/data/newsdiscourse
 
 clean:
