@@ -187,6 +187,10 @@ def _rebuild_pipeline(settings: Any, arrays: dict[str, np.ndarray]) -> Pipeline 
         return None
     if not (isinstance(classes, list) and len(classes) >= 2 and isinstance(vocabulary, list)):
         return None
+    if not all(isinstance(x, str) for x in [*labels, *classes, *vocabulary]):
+        return None
+    if not all(isinstance(params.get(k, 1), int) and params.get(k, 1) >= 1 for k in ("ngram_max", "min_df", "max_iter")):
+        return None
     idf, coef, intercept = arrays["idf"], arrays["coef"], arrays["intercept"]
     n_rows = 1 if len(classes) == 2 else len(classes)  # a two-class model has one row of weights
     if idf.shape != (len(vocabulary),) or coef.shape != (n_rows, len(vocabulary)) or intercept.shape != (n_rows,):

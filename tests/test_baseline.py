@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import json
-import random
-
 import pickle
+import random
 
 import numpy as np
 import pytest
@@ -15,6 +14,8 @@ from newsroles.model.errors import UserError
 from newsroles.model.folder import PICKLED_BASELINE, read_manifest
 from newsroles.model.tfidf import SETTINGS_FILE, WEIGHTS_FILE, TfidfModel
 from newsroles.training.baseline import fit_baseline, resolve_options, select_C, train_baseline
+
+from crafted import WritesAMarker
 
 # Deliberately not in sorted order (sorted: background, fact, quote, stance).
 LABELS = ["stance", "quote", "background", "fact"]
@@ -169,16 +170,6 @@ def test_wrong_payload_is_user_error(model, tmp_path):
 def test_missing_weights_is_user_error(tmp_path):
     with pytest.raises(UserError, match="baseline.safetensors is missing"):
         TfidfModel.load(tmp_path)
-
-
-class WritesAMarker:
-    """Unpickling this runs code: it writes the marker file named at pickling time."""
-
-    def __init__(self, marker):
-        self.marker = str(marker)
-
-    def __reduce__(self):
-        return (open, (self.marker, "w"))
 
 
 def test_a_pickled_baseline_is_refused_not_executed(tmp_path):

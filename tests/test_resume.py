@@ -14,6 +14,8 @@ import numpy as np
 import pytest
 
 from newsroles.inference.predictor import load_labeler
+
+from crafted import WritesAMarker
 from synthetic import synthetic_articles, write_jsonl
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -116,16 +118,6 @@ def test_killed_labeling_resumes_without_duplicates_or_gaps(tiny_base_model, tmp
     assert [a["id"] for a in got] == [a["id"] for a in want]
     assert [[s["label"] for s in a["sentences"]] for a in got] == [[s["label"] for s in a["sentences"]] for a in want]
     assert not partial.exists()
-
-
-class WritesAMarker:
-    """Unpickling this runs code: it writes the marker file named at pickling time."""
-
-    def __init__(self, marker):
-        self.marker = str(marker)
-
-    def __reduce__(self):
-        return (open, (self.marker, "w"))
 
 
 def test_a_crafted_checkpoint_is_refused_not_executed(tmp_path):

@@ -62,30 +62,36 @@ NUMPY_TAG = "__numpy__"
 
 
 def to_plain(value):
-    """`value` with every numpy array or scalar replaced by plain data that weights_only loading accepts."""
+    """`value` with every numpy array or scalar replaced by plain data that weights_only loading accepts.
+
+    Containers without numpy inside are returned as they are (a state_dict keeps its OrderedDict
+    type and `_metadata`)."""
     if isinstance(value, (np.ndarray, np.generic)):
         array = np.asarray(value)
         if array.dtype.hasobject:
             raise TypeError("a checkpoint cannot hold numpy arrays of Python objects")
         raw = torch.frombuffer(bytearray(array.tobytes()), dtype=torch.uint8) if array.nbytes else torch.zeros(0, dtype=torch.uint8)
         return {NUMPY_TAG: raw, "dtype": array.dtype.str, "shape": list(array.shape), "scalar": isinstance(value, np.generic)}
-    if isinstance(value, dict):
-        return {key: to_plain(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return type(value)(to_plain(item) for item in value)
-    return value
+    return _map_items(value, to_plain)
 
 
 def from_plain(value):
     """The inverse of `to_plain`."""
+    if isinstance(value, dict) and NUMPY_TAG in value:
+        array = np.frombuffer(value[NUMPY_TAG].numpy().tobytes(), dtype=np.dtype(value["dtype"]))
+        array = array.reshape(value["shape"]).copy()
+        return array[()] if value["scalar"] else array
+    return _map_items(value, from_plain)
+
+
+def _map_items(value, convert):
+    """`convert` applied inside a dict, list or tuple; the container itself when nothing changed."""
     if isinstance(value, dict):
-        if NUMPY_TAG in value:
-            array = np.frombuffer(value[NUMPY_TAG].numpy().tobytes(), dtype=np.dtype(value["dtype"]))
-            array = array.reshape(value["shape"]).copy()
-            return array[()] if value["scalar"] else array
-        return {key: from_plain(item) for key, item in value.items()}
+        items = {key: convert(item) for key, item in value.items()}
+        return value if all(items[key] is value[key] for key in value) else items
     if isinstance(value, (list, tuple)):
-        return type(value)(from_plain(item) for item in value)
+        items = [convert(item) for item in value]
+        return value if all(a is b for a, b in zip(items, value)) else type(value)(items)
     return value
 
 
