@@ -31,8 +31,8 @@ REQUIRED_FILES = {
     "transformer:onnx": ["labels.json", "config.yaml", "encoder.onnx", "head.safetensors", "encoder/config.json", "tokenizer.json"],
     "transformer:onnx-int8": ["labels.json", "config.yaml", "encoder.onnx", "head.safetensors", "encoder/config.json", "tokenizer.json"],
 }
-# Older versions saved the TF-IDF baseline as a pickle: such a folder is refused with this message,
-# and the pickle is never opened (unpickling can run any code the file holds).
+# Older versions saved the TF-IDF baseline as a pickle: loading such a folder is refused with this
+# message, and the pickle is never opened (unpickling can run any code the file holds).
 PICKLED_BASELINE = "baseline.joblib"
 PICKLED_BASELINE_MESSAGE = (
     f"this TF-IDF baseline was made by an older newsroles ({PICKLED_BASELINE}, a pickle, which is never opened "
@@ -106,8 +106,8 @@ def read_manifest(path: str | Path) -> dict:
     if kind not in REQUIRED_FILES:
         raise UserError(f"unknown model kind {kind!r} in manifest", manifest_path)
     for name in REQUIRED_FILES.get(f"{kind}:{manifest.get('runtime')}", REQUIRED_FILES[kind]):
-        if kind == "tfidf" and not (folder / name).is_file() and (folder / PICKLED_BASELINE).is_file():
-            raise UserError(PICKLED_BASELINE_MESSAGE, folder)
+        if kind == "tfidf" and name.startswith("baseline.") and (folder / PICKLED_BASELINE).is_file():
+            continue  # an older folder: listed like any other; loading its weights says to retrain it
         if not (folder / name).is_file():
             raise UserError(f"model folder is incomplete: {name} is missing", folder)
     labels = manifest.get("labels")

@@ -253,3 +253,17 @@ def test_c_chosen_by_cross_validation_on_train_only(train_articles, tmp_path):
     metrics = json.loads((out / "metrics.json").read_text())
     assert set(metrics) == {"dev", "train_cv"}
     assert metrics["train_cv"]["chosen_C"] == read_manifest(out)["baseline"]["C"]
+
+
+def test_an_older_pickled_baseline_folder_is_listed_but_loading_it_says_to_retrain(train_articles, tmp_path):
+    from newsroles.inference.predictor import load_labeler
+
+    out = train_baseline(train_articles, None, LABELS, {}, tmp_path / "old", {}, {})
+    for name in (WEIGHTS_FILE, SETTINGS_FILE):
+        (out / name).unlink()
+    marker = tmp_path / "ran"
+    (out / PICKLED_BASELINE).write_bytes(pickle.dumps(WritesAMarker(marker)))
+    assert read_manifest(out)["kind"] == "tfidf"  # still a model folder (`models list` shows it)
+    with pytest.raises(UserError, match="older newsroles.*retrain it with `newsroles baseline`"):
+        load_labeler(out, "cpu")
+    assert not marker.exists()
