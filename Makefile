@@ -60,6 +60,7 @@ content-types-data: setup
 	$(BIN)/newsroles data convert $(SHARED)/data/newsdiscourse data/newsdiscourse-content-types --mapping content-types
 
 benchmark: setup
+	$(BIN)/python -m pip install -q -e ".[test,benchmarks]"
 	$(BIN)/python benchmarks/splitter_boundary_f1.py --data $(SHARED)/data/newsdiscourse
 
 clean:

@@ -1,9 +1,12 @@
 """Boundary precision/recall/F1 of the sentence splitter against the NewsDiscourse annotators.
 
 For each paragraph of each article, the annotators' sentences (`S<n>` lines) are joined with one
-space; the splitter and a naive baseline split that string, and the sets of boundary offsets (the
-start of every sentence but the first) are compared. Boundaries are counted over all paragraphs of a
-split (micro-average). Prints a markdown table.
+space; our splitter, the well-kept libraries pysbd, syntok and blingfire, and a naive baseline split
+that string, and the sets of boundary offsets (the start of every sentence but the first) are
+compared. Boundaries are counted over all paragraphs of a split (micro-average). Prints a markdown
+table. The libraries are the `benchmarks` extra (`pip install -e ".[benchmarks]"`); one that is
+not installed is left out. NLTK's punkt is not measured: its model comes from `nltk.download`,
+a download from a hub at run time.
 
     python benchmarks/splitter_boundary_f1.py [--data DIR] [--errors N] [--split NAME]
 
@@ -71,8 +74,43 @@ def naive_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-def predicted_boundaries(spans: list[tuple[int, int]]) -> set[int]:
-    return {a for a, _ in spans[1:]}
+def predicted_boundaries(spans: list[tuple[int, int]], text: str = "") -> set[int]:
+    """Sentence starts but the first, moved past any leading white space (libraries differ there)."""
+    starts = set()
+    for a, _ in spans[1:]:
+        while a < len(text) and text[a].isspace():
+            a += 1
+        starts.add(a)
+    return starts
+
+
+def library_splitters() -> dict[str, callable]:
+    """Span functions of the splitter libraries that are installed, by name."""
+    found = {}
+    try:
+        import pysbd
+
+        segmenter = pysbd.Segmenter(language="en", clean=False, char_span=True)
+        found["pysbd"] = lambda text: [(span.start, span.end) for span in segmenter.segment(text)]
+    except ImportError:
+        pass
+    try:
+        from syntok import segmenter as syntok_segmenter
+
+        found["syntok"] = lambda text: [
+            (sentence[0].offset, sentence[-1].offset + len(sentence[-1].value))
+            for paragraph in syntok_segmenter.analyze(text)
+            for sentence in paragraph
+        ]
+    except ImportError:
+        pass
+    try:
+        import blingfire
+
+        found["blingfire"] = lambda text: list(blingfire.text_to_sentences_and_offsets(text)[1]) if text.strip() else []
+    except ImportError:
+        pass
+    return found
 
 
 class Score:
@@ -97,14 +135,17 @@ def _context(text: str, at: int, width: int = 60) -> str:
     return f"...{left}‖{right}..."
 
 
-def evaluate(files: list[Path], errors: list[str] | None = None) -> dict[str, Score]:
-    scores = {"splitter": Score(), "naive": Score()}
+def evaluate(files: list[Path], errors: list[str] | None = None, libraries: dict | None = None) -> dict[str, Score]:
+    libraries = libraries or {}
+    scores = {"splitter": Score(), **{name: Score() for name in libraries}, "naive": Score()}
     for path in files:
         for para in read_paragraphs(path):
             text, gold = gold_boundaries(para)
-            ours = predicted_boundaries(sentence_spans(text))
+            ours = predicted_boundaries(sentence_spans(text), text)
             scores["splitter"].add(gold, ours)
-            scores["naive"].add(gold, predicted_boundaries(naive_spans(text)))
+            for name, spans in libraries.items():
+                scores[name].add(gold, predicted_boundaries(spans(text), text))
+            scores["naive"].add(gold, predicted_boundaries(naive_spans(text), text))
             if errors is not None:
                 for b in sorted(ours - gold):
                     errors.append(f"FP {path.name}: {_context(text, b)}")
@@ -123,7 +164,8 @@ def main(argv: list[str] | None = None) -> int:
     data = Path(args.data)
     splits = args.split or ["train", "validation"]
     rows = []
-    total = {"splitter": Score(), "naive": Score()}
+    libraries = library_splitters()
+    total = {"splitter": Score(), **{name: Score() for name in libraries}, "naive": Score()}
     t0 = time.perf_counter()
     for split in splits:
         files = sorted((data / split).rglob("*.txt"))
@@ -131,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: no .txt files under {data / split}", file=sys.stderr)
             return 2
         errs: list[str] | None = [] if args.errors else None
-        scores = evaluate(files, errs)
+        scores = evaluate(files, errs, libraries)
         for name, sc in scores.items():
             rows.append((split, len(files), name, sc))
             total[name].tp += sc.tp
@@ -142,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
             for e in errs[: args.errors]:
                 print(e, file=sys.stderr)
     if len(splits) > 1:
-        n = sum(r[1] for r in rows) // 2
+        n = sum(r[1] for r in rows) // len(total)
         for name, sc in total.items():
             rows.append(("overall", n, name, sc))
 
@@ -150,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     print("| --- | ---: | --- | ---: | ---: | ---: | ---: |")
     for split, nfiles, name, sc in rows:
         p, r, f = sc.prf()
-        method = "newsroles splitter" if name == "splitter" else "naive baseline"
+        method = {"splitter": "newsroles splitter", "naive": "naive baseline"}.get(name, name)
         print(f"| {split} | {nfiles} | {method} | {sc.tp + sc.fn} | {p:.4f} | {r:.4f} | {f:.4f} |")
     print(f"\n({time.perf_counter() - t0:.1f} s)", file=sys.stderr)
     return 0

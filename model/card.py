@@ -5,7 +5,8 @@ A card is built only from the files of a model folder -- the manifest, `config.y
 (`write_card`), and is regenerated whenever an evaluation is recorded (`record_evaluation`).
 
 `build_card(folder)` returns the plain-JSON card (what `model_card.json` holds);
-`render_markdown(card)` turns it into the Markdown file: YAML front matter (`library_name`,
+`render_markdown(card)` turns it into the Markdown file (through huggingface_hub's `ModelCard`,
+`ModelCardData` and `EvalResult`): YAML front matter (`library_name`,
 `pipeline_tag`, `tags`, `base_model`, `metrics`, `model-index` with one result per evaluated
 split) followed by the sections of a Hugging Face card: model details, intended use,
 limitations, labels, training data, training procedure, evaluation, how to use.
@@ -19,7 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
+from newsroles.model.base import hub_id
 from newsroles.model.card_extras import extra_card_fields, extra_sections
 from newsroles.model.errors import UserError
 from newsroles.model.fileio import atomic_file
@@ -31,8 +34,6 @@ CARD_JSON = "model_card.json"
 EVALUATIONS = "evaluations"
 CARD_FORMAT = 1
 FINGERPRINT_PREFIX = 12
-# Base-model names that mean the bundled MiniLM, and the hub id a card should name for them.
-HUB_ALIASES = {"all-MiniLM-L6-v2": "sentence-transformers/all-MiniLM-L6-v2", "minilm": "sentence-transformers/all-MiniLM-L6-v2"}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -300,42 +301,48 @@ def _table(header: list[str], rows: list[list[Any]], align: str | None = None) -
     return "\n".join(lines)
 
 
-def front_matter(card: dict) -> dict:
-    """The YAML metadata block (Hugging Face model-card keys, plus a `newsroles` section)."""
-    meta: dict[str, Any] = {"library_name": "newsroles", "language": ["en"], "pipeline_tag": "text-classification"}
-    meta["tags"] = ["newsroles", "news", "discourse", "sentence-classification", card["kind"] or "model"]
+def card_data(card: dict) -> ModelCardData:
+    """The YAML metadata (Hugging Face model-card keys, plus a `newsroles` section), built with
+    huggingface_hub so that `model-index` is exactly what a model hub reads."""
     base = card.get("base_model")
-    if base and not card.get("parent"):
-        hub = HUB_ALIASES.get(base, base)
-        # Only a hub id belongs here; a local folder is named in the card body instead.
-        if not hub.startswith((".", "/", "~")) and "\\" not in hub:
-            meta["base_model"] = hub
-    meta["metrics"] = ["f1", "accuracy"]
+    hub = hub_id(base) if base and not card.get("parent") else None
+    # Only a hub id belongs here; a local folder is named in the card body instead.
+    if hub and (hub.startswith((".", "/", "~")) or "\\" in hub):
+        hub = None
     results = []
     for row in card["metrics"]:
         m = row["metrics"]
         sha = (row["data"].get("sha256") or "")[:FINGERPRINT_PREFIX] or None
-        entries = [
-            {"type": "f1", "value": _round(m.get("macro_f1")), "name": "macro F1", "args": {"average": "macro"}},
-            {"type": "accuracy", "value": _round(m.get("accuracy")), "name": "accuracy"},
+        dataset = {
+            "task_type": "text-classification",
+            "task_name": "Sentence role tagging",
+            "dataset_type": "newsroles-jsonl",
+            "dataset_name": Path(str(row["data"].get("path") or row["split"])).name,
+            "dataset_split": row["split"],
+            "dataset_revision": sha,
+        }
+        results.append(EvalResult(**dataset, metric_type="f1", metric_value=_round(m.get("macro_f1")), metric_name="macro F1", metric_args={"average": "macro"}))
+        results.append(EvalResult(**dataset, metric_type="accuracy", metric_value=_round(m.get("accuracy")), metric_name="accuracy"))
+        results += [
+            EvalResult(**dataset, metric_type="f1", metric_value=_round(v.get("f1")), metric_name=f"F1 ({label})")
+            for label, v in m["per_label"].items()
         ]
-        entries += [
-            {"type": "f1", "value": _round(v.get("f1")), "name": f"F1 ({label})"} for label, v in m["per_label"].items()
-        ]
-        dataset = {"name": Path(str(row["data"].get("path") or row["split"])).name, "type": "newsroles-jsonl", "split": row["split"]}
-        if sha:
-            dataset["revision"] = sha
-        results.append({"task": {"type": "text-classification", "name": "Sentence role tagging"}, "dataset": dataset, "metrics": entries})
-    if results:
-        meta["model-index"] = [{"name": f"{card['name']}-{card['id']}", "results": results}]
-    meta["newsroles"] = {
-        "id": card["id"],
-        "name": card["name"],
-        "parent": card.get("parent"),
-        "kind": card["kind"],
-        "labels": card["labels"],
-    }
-    return meta
+    return ModelCardData(
+        library_name="newsroles",
+        language=["en"],
+        pipeline_tag="text-classification",
+        tags=["newsroles", "news", "discourse", "sentence-classification", card["kind"] or "model"],
+        base_model=hub,
+        metrics=["f1", "accuracy"],
+        model_name=f"{card['name']}-{card['id']}",
+        eval_results=results or None,
+        newsroles={"id": card["id"], "name": card["name"], "parent": card.get("parent"), "kind": card["kind"], "labels": card["labels"]},
+    )
+
+
+def front_matter(card: dict) -> dict:
+    """The card's YAML metadata as a dict."""
+    return card_data(card).to_dict()
 
 
 def _round(x: Any) -> Any:
@@ -360,9 +367,8 @@ def _runtime_text(card: dict) -> str:
 
 def render_markdown(card: dict) -> str:
     """MODEL_CARD.md for a card dict."""
-    yaml_text = yaml.safe_dump(front_matter(card), sort_keys=False, allow_unicode=True, width=100)
     t = card["training"]
-    parts = [f"---\n{yaml_text}---\n", f"# {card['name']} `{card['id']}`\n"]
+    parts = [f"# {card['name']} `{card['id']}`\n"]
     kind_text = (
         "TF-IDF + logistic regression baseline"
         if card["kind"] == "tfidf"
@@ -475,7 +481,7 @@ def render_markdown(card: dict) -> str:
     sw = card["software"]
     parts.append("## Framework versions\n")
     parts.append("\n".join(f"- {k}: {v}" for k, v in sw.items() if v) + "\n")
-    return "\n".join(parts)
+    return str(ModelCard(f"---\n{card_data(card).to_yaml()}\n---\n" + "\n".join(parts)))
 
 
 def write_card(folder: str | Path) -> dict:

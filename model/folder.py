@@ -2,7 +2,8 @@
 
 A folder holds `newsroles.json` (kind, labels, versions), `labels.json`, `config.yaml` (exactly what
 trained it), `metrics.json`, `data.json` (fingerprints of the training data) and the weights of its
-kind: `model.safetensors` + tokenizer + `encoder/` for a transformer, `baseline.joblib` for TF-IDF.
+kind: `model.safetensors` + tokenizer + `encoder/` for a transformer, `baseline.safetensors` +
+`baseline.json` for TF-IDF (model/tfidf.py).
 """
 
 from __future__ import annotations
@@ -24,12 +25,19 @@ FORMAT_VERSION = 1
 # Files each kind needs besides the manifest; loading names the first one missing.
 REQUIRED_FILES = {
     "transformer": ["labels.json", "config.yaml", "model.safetensors", "encoder/config.json", "tokenizer_config.json"],
-    "tfidf": ["labels.json", "config.yaml", "baseline.joblib"],
+    "tfidf": ["labels.json", "config.yaml", "baseline.safetensors", "baseline.json"],
     # Optimised CPU copies written by `newsroles export` (model/runtimes.py), by the manifest's "runtime";
     # an "int8" copy keeps the fp32 files and is checked as a plain transformer.
     "transformer:onnx": ["labels.json", "config.yaml", "encoder.onnx", "head.safetensors", "encoder/config.json", "tokenizer.json"],
     "transformer:onnx-int8": ["labels.json", "config.yaml", "encoder.onnx", "head.safetensors", "encoder/config.json", "tokenizer.json"],
 }
+# Older versions saved the TF-IDF baseline as a pickle: loading such a folder is refused with this
+# message, and the pickle is never opened (unpickling can run any code the file holds).
+PICKLED_BASELINE = "baseline.joblib"
+PICKLED_BASELINE_MESSAGE = (
+    f"this TF-IDF baseline was made by an older newsroles ({PICKLED_BASELINE}, a pickle, which is never opened "
+    "because loading it could run code); retrain it with `newsroles baseline`"
+)
 
 
 def package_version() -> str:
@@ -98,6 +106,8 @@ def read_manifest(path: str | Path) -> dict:
     if kind not in REQUIRED_FILES:
         raise UserError(f"unknown model kind {kind!r} in manifest", manifest_path)
     for name in REQUIRED_FILES.get(f"{kind}:{manifest.get('runtime')}", REQUIRED_FILES[kind]):
+        if kind == "tfidf" and name.startswith("baseline.") and (folder / PICKLED_BASELINE).is_file():
+            continue  # an older folder: listed like any other; loading its weights says to retrain it
         if not (folder / name).is_file():
             raise UserError(f"model folder is incomplete: {name} is missing", folder)
     labels = manifest.get("labels")

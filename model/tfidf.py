@@ -1,38 +1,55 @@
 """The TF-IDF + logistic-regression baseline: one sentence at a time, no context.
 
-Saved as `baseline.joblib` in a model folder: a dict {"format", "labels", "pipeline",
-"sklearn_version"}, not the TfidfModel object itself, so that renaming this class never breaks
-old folders.
+Saved as plain data, never a pickle, so that opening a folder someone sent runs no code:
+`baseline.safetensors` holds the arrays (idf, coefficients, intercepts) and `baseline.json` the
+rest (format, labels, vocabulary in column order, the classifier's classes and the settings that
+rebuild the pipeline). Folders from older versions hold `baseline.joblib` (a pickle): they are
+refused with a message to retrain, never unpickled.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
-import joblib
 import numpy as np
 import sklearn
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
+from safetensors import SafetensorError
+from safetensors.numpy import load_file, save_file
 
 from newsroles.model.article import Article
 from newsroles.model.errors import UserError
+from newsroles.model.folder import PICKLED_BASELINE, PICKLED_BASELINE_MESSAGE
+from newsroles.model.spec import packaged_default_config
 
-WEIGHTS_FILE = "baseline.joblib"
-JOBLIB_FORMAT = 1
+WEIGHTS_FILE = "baseline.safetensors"
+SETTINGS_FILE = "baseline.json"
+FORMAT = 2
+ARRAYS = ("idf", "coef", "intercept")
+
+
+# The pipeline's settings: C, class_weight and ngram_max (chosen by cross-validation, see
+# training/baseline.py) and the seed are the default config's (configs/default.yaml).
+PIPELINE_DEFAULTS = {
+    **packaged_default_config()["baseline"],
+    "seed": packaged_default_config()["seed"],
+    "min_df": 2,
+    "max_iter": 2000,
+}
 
 
 def build_pipeline(
     *,
-    C: float = 2.0,
-    class_weight: str | None = "balanced",
-    ngram_max: int = 2,
-    min_df: int = 2,
-    max_iter: int = 2000,
-    seed: int = 13,
+    C: float = PIPELINE_DEFAULTS["C"],
+    class_weight: str | None = PIPELINE_DEFAULTS["class_weight"],
+    ngram_max: int = PIPELINE_DEFAULTS["ngram_max"],
+    min_df: int = PIPELINE_DEFAULTS["min_df"],
+    max_iter: int = PIPELINE_DEFAULTS["max_iter"],
+    seed: int = PIPELINE_DEFAULTS["seed"],
 ) -> Pipeline:
     """Unfitted pipeline: word 1..ngram_max-grams, sublinear tf, min_df, then logistic regression."""
     return Pipeline(
@@ -52,7 +69,8 @@ class TfidfModel:
         self.labels = list(labels)
         if not self.labels or len(set(self.labels)) != len(self.labels):
             raise ValueError(f"labels must be a non-empty list without repeats, got {self.labels}")
-        self.pipeline = pipeline if pipeline is not None else build_pipeline(**params)
+        self.params = {**PIPELINE_DEFAULTS, **params}  # what rebuilds the pipeline when loading
+        self.pipeline = pipeline if pipeline is not None else build_pipeline(**self.params)
 
     # ------------------------------------------------------------------ training
     def fit(self, texts: Sequence[str], y: Sequence[str]) -> "TfidfModel":
@@ -109,41 +127,79 @@ class TfidfModel:
 
     # ------------------------------------------------------------------ persistence
     def save(self, folder: str | Path) -> Path:
-        path = Path(folder) / WEIGHTS_FILE
-        payload = {
-            "format": JOBLIB_FORMAT,
+        """Write baseline.safetensors (arrays) and baseline.json (everything else); returns the first."""
+        folder = Path(folder)
+        vectorizer, clf = self.pipeline.named_steps["tfidf"], self.pipeline.named_steps["clf"]
+        vocabulary = sorted(vectorizer.vocabulary_, key=vectorizer.vocabulary_.__getitem__)
+        settings = {
+            "format": FORMAT,
             "labels": list(self.labels),
-            "pipeline": self.pipeline,
+            "params": self.params,
+            "classes": [str(c) for c in clf.classes_],
+            "vocabulary": vocabulary,  # term of each column, in column order
             "sklearn_version": sklearn.__version__,
         }
-        joblib.dump(payload, path)
-        return path
+        arrays = {"idf": vectorizer.idf_, "coef": clf.coef_, "intercept": clf.intercept_}
+        save_file({k: np.ascontiguousarray(v, dtype=np.float64) for k, v in arrays.items()}, str(folder / WEIGHTS_FILE))
+        (folder / SETTINGS_FILE).write_text(json.dumps(settings, ensure_ascii=False) + "\n", encoding="utf-8")
+        return folder / WEIGHTS_FILE
 
     @classmethod
     def load(cls, folder: str | Path) -> "TfidfModel":
-        path = Path(folder) / WEIGHTS_FILE
-        if not path.is_file():
-            raise UserError(f"model folder is incomplete: {WEIGHTS_FILE} is missing", folder)
+        folder = Path(folder)
+        weights, settings_path = folder / WEIGHTS_FILE, folder / SETTINGS_FILE
+        if (folder / PICKLED_BASELINE).is_file() and not weights.is_file():
+            raise UserError(PICKLED_BASELINE_MESSAGE, folder)
+        for path in (weights, settings_path):
+            if not path.is_file():
+                raise UserError(f"model folder is incomplete: {path.name} is missing", folder)
         try:
-            payload = joblib.load(path)
-        except Exception as exc:  # any unpickling failure: truncated, not a joblib file, wrong classes
-            raise UserError(f"corrupt weights ({type(exc).__name__}: {exc})", path) from None
-        if (
-            not isinstance(payload, dict)
-            or payload.get("format") != JOBLIB_FORMAT
-            or not isinstance(payload.get("pipeline"), Pipeline)
-            or not isinstance(payload.get("labels"), list)
-            or not payload["labels"]
-        ):
-            raise UserError("corrupt weights (not a newsroles TF-IDF baseline)", path)
-        labels_file = Path(folder) / "labels.json"
+            settings = json.loads(settings_path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise UserError(f"corrupt weights ({type(exc).__name__}: {exc})", settings_path) from None
+        try:
+            arrays = load_file(str(weights))
+        except (SafetensorError, OSError, ValueError) as exc:  # truncated, not safetensors, ...
+            raise UserError(f"corrupt weights ({type(exc).__name__}: {exc})", weights) from None
+        pipeline = _rebuild_pipeline(settings, arrays)
+        if pipeline is None:
+            raise UserError("corrupt weights (not a newsroles TF-IDF baseline)", weights)
+        labels_file = folder / "labels.json"
         if labels_file.is_file():
             try:
                 listed = json.loads(labels_file.read_text(encoding="utf-8"))
             except (json.JSONDecodeError, UnicodeDecodeError) as exc:
                 raise UserError(f"corrupt label list ({exc})", labels_file) from None
-            if listed != payload["labels"]:
+            if listed != settings["labels"]:
                 raise UserError(
-                    f"labels.json lists {listed} but {WEIGHTS_FILE} was trained for {payload['labels']}", folder
+                    f"labels.json lists {listed} but {WEIGHTS_FILE} was trained for {settings['labels']}", folder
                 )
-        return cls(payload["labels"], payload["pipeline"])
+        return cls(settings["labels"], pipeline, **settings["params"])
+
+
+def _rebuild_pipeline(settings: Any, arrays: dict[str, np.ndarray]) -> Pipeline | None:
+    """The fitted pipeline from saved plain data, or None when the data does not describe one."""
+    if not isinstance(settings, dict) or settings.get("format") != FORMAT or set(arrays) != set(ARRAYS):
+        return None
+    labels, params = settings.get("labels"), settings.get("params")
+    classes, vocabulary = settings.get("classes"), settings.get("vocabulary")
+    if not (isinstance(labels, list) and labels and isinstance(params, dict) and set(params) <= set(PIPELINE_DEFAULTS)):
+        return None
+    if not (isinstance(classes, list) and len(classes) >= 2 and isinstance(vocabulary, list)):
+        return None
+    if not all(isinstance(x, str) for x in [*labels, *classes, *vocabulary]):
+        return None
+    if not all(isinstance(params.get(k, 1), int) and params.get(k, 1) >= 1 for k in ("ngram_max", "min_df", "max_iter")):
+        return None
+    idf, coef, intercept = arrays["idf"], arrays["coef"], arrays["intercept"]
+    n_rows = 1 if len(classes) == 2 else len(classes)  # a two-class model has one row of weights
+    if idf.shape != (len(vocabulary),) or coef.shape != (n_rows, len(vocabulary)) or intercept.shape != (n_rows,):
+        return None
+    pipeline = build_pipeline(**params)
+    vectorizer, clf = pipeline.named_steps["tfidf"], pipeline.named_steps["clf"]
+    vectorizer.vocabulary_ = {term: i for i, term in enumerate(vocabulary)}
+    vectorizer.idf_ = idf
+    clf.classes_ = np.array(classes, dtype=object)
+    clf.coef_, clf.intercept_ = coef, intercept
+    clf.n_features_in_ = len(vocabulary)
+    return pipeline

@@ -222,7 +222,7 @@ CASES = [
     ("evaluate-corrupt-config", lambda c: (["evaluate", p := c.broken_model(lambda f: write(f / "config.yaml", "model: [\n")), c.dev_data], f"{p / 'config.yaml'}:2", "corrupt config")),
     ("evaluate-binary-config", lambda c: (["evaluate", p := c.broken_model(lambda f: write(f / "config.yaml", b"\xff\xfe\x00\x01")), c.dev_data], p / "config.yaml", "corrupt config")),
     ("evaluate-corrupt-tokenizer", lambda c: (["evaluate", p := c.broken_model(lambda f: write(f / "tokenizer.json", "{")), c.dev_data], p, "cannot rebuild the encoder or tokenizer")),
-    ("evaluate-corrupt-baseline", lambda c: (["evaluate", p := c.broken_model(lambda f: write(f / "baseline.joblib", os.urandom(512)), "baseline"), c.dev_data], p / "baseline.joblib", "corrupt weights")),
+    ("evaluate-corrupt-baseline", lambda c: (["evaluate", p := c.broken_model(lambda f: write(f / "baseline.safetensors", os.urandom(512)), "baseline"), c.dev_data], p / "baseline.safetensors", "corrupt weights")),
     pytest.param("evaluate-no-gpu", lambda c: (["evaluate", c.model, c.dev_data, "--device", "cuda"], None, "no CUDA GPU is available"), marks=pytest.mark.skipif(not NO_GPU, reason="a GPU is present")),
     # --- label: text files, folders, JSONL, CSV, HTML, stdin; models; outputs ---------------------
     ("label-missing", lambda c: (c.label(p := c.tmp / "in" / "none.txt"), p, "no such file or directory")),

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import json
+import pickle
 import random
 
-import joblib
 import numpy as np
 import pytest
 
 from newsroles.model.article import Article, Sentence
 from newsroles.model.errors import UserError
-from newsroles.model.folder import read_manifest
-from newsroles.model.tfidf import WEIGHTS_FILE, TfidfModel
+from newsroles.model.folder import PICKLED_BASELINE, read_manifest
+from newsroles.model.tfidf import SETTINGS_FILE, WEIGHTS_FILE, TfidfModel
 from newsroles.training.baseline import fit_baseline, resolve_options, select_C, train_baseline
+
+from crafted import WritesAMarker
 
 # Deliberately not in sorted order (sorted: background, fact, quote, stance).
 LABELS = ["stance", "quote", "background", "fact"]
@@ -141,15 +143,16 @@ def test_save_load_round_trip(model, tmp_path):
     np.testing.assert_allclose(again.predict_proba_texts(texts), model.predict_proba_texts(texts))
 
 
-def test_corrupt_joblib_is_user_error(tmp_path):
-    (tmp_path / WEIGHTS_FILE).write_bytes(b"\x80\x04this is not a pickle at all")
+def test_corrupt_weights_are_a_user_error(model, tmp_path):
+    model.save(tmp_path)
+    (tmp_path / WEIGHTS_FILE).write_bytes(b"\x80\x04this is not a safetensors file at all")
     with pytest.raises(UserError) as err:
         TfidfModel.load(tmp_path)
     assert "corrupt weights" in str(err.value)
     assert WEIGHTS_FILE in str(err.value)
 
 
-def test_truncated_joblib_is_user_error(model, tmp_path):
+def test_truncated_weights_are_a_user_error(model, tmp_path):
     path = model.save(tmp_path)
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2])
@@ -157,15 +160,30 @@ def test_truncated_joblib_is_user_error(model, tmp_path):
         TfidfModel.load(tmp_path)
 
 
-def test_wrong_payload_is_user_error(tmp_path):
-    joblib.dump({"something": "else"}, tmp_path / WEIGHTS_FILE)
+def test_wrong_payload_is_user_error(model, tmp_path):
+    model.save(tmp_path)
+    (tmp_path / SETTINGS_FILE).write_text(json.dumps({"something": "else"}))
     with pytest.raises(UserError, match="corrupt weights"):
         TfidfModel.load(tmp_path)
 
 
 def test_missing_weights_is_user_error(tmp_path):
-    with pytest.raises(UserError, match="baseline.joblib is missing"):
+    with pytest.raises(UserError, match="baseline.safetensors is missing"):
         TfidfModel.load(tmp_path)
+
+
+def test_a_pickled_baseline_is_refused_not_executed(tmp_path):
+    # A folder as older versions wrote it, but its pickle is a crafted one that creates a file when loaded.
+    marker = tmp_path / "ran"
+    (tmp_path / PICKLED_BASELINE).write_bytes(pickle.dumps({"pipeline": WritesAMarker(marker)}))
+    pickle.loads((tmp_path / PICKLED_BASELINE).read_bytes())  # the crafted pickle does run code when unpickled...
+    assert marker.exists()
+    marker.unlink()
+    with pytest.raises(UserError) as err:  # ...but loading the folder never unpickles it
+        TfidfModel.load(tmp_path)
+    assert not marker.exists()
+    assert "older newsroles" in str(err.value) and "newsroles baseline" in str(err.value)
+    assert "\n" not in str(err.value)
 
 
 def test_labels_json_mismatch_is_user_error(model, tmp_path):
@@ -235,3 +253,17 @@ def test_c_chosen_by_cross_validation_on_train_only(train_articles, tmp_path):
     metrics = json.loads((out / "metrics.json").read_text())
     assert set(metrics) == {"dev", "train_cv"}
     assert metrics["train_cv"]["chosen_C"] == read_manifest(out)["baseline"]["C"]
+
+
+def test_an_older_pickled_baseline_folder_is_listed_but_loading_it_says_to_retrain(train_articles, tmp_path):
+    from newsroles.inference.predictor import load_labeler
+
+    out = train_baseline(train_articles, None, LABELS, {}, tmp_path / "old", {}, {})
+    for name in (WEIGHTS_FILE, SETTINGS_FILE):
+        (out / name).unlink()
+    marker = tmp_path / "ran"
+    (out / PICKLED_BASELINE).write_bytes(pickle.dumps(WritesAMarker(marker)))
+    assert read_manifest(out)["kind"] == "tfidf"  # still a model folder (`models list` shows it)
+    with pytest.raises(UserError, match="older newsroles.*retrain it with `newsroles baseline`"):
+        load_labeler(out, "cpu")
+    assert not marker.exists()

@@ -258,6 +258,7 @@ def test_cli_compare_three_models_and_errors(two_versions):
     other = models / "other" / "v1"
     other.mkdir(parents=True)
     write_common_files(other, kind="tfidf", labels=["a", "b"], config={}, metrics={}, data={})
-    (other / "baseline.joblib").write_bytes(b"")
+    for weights in ("baseline.safetensors", "baseline.json"):
+        (other / weights).write_bytes(b"")
     mismatch = CliRunner().invoke(app, ["compare", "tiny/v1", "other", *args])
     assert mismatch.exit_code == 2 and "label sets differ" in mismatch.output

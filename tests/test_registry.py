@@ -39,7 +39,8 @@ def fake_version(models_dir: Path, name: str, stamp: str, created: str, vid: str
     folder.mkdir(parents=True)
     info = {"name": name, **({"id": vid} if vid else {}), **extra}
     write_common_files(folder, kind="tfidf", labels=LABELS, config={"name": name}, metrics={}, data={}, extra=info)
-    (folder / "baseline.joblib").write_bytes(b"")
+    for weights in ("baseline.safetensors", "baseline.json"):
+        (folder / weights).write_bytes(b"")
     manifest = read_manifest(folder)
     manifest["created"] = created
     (folder / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")

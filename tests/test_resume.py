@@ -14,6 +14,8 @@ import numpy as np
 import pytest
 
 from newsroles.inference.predictor import load_labeler
+
+from crafted import WritesAMarker
 from synthetic import synthetic_articles, write_jsonl
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -116,3 +118,45 @@ def test_killed_labeling_resumes_without_duplicates_or_gaps(tiny_base_model, tmp
     assert [a["id"] for a in got] == [a["id"] for a in want]
     assert [[s["label"] for s in a["sentences"]] for a in got] == [[s["label"] for s in a["sentences"]] for a in want]
     assert not partial.exists()
+
+
+def test_a_crafted_checkpoint_is_refused_not_executed(tmp_path):
+    import torch
+
+    from newsroles.model.errors import UserError
+    from newsroles.training.checkpoint import STATE_FILE, load_checkpoint
+
+    marker = tmp_path / "ran"
+    folder = tmp_path / "checkpoint"
+    folder.mkdir()
+    torch.save({"config_fingerprint": "x", "rng": WritesAMarker(marker)}, folder / STATE_FILE)
+    with pytest.raises(UserError) as err:
+        load_checkpoint(folder, "x")
+    assert not marker.exists()
+    assert "not loaded" in str(err.value) and "--resume" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_checkpoint_numpy_state_round_trips_exactly(tmp_path):
+    import random
+
+    import torch
+
+    from newsroles.training.checkpoint import load_checkpoint, restore_rng_states, rng_states, save_checkpoint
+
+    rng = random.Random(5)
+    np.random.seed(3)
+    state = {
+        "config_fingerprint": "f",
+        "rng": rng_states(rng),
+        "best": (0.5, None, 2, {"macro_f1": np.float64(0.25)}, [np.arange(6, dtype=np.float32).reshape(3, 2), np.zeros((0, 4))]),
+        "weights": {"w": torch.ones(2)},
+    }
+    expected = (random.random(), rng.random(), np.random.rand(), torch.rand(1).item())
+    save_checkpoint(tmp_path / "c", state)
+    loaded = load_checkpoint(tmp_path / "c", "f")
+    restore_rng_states(loaded["rng"], rng)
+    assert (random.random(), rng.random(), np.random.rand(), torch.rand(1).item()) == expected
+    score, _, epoch, metrics, probs = loaded["best"]
+    assert (score, epoch, metrics) == (0.5, 2, {"macro_f1": 0.25}) and type(metrics["macro_f1"]) is np.float64
+    assert [p.dtype for p in probs] == [np.float32, np.float64] and probs[1].shape == (0, 4)
+    np.testing.assert_array_equal(probs[0], state["best"][4][0])

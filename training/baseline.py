@@ -26,14 +26,13 @@ from newsroles.model.article import Article
 from newsroles.model.errors import UserError
 from newsroles.model.fileio import atomic_dir
 from newsroles.model.folder import write_common_files
-from newsroles.model.tfidf import TfidfModel, build_pipeline
+from newsroles.model.tfidf import PIPELINE_DEFAULTS, TfidfModel, build_pipeline
 from newsroles.training.evaluate import compute_metrics, gold_and_predictions
 
 DEFAULTS: dict[str, Any] = {
-    "C": 2.0,  # chosen by 5-fold article-grouped CV on the NewsDiscourse train split (see module doc)
-    "class_weight": "balanced",
-    "ngram_max": 2,
-    "seed": 13,
+    # C (chosen by 5-fold article-grouped CV, see the module doc), class_weight, ngram_max, seed:
+    # the default config's, through model/tfidf.py.
+    **{key: PIPELINE_DEFAULTS[key] for key in ("C", "class_weight", "ngram_max", "seed")},
     "C_grid": None,  # e.g. [0.5, 1, 2, 4, 8]: pick C by cross-validation on train
     "cv_folds": 5,
 }
@@ -64,10 +63,10 @@ def fit_baseline(
     train: Sequence[Article],
     labels: Sequence[str],
     *,
-    C: float = 2.0,
-    class_weight: str | None = "balanced",
-    ngram_max: int = 2,
-    seed: int = 13,
+    C: float = DEFAULTS["C"],
+    class_weight: str | None = DEFAULTS["class_weight"],
+    ngram_max: int = DEFAULTS["ngram_max"],
+    seed: int = DEFAULTS["seed"],
 ) -> TfidfModel:
     """Fit a TfidfModel on the labeled sentences of `train`; columns follow `labels`."""
     texts, ys, _ = labeled_pairs(train, labels)
@@ -82,10 +81,10 @@ def select_C(
     labels: Sequence[str],
     grid: Sequence[float],
     *,
-    folds: int = 5,
-    class_weight: str | None = "balanced",
-    ngram_max: int = 2,
-    seed: int = 13,
+    folds: int = DEFAULTS["cv_folds"],
+    class_weight: str | None = DEFAULTS["class_weight"],
+    ngram_max: int = DEFAULTS["ngram_max"],
+    seed: int = DEFAULTS["seed"],
 ) -> tuple[float, dict]:
     """Choose C from `grid` by macro-F1 under article-grouped, label-stratified k-fold CV on `train`.
 
@@ -107,7 +106,7 @@ def select_C(
         x_train = vectorizer.fit_transform(texts_a[train_idx])
         x_test = vectorizer.transform(texts_a[test_idx])
         for c in grid:
-            clf = LogisticRegression(C=c, class_weight=class_weight, max_iter=2000, random_state=seed)
+            clf = LogisticRegression(C=c, class_weight=class_weight, max_iter=PIPELINE_DEFAULTS["max_iter"], random_state=seed)
             clf.fit(x_train, ys_a[train_idx])
             m = compute_metrics(list(ys_a[test_idx]), list(clf.predict(x_test)), labels)
             scores[c].append(m)
@@ -208,7 +207,7 @@ def train_baseline(
         "C": C,
         "class_weight": opts["class_weight"],
         "ngram_max": opts["ngram_max"],
-        "min_df": 2,
+        "min_df": PIPELINE_DEFAULTS["min_df"],
         "seed": opts["seed"],
         "C_grid": opts["C_grid"],
         "n_train_sentences": sum(len(a.labeled_sentences) for a in train),

@@ -5,12 +5,18 @@ and scheduler state, every random generator, the current epoch's batch order and
 best epoch so far. Resuming with the same config and seed gives the same model as an uninterrupted
 run. It is written atomically (a kill while writing leaves the previous checkpoint intact) and
 deleted once the model folder is complete.
+
+It is loaded with `torch.load(weights_only=True)`, which rebuilds tensors and plain Python data
+only, so a crafted checkpoint cannot run code. What else the loop keeps (numpy arrays: the numpy
+generator's state, dev predictions) is stored as raw bytes in a uint8 tensor plus its dtype and
+shape, and turned back into the same numpy array on loading.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import pickle
 import random
 import shutil
 from pathlib import Path
@@ -52,9 +58,46 @@ def restore_rng_states(states: dict, rng: random.Random) -> None:
         torch.cuda.set_rng_state_all(states["cuda"])
 
 
+NUMPY_TAG = "__numpy__"
+
+
+def to_plain(value):
+    """`value` with every numpy array or scalar replaced by plain data that weights_only loading accepts.
+
+    Containers without numpy inside are returned as they are (a state_dict keeps its OrderedDict
+    type and `_metadata`)."""
+    if isinstance(value, (np.ndarray, np.generic)):
+        array = np.asarray(value)
+        if array.dtype.hasobject:
+            raise TypeError("a checkpoint cannot hold numpy arrays of Python objects")
+        raw = torch.frombuffer(bytearray(array.tobytes()), dtype=torch.uint8) if array.nbytes else torch.zeros(0, dtype=torch.uint8)
+        return {NUMPY_TAG: raw, "dtype": array.dtype.str, "shape": list(array.shape), "scalar": isinstance(value, np.generic)}
+    return _map_items(value, to_plain)
+
+
+def from_plain(value):
+    """The inverse of `to_plain`."""
+    if isinstance(value, dict) and NUMPY_TAG in value:
+        array = np.frombuffer(value[NUMPY_TAG].numpy().tobytes(), dtype=np.dtype(value["dtype"]))
+        array = array.reshape(value["shape"]).copy()
+        return array[()] if value["scalar"] else array
+    return _map_items(value, from_plain)
+
+
+def _map_items(value, convert):
+    """`convert` applied inside a dict, list or tuple; the container itself when nothing changed."""
+    if isinstance(value, dict):
+        items = {key: convert(item) for key, item in value.items()}
+        return value if all(items[key] is value[key] for key in value) else items
+    if isinstance(value, (list, tuple)):
+        items = [convert(item) for item in value]
+        return value if all(a is b for a, b in zip(items, value)) else type(value)(items)
+    return value
+
+
 def save_checkpoint(folder: Path, state: dict) -> None:
     with atomic_dir(folder, overwrite=True) as tmp:
-        torch.save(state, tmp / STATE_FILE)
+        torch.save(to_plain(state), tmp / STATE_FILE)
 
 
 def load_checkpoint(folder: Path, fingerprint: str) -> dict:
@@ -62,9 +105,20 @@ def load_checkpoint(folder: Path, fingerprint: str) -> dict:
     if not path.is_file():
         raise UserError("no checkpoint to resume from; run without --resume to start afresh", folder)
     try:
-        state = torch.load(path, map_location="cpu", weights_only=False)
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        if "weights only" not in str(exc).lower():
+            raise UserError(f"checkpoint is unreadable ({exc.__class__.__name__}); run without --resume", path) from None
+        raise UserError(
+            "checkpoint holds objects other than tensors and plain data, so it is not loaded (it could run code); "
+            "run without --resume to start afresh",
+            path,
+        ) from None
     except Exception as exc:  # a damaged file of any sort
-        raise UserError(f"checkpoint is unreadable ({exc.__class__.__name__}); run without --resume", path)
+        raise UserError(f"checkpoint is unreadable ({exc.__class__.__name__}); run without --resume", path) from None
+    if not isinstance(state, dict):
+        raise UserError("checkpoint is unreadable (not a newsroles checkpoint); run without --resume", path)
+    state = from_plain(state)
     if state.get("config_fingerprint") != fingerprint:
         raise UserError("checkpoint was made with a different config or data; run without --resume to start afresh", folder)
     return state

@@ -1,7 +1,8 @@
 """Run configuration: YAML in configs/, validated with clear errors, overridable from the CLI.
 
-Every key is declared in a dataclass below; an unknown key gets a "did you mean" suggestion, a
-mistyped or out-of-range value names the key and the line of the YAML file it came from.
+Every key is declared in a dataclass below, with its type, choices (`Literal`) and range
+(`Between`); pydantic checks them. An unknown key gets a "did you mean" suggestion, a mistyped or
+out-of-range value names the key and the line of the YAML file it came from.
 """
 
 from __future__ import annotations
@@ -11,94 +12,96 @@ import difflib
 import types
 import typing
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, ClassVar, Literal
 
 import yaml
+from annotated_types import Interval
+from pydantic import TypeAdapter, ValidationError
 
 from newsroles.model.errors import UserError
-from newsroles.model.spec import ModelSpec
+from newsroles.model.spec import (
+    DEFAULT_CONFIG,
+    STRICT_KEYS,
+    Between,
+    Bool,
+    Float,
+    Int,
+    ModelSpec,
+    Str,
+    packaged_default_config,
+    packaged_default_text,
+)
+
+# The default model's training and baseline settings: configs/default.yaml is the one place they are written.
+_TRAIN, _BASELINE = packaged_default_config()["train"], packaged_default_config()["baseline"]
 
 
 @dataclass
 class DataConfig:
-    train: str | None = None
-    dev: str | None = None
+    __pydantic_config__: ClassVar = STRICT_KEYS
+    train: Str | None = None
+    dev: Str | None = None
     # Label mapping (bundled name or YAML path): its `labels` are the model's label set.
     # null: the label set is the labels found in the training data.
-    mapping: str | None = "roles"
+    mapping: Str | None = "roles"
 
 
 @dataclass
 class TrainConfig:
-    epochs: int = 4
-    learning_rate: float = 5e-5  # encoder
-    head_learning_rate: float = 1e-3  # classifier head, position embeddings, GRU
-    batch_size: int = 8  # windows per step (sentences, for a sentence model)
+    __pydantic_config__: ClassVar = STRICT_KEYS
+    epochs: Annotated[Int, Between(1, 1000)] = _TRAIN["epochs"]
+    learning_rate: Annotated[Float, Between(1e-8, 1.0)] = _TRAIN["learning_rate"]  # encoder
+    # Classifier head, position embeddings, GRU.
+    head_learning_rate: Annotated[Float, Between(1e-8, 1.0)] = _TRAIN["head_learning_rate"]
+    batch_size: Annotated[Int, Between(1, 4096)] = _TRAIN["batch_size"]  # windows per step (sentences, for a sentence model)
     # Overlap of training windows (model.window_overlap is inference's): 0 shows each sentence once
     # per epoch, which is the cheapest; more overlap shows sentences in several contexts.
-    window_overlap: float = 0.0
+    window_overlap: Annotated[Float, Between(0.0, 0.9)] = _TRAIN["window_overlap"]
     # Article model: each epoch cuts every article's first window at a random point, so windows
     # start at different sentences from one epoch to the next (augmentation at no extra cost).
-    shift_windows: bool = False
+    shift_windows: Bool = _TRAIN["shift_windows"]
     # >0: also keep an exponential moving average of the weights (this decay per step); after each
     # epoch the raw and the averaged weights are scored on dev and the better one is the epoch's
     # candidate (without dev: the average). 0 disables it.
-    ema_decay: float = 0.0
-    eval_batch_size: int = 32
-    weight_decay: float = 0.01
-    warmup_ratio: float = 0.1
-    grad_clip: float = 1.0
-    class_weighting: str = "sqrt"  # none | inverse | sqrt: against class imbalance (fact is rarest)
-    focal_gamma: float = 0.0  # >0: focal loss instead of cross-entropy
-    label_smoothing: float = 0.0
-    aux_weight: float = 0.3  # weight of the corpus-labels auxiliary loss; 0 disables it
+    ema_decay: Annotated[Float, Between(0.0, 0.9999)] = _TRAIN["ema_decay"]
+    eval_batch_size: Annotated[Int, Between(1, 4096)] = _TRAIN["eval_batch_size"]
+    weight_decay: Annotated[Float, Between(0.0, 1.0)] = _TRAIN["weight_decay"]
+    warmup_ratio: Annotated[Float, Between(0.0, 0.9)] = _TRAIN["warmup_ratio"]
+    grad_clip: Annotated[Float, Between(0.0, 1e6)] = _TRAIN["grad_clip"]
+    # Against class imbalance (fact is rarest).
+    class_weighting: Literal["none", "inverse", "sqrt"] = _TRAIN["class_weighting"]
+    focal_gamma: Annotated[Float, Between(0.0, 10.0)] = _TRAIN["focal_gamma"]  # >0: focal loss instead of cross-entropy
+    label_smoothing: Annotated[Float, Between(0.0, 0.5)] = _TRAIN["label_smoothing"]
+    # Weight of the corpus-labels auxiliary loss; 0 disables it.
+    aux_weight: Annotated[Float, Between(0.0, 10.0)] = _TRAIN["aux_weight"]
     # After training, tune one logit bias per label on the dev set for macro-F1 (training/calibrate.py).
-    tune_label_bias: bool = True
-    max_steps: int | None = None  # stop early (tests, smoke runs)
-    checkpoint_steps: int = 100  # save a resumable checkpoint this often (and after every epoch); 0: only per epoch
-    device: str = "auto"  # auto | cpu | cuda
+    tune_label_bias: Bool = _TRAIN["tune_label_bias"]
+    max_steps: Annotated[Int, Between(1, 10**9)] | None = _TRAIN["max_steps"]  # stop early (tests, smoke runs)
+    # Save a resumable checkpoint this often (and after every epoch); 0: only per epoch.
+    checkpoint_steps: Annotated[Int, Between(0, 10**9)] = _TRAIN["checkpoint_steps"]
+    device: Literal["auto", "cpu", "cuda"] = _TRAIN["device"]
     # auto: bf16 autocast where the device computes it natively (GPU; CPU with AVX-512 BF16 or AMX:
     # about 1.4x faster steps on the 2-core CPU), else fp32. Dev scoring during training is fp32 on CPU.
-    precision: str = "auto"  # auto | fp32 | bf16
-    threads: int | None = None  # CPU threads; default: all cores
-
-    CHOICES = {"class_weighting": ("none", "inverse", "sqrt"), "device": ("auto", "cpu", "cuda"), "precision": ("auto", "fp32", "bf16")}
-    RANGES = {
-        "epochs": (1, 1000),
-        "learning_rate": (1e-8, 1.0),
-        "head_learning_rate": (1e-8, 1.0),
-        "batch_size": (1, 4096),
-        "eval_batch_size": (1, 4096),
-        "weight_decay": (0.0, 1.0),
-        "warmup_ratio": (0.0, 0.9),
-        "window_overlap": (0.0, 0.9),
-        "ema_decay": (0.0, 0.9999),
-        "grad_clip": (0.0, 1e6),
-        "focal_gamma": (0.0, 10.0),
-        "label_smoothing": (0.0, 0.5),
-        "aux_weight": (0.0, 10.0),
-        "max_steps": (1, 10**9),
-        "checkpoint_steps": (0, 10**9),
-        "threads": (1, 1024),
-    }
+    precision: Literal["auto", "fp32", "bf16"] = _TRAIN["precision"]
+    threads: Annotated[Int, Between(1, 1024)] | None = _TRAIN["threads"]  # CPU threads; default: all cores
 
 
 @dataclass
 class BaselineConfig:
-    C: float = 2.0  # chosen by 5-fold cross-validation on the train split
-    class_weight: str | None = "balanced"
-    ngram_max: int = 2
-
-    CHOICES = {"class_weight": ("balanced", None)}
-    RANGES = {"C": (1e-6, 1e6), "ngram_max": (1, 5)}
+    __pydantic_config__: ClassVar = STRICT_KEYS
+    C: Annotated[Float, Between(1e-6, 1e6)] = _BASELINE["C"]  # chosen by 5-fold cross-validation on the train split
+    class_weight: Literal["balanced", None] = _BASELINE["class_weight"]
+    ngram_max: Annotated[Int, Between(1, 5)] = _BASELINE["ngram_max"]
 
 
 @dataclass
 class RunConfig:
-    seed: int = 13
-    name: str | None = None  # model name; default: derived from the config file
-    models_dir: str = "models"
+    __pydantic_config__: ClassVar = STRICT_KEYS
+    seed: Int = 13
+    name: Str | None = None  # model name; default: derived from the config file
+    models_dir: Str = "models"
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelSpec = field(default_factory=ModelSpec)
     train: TrainConfig = field(default_factory=TrainConfig)
@@ -108,12 +111,12 @@ class RunConfig:
         return dataclasses.asdict(self)
 
 
-def load_config(path: str | Path | None, overrides: dict[str, str] | None = None) -> RunConfig:
-    """Read a YAML config (or the defaults when `path` is None), apply `section.key=value` overrides."""
-    raw: dict = {}
-    lines: dict[str, int] = {}
-    source = "<defaults>"
-    if path is not None:
+def load_config(path: str | Path | None = None, overrides: dict[str, str] | None = None) -> RunConfig:
+    """Read a YAML config (the packaged default model's, configs/default.yaml, when `path` is None)
+    and apply `section.key=value` overrides."""
+    if path is None:
+        text, source = packaged_default_text(), f"configs/{DEFAULT_CONFIG} (packaged)"
+    else:
         path = Path(path)
         source = str(path)
         if not path.exists():
@@ -123,18 +126,24 @@ def load_config(path: str | Path | None, overrides: dict[str, str] | None = None
         from newsroles.model.textio import read_config_text
 
         text = read_config_text(path, "config")
-        try:
-            raw = yaml.safe_load(text) or {}
-            lines = _key_lines(yaml.compose(text))
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            raise UserError(f"not valid YAML ({getattr(exc, 'problem', exc)})", path, mark.line + 1 if mark else None)
-        if not isinstance(raw, dict):
-            raise UserError("a config must be a YAML mapping of sections", path)
+    raw, lines = _parse_yaml(text, source)
     for dotted, value in (overrides or {}).items():
         _set_dotted(raw, dotted, _parse_override(value))
         lines[dotted] = FROM_COMMAND_LINE
-    return _build(RunConfig, raw, "", source, lines)
+    return _build(raw, source, lines)
+
+
+def _parse_yaml(text: str, source: str) -> tuple[dict, dict[str, int]]:
+    """The config's mapping and the line of each dotted key."""
+    try:
+        raw = yaml.safe_load(text) or {}
+        lines = _key_lines(yaml.compose(text))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise UserError(f"not valid YAML ({getattr(exc, 'problem', exc)})", source, mark.line + 1 if mark else None)
+    if not isinstance(raw, dict):
+        raise UserError("a config must be a YAML mapping of sections", source)
+    return raw, lines
 
 
 FROM_COMMAND_LINE = -1
@@ -174,55 +183,91 @@ def _key_lines(node, prefix: str = "") -> dict[str, int]:
     return out
 
 
-def _build(cls, raw: Any, prefix: str, source: str, lines: dict[str, int]):
-    where = prefix.rstrip(".") or "config"
-    if raw is None:
-        raw = {}
-    if not isinstance(raw, dict):
-        raise _error(f"'{where}' must be a mapping", source, lines.get(where))
-    hints = typing.get_type_hints(cls)
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    for key in raw:
-        if key not in fields:
-            near = difflib.get_close_matches(str(key), list(fields), n=1)
-            hint = f"; did you mean '{prefix}{near[0]}'?" if near else f"; known keys: {', '.join(fields)}"
-            raise _error(f"unknown key '{prefix}{key}'{hint}", source, lines.get(f"{prefix}{key}"))
-    values = {}
-    for name, f in fields.items():
-        if name not in raw:
-            continue
-        hint = hints[name]
-        dotted = f"{prefix}{name}"
-        if dataclasses.is_dataclass(hint):
-            values[name] = _build(hint, raw[name], dotted + ".", source, lines)
-        else:
-            values[name] = _check_value(cls, name, hint, raw[name], dotted, source, lines.get(dotted))
-    return cls(**values)
+SECTIONS = [f.name for f in dataclasses.fields(RunConfig) if dataclasses.is_dataclass(f.default_factory)]
 
 
-def _check_value(cls, name: str, hint, value: Any, dotted: str, source: str, line: int | None) -> Any:
-    allowed = [a for a in typing.get_args(hint)] if isinstance(hint, types.UnionType) else [hint]
-    if value is None:
-        if type(None) in allowed:
-            return None
-        raise _error(f"'{dotted}' may not be null", source, line)
-    ok_types = [a for a in allowed if a is not type(None)]
-    if float in ok_types and isinstance(value, str):
-        try:
-            value = float(value)  # YAML 1.1 reads "1e-3" as a string
-        except ValueError:
-            pass
-    if float in ok_types and isinstance(value, int) and not isinstance(value, bool):
-        value = float(value)
-    if not any(isinstance(value, t) and not (t is int and isinstance(value, bool)) for t in ok_types):
-        names = " or ".join(t.__name__ for t in ok_types)
-        raise _error(f"'{dotted}' must be {names}, got {value!r}", source, line)
-    choices = getattr(cls, "CHOICES", {}).get(name)
-    if choices is not None and value not in choices:
+@cache
+def _validator() -> TypeAdapter:
+    return TypeAdapter(RunConfig)
+
+
+def _build(raw: dict, source: str, lines: dict[str, int]) -> RunConfig:
+    """Validate the merged config with pydantic; the first problem becomes one UserError line."""
+    for name in SECTIONS:
+        if name in raw and raw[name] is None:
+            raw[name] = {}  # an empty section: all its defaults
+    try:
+        return _validator().validate_python(raw)
+    except ValidationError as exc:
+        errors = sorted(exc.errors(), key=lambda e: e["type"] != "unexpected_keyword_argument")  # unknown keys first
+        raise _explain(errors[0], source, lines) from None
+
+
+def _explain(error: dict, source: str, lines: dict[str, int]) -> UserError:
+    """Our message for a pydantic error: the dotted key, what it must be, and a suggestion."""
+    cls, path = RunConfig, []
+    for part in error["loc"]:  # the loc may end in a union member's name: stop at the field
+        hints = typing.get_type_hints(cls, include_extras=True) if cls else {}
+        if not isinstance(part, str) or part not in hints:
+            if error["type"] == "unexpected_keyword_argument":
+                path.append(str(part))
+            break
+        path.append(part)
+        inner = hints[part]
+        cls = inner if dataclasses.is_dataclass(inner) else None
+    dotted = ".".join(path)
+    line = lines.get(dotted)
+    value = error["input"]
+    if error["type"] == "unexpected_keyword_argument":
+        section = ".".join(path[:-1])
+        owner = _section_class(path[:-1])
+        known = [f.name for f in dataclasses.fields(owner)]
+        near = difflib.get_close_matches(path[-1], known, n=1)
+        prefix = f"{section}." if section else ""
+        hint = f"; did you mean '{prefix}{near[0]}'?" if near else f"; known keys: {', '.join(known)}"
+        return _error(f"unknown key '{dotted}'{hint}", source, line)
+    if error["type"] in ("dataclass_type", "dataclass_args_type") or not path:
+        return _error(f"'{dotted or 'config'}' must be a mapping", source, line)
+    hint = typing.get_type_hints(_section_class(path[:-1]), include_extras=True)[path[-1]]
+    allowed = _allowed(hint)
+    if value is None and None not in allowed["types"] and None not in allowed["choices"]:
+        return _error(f"'{dotted}' may not be null", source, line)
+    if error["type"] == "literal_error":
+        choices = allowed["choices"]
         near = difflib.get_close_matches(str(value), [str(c) for c in choices if c is not None], n=1)
-        hint_text = f"; did you mean '{near[0]}'?" if near else ""
-        raise _error(f"'{dotted}' must be one of {list(choices)}, got {value!r}{hint_text}", source, line)
-    bounds = getattr(cls, "RANGES", {}).get(name)
-    if bounds is not None and isinstance(value, (int, float)) and not bounds[0] <= value <= bounds[1]:
-        raise _error(f"'{dotted}' must be between {bounds[0]} and {bounds[1]}, got {value!r}", source, line)
-    return value
+        suggestion = f"; did you mean '{near[0]}'?" if near else ""
+        return _error(f"'{dotted}' must be one of {choices}, got {value!r}{suggestion}", source, line)
+    if allowed["range"] and error["type"] in ("greater_than_equal", "less_than_equal"):
+        low, high = allowed["range"]
+        return _error(f"'{dotted}' must be between {low} and {high}, got {value!r}", source, line)
+    names = " or ".join(t.__name__ for t in allowed["types"] if t is not None)
+    return _error(f"'{dotted}' must be {names}, got {value!r}", source, line)
+
+
+def _section_class(path: list[str]):
+    cls = RunConfig
+    for part in path:
+        cls = typing.get_type_hints(cls)[part]
+    return cls
+
+
+def _allowed(hint) -> dict:
+    """The plain types, Literal choices and Between range a field's annotation declares."""
+    out: dict = {"types": [], "choices": [], "range": None}
+
+    def visit(h):
+        if typing.get_origin(h) is Annotated:
+            for meta in h.__metadata__:
+                if isinstance(meta, Interval):
+                    out["range"] = (meta.ge, meta.le)
+            visit(typing.get_args(h)[0])
+        elif typing.get_origin(h) is Literal:
+            out["choices"].extend(typing.get_args(h))
+        elif isinstance(h, types.UnionType) or typing.get_origin(h) is typing.Union:
+            for member in typing.get_args(h):
+                visit(member)
+        else:
+            out["types"].append(None if h is type(None) else h)
+
+    visit(hint)
+    return out

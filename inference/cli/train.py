@@ -15,7 +15,7 @@ OVERRIDES = {"allow_extra_args": True, "ignore_unknown_options": True}
 @user_errors
 def train(
     ctx: typer.Context,
-    config: Path = typer.Option(Path("configs/default.yaml"), "--config", "-c", help="YAML config (see configs/)."),
+    config: Path = typer.Option(None, "--config", "-c", help="YAML config (see configs/; default: the packaged default model's)."),
     output: Path = typer.Option(None, "--output", "-o", help="Model folder to write (default: <models_dir>/<name>/<timestamp>)."),
     models_dir: Path = typer.Option(None, "--models-dir", "-d", help="Where new versions go (default: the config's models_dir, models/)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
@@ -50,7 +50,7 @@ def train(
 @user_errors
 def baseline(
     ctx: typer.Context,
-    config: Path = typer.Option(Path("configs/default.yaml"), "--config", "-c", help="YAML config: its data and baseline sections are used."),
+    config: Path = typer.Option(None, "--config", "-c", help="YAML config: its data and baseline sections are used (default: the packaged one)."),
     output: Path = typer.Option(None, "--output", "-o", help="Model folder to write (default: <models_dir>/<name>-tfidf/<timestamp>)."),
     models_dir: Path = typer.Option(None, "--models-dir", "-d", help="Where new versions go (default: the config's models_dir, models/)."),
 ):
