@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from newsroles.model.boilerplate import boilerplate_mask, matches_rule, na_column
+from newsroles.model.boilerplate import DEFAULT_THRESHOLD, boilerplate_mask, matches_rule, na_column
 
 BOILERPLATE = [
     "(Yonhap)",
@@ -54,9 +54,10 @@ def test_mask_combines_the_models_p_na_with_the_rules():
     texts = ["(Yonhap)", "A storm hit.", "Caption of a photo.", "He said."]
     na = np.array([0.1, 0.2, 0.8, 0.5])
     assert boilerplate_mask(texts, None).tolist() == [True, False, False, False]
-    assert boilerplate_mask(texts, na).tolist() == [True, False, True, True]
+    assert boilerplate_mask(texts, na, threshold=0.5).tolist() == [True, False, True, True]
     assert boilerplate_mask(texts, na, threshold=0.9).tolist() == [True, False, False, False]
-    assert boilerplate_mask(texts, na, rules=False).tolist() == [False, False, True, True]
+    assert boilerplate_mask(texts, na, threshold=0.5, rules=False).tolist() == [False, False, True, True]
+    assert boilerplate_mask(texts, na).tolist() == boilerplate_mask(texts, na, threshold=DEFAULT_THRESHOLD).tolist()
 
 
 def test_na_column_finds_the_corpus_label_or_says_there_is_none():

@@ -1,0 +1,124 @@
+"""Regenerate the README's console examples from the current default model.
+
+Each example in README.md is a ```console block right after a marker line `<!-- example: NAME -->`;
+this script runs the command behind each NAME (or, for training, renders the model folder's own
+record of its run) and writes the real output in place, with the paths of the measuring machine
+replaced by what a user would see (`models/default/<version>`, no temporary folders).
+
+    python docs/regenerate_examples.py --model models/default/<version> [--baseline models/default-tfidf/<version>]
+
+`make demo` trains both; `make docs MODEL=... BASELINE=...` runs this.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+STORY = "../shared/examples/yonhap-north-korea-diplomacy.txt"
+DEV = "data/newsdiscourse/validation.jsonl"
+MARKER = re.compile(r"^<!-- example: ([\w-]+) -->\n```console\n.*?^```\n", re.M | re.S)
+WIDTH = "100"  # rich tables render at this width, as in a common terminal
+
+
+def run(args: list[str], scrub: dict[str, str]) -> str:
+    env = {**os.environ, "COLUMNS": WIDTH, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "NO_COLOR": "1"}
+    done = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        sys.exit(f"{' '.join(args)} failed:\n{done.stderr}")
+    text = done.stdout + done.stderr
+    for old, new in sorted(scrub.items(), key=lambda kv: -len(kv[0])):
+        text = text.replace(old, new)
+    return text
+
+
+def shown(command: str, output: str, keep: int | None = None) -> str:
+    lines = [line.rstrip() for line in output.strip("\n").splitlines()]
+    if keep is not None and len(lines) > keep:
+        lines = lines[:keep] + ["..."]
+    return f"$ {command}\n" + "\n".join(lines) + "\n"
+
+
+def training_output(model: Path, shown_as: str) -> str:
+    """What `newsroles train` printed, less its progress bars: the epoch lines, the dev table, the folder."""
+    from rich.console import Console
+
+    from newsroles.training.evaluate import metrics_table
+
+    metrics = json.loads((model / "metrics.json").read_text(encoding="utf-8"))
+    lines = []
+    for record in metrics.get("history", []):
+        fields = ", ".join(f"{k}={v}" for k, v in record.items() if k != "epoch")  # as training/trainer.py prints them
+        lines.append(f"epoch {record['epoch']}: {fields}")
+    console = Console(width=int(WIDTH), record=True, file=open(os.devnull, "w"), color_system=None)
+    console.print(metrics_table(metrics["dev"], title="dev"))
+    return "\n".join(lines) + "\n" + console.export_text() + f"model written to {shown_as}\n"
+
+
+def examples(model: Path, baseline: Path | None, tmp: Path) -> dict[str, str]:
+    nr = [str(Path(sys.executable).with_name("newsroles"))]
+    scrub = {str(model): "models/default/<version>", str(tmp) + "/": "", str(ROOT) + "/": ""}
+    if baseline is not None:
+        scrub[str(baseline)] = "models/default-tfidf/<version>"
+    out = {
+        "convert": shown(
+            "newsroles data convert ../shared/data/newsdiscourse data/newsdiscourse",
+            run([*nr, "data", "convert", "../shared/data/newsdiscourse", "data/newsdiscourse"], scrub),
+        ),
+        "stats": shown(f"newsroles data stats {DEV}", run([*nr, "data", "stats", DEV], scrub)),
+        "train": shown("newsroles train", training_output(model, "models/default/<version>")),
+        "evaluate": shown(
+            f"newsroles evaluate models/default/<version> {DEV} --output eval.json",
+            run([*nr, "evaluate", str(model), DEV, "--output", str(tmp / "eval.json")], scrub),
+        ),
+        "label": shown(
+            f"newsroles label {STORY} --model models/default/<version>",
+            run([*nr, "label", STORY, "--model", str(model)], scrub),
+            keep=30,
+        ),
+    }
+    if baseline is not None:
+        out["compare"] = shown(
+            f"newsroles compare models/default-tfidf/<version> models/default/<version> --data {DEV}",
+            run([*nr, "compare", str(baseline), str(model), "--data", DEV], scrub),
+        )
+    return out
+
+
+def rewrite(readme: str, blocks: dict[str, str]) -> tuple[str, list[str]]:
+    missing = []
+
+    def fill(match: re.Match) -> str:
+        name = match.group(1)
+        if name not in blocks:
+            missing.append(name)
+            return match.group(0)
+        return f"<!-- example: {name} -->\n```console\n{blocks[name]}```\n"
+
+    return MARKER.sub(fill, readme), missing
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", type=Path, required=True, help="the default model folder (from make demo)")
+    parser.add_argument("--baseline", type=Path, help="the TF-IDF baseline folder, for the compare example")
+    parser.add_argument("--readme", type=Path, default=ROOT / "README.md")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="newsroles-docs-") as tmp:
+        blocks = examples(args.model.resolve(), args.baseline.resolve() if args.baseline else None, Path(tmp))
+    text, missing = rewrite(args.readme.read_text(encoding="utf-8"), blocks)
+    if missing:
+        sys.exit(f"README markers with no example: {', '.join(missing)}")
+    args.readme.write_text(text, encoding="utf-8")
+    print(f"rewrote {len(blocks)} examples in {args.readme}")
+
+
+if __name__ == "__main__":
+    main()
