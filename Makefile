@@ -14,7 +14,7 @@ BIN := $(VENV)/bin
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup browser test demo benchmark mpnet accurate content-types-data clean
+.PHONY: setup browser test demo docs benchmark mpnet accurate content-types-data clean
 
 setup: $(VENV)/.installed
 
@@ -58,6 +58,10 @@ accurate: mpnet
 # The corpus with the paper's eight content types as labels, for configs/content-types.yaml.
 content-types-data: setup
 	$(BIN)/newsroles data convert $(SHARED)/data/newsdiscourse data/newsdiscourse-content-types --mapping content-types
+
+# The README's console examples, regenerated from a trained default model: make docs MODEL=models/default/<version>
+docs: setup
+	$(BIN)/python docs/regenerate_examples.py --model "$(MODEL)"
 
 benchmark: setup
 	$(BIN)/python -m pip install -q -e ".[test,benchmarks]"

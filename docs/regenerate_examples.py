@@ -5,9 +5,10 @@ this script runs the command behind each NAME (or, for training, renders the mod
 record of its run) and writes the real output in place, with the paths of the measuring machine
 replaced by what a user would see (`models/default/<version>`, no temporary folders).
 
-    python docs/regenerate_examples.py --model models/default/<version> [--baseline models/default-tfidf/<version>]
+    python docs/regenerate_examples.py --model models/default/<version>
 
-`make demo` trains both; `make docs MODEL=... BASELINE=...` runs this.
+`make demo` trains the model; the TF-IDF baseline (seconds) is trained here for its own example
+and the comparison. `make docs MODEL=models/default/<version>` runs this.
 """
 
 from __future__ import annotations
@@ -28,15 +29,17 @@ MARKER = re.compile(r"^<!-- example: ([\w-]+) -->\n```console\n.*?^```\n", re.M 
 WIDTH = "100"  # rich tables render at this width, as in a common terminal
 
 
-def run(args: list[str], scrub: dict[str, str]) -> str:
+def run(args: list[str], scrub: dict[str, str], stderr_first: bool = False) -> str:
+    """The command's output as a terminal shows it: stdout then stderr, or stderr first for commands
+    that report on stderr and print their result (a folder) last on stdout."""
     env = {**os.environ, "COLUMNS": WIDTH, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "NO_COLOR": "1"}
     done = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True)
     if done.returncode != 0:
         sys.exit(f"{' '.join(args)} failed:\n{done.stderr}")
-    text = done.stdout + done.stderr
+    text = done.stderr + done.stdout if stderr_first else done.stdout + done.stderr
     for old, new in sorted(scrub.items(), key=lambda kv: -len(kv[0])):
         text = text.replace(old, new)
-    return text
+    return re.sub(r"(models/[\w.-]+/)\d{8}-\d{6}", r"\1<version>", text)
 
 
 def shown(command: str, output: str, keep: int | None = None) -> str:
@@ -59,21 +62,25 @@ def training_output(model: Path, shown_as: str) -> str:
         lines.append(f"epoch {record['epoch']}: {fields}")
     console = Console(width=int(WIDTH), record=True, file=open(os.devnull, "w"), color_system=None)
     console.print(metrics_table(metrics["dev"], title="dev"))
-    return "\n".join(lines) + "\n" + console.export_text() + f"model written to {shown_as}\n"
+    return "\n".join(lines) + "\n" + console.export_text() + f"model written to {shown_as}\n{shown_as}\n"
 
 
-def examples(model: Path, baseline: Path | None, tmp: Path) -> dict[str, str]:
+def examples(model: Path, tmp: Path) -> dict[str, str]:
     nr = [str(Path(sys.executable).with_name("newsroles"))]
     scrub = {str(model): "models/default/<version>", str(tmp) + "/": "", str(ROOT) + "/": ""}
-    if baseline is not None:
-        scrub[str(baseline)] = "models/default-tfidf/<version>"
+    baseline_run = run([*nr, "baseline", "--models-dir", str(tmp / "models")], scrub, stderr_first=True)
+    baseline = next((tmp / "models" / "default-tfidf").iterdir())
     out = {
         "convert": shown(
             "newsroles data convert ../shared/data/newsdiscourse data/newsdiscourse",
             run([*nr, "data", "convert", "../shared/data/newsdiscourse", "data/newsdiscourse"], scrub),
         ),
         "stats": shown(f"newsroles data stats {DEV}", run([*nr, "data", "stats", DEV], scrub)),
-        "train": shown("newsroles train", training_output(model, "models/default/<version>")),
+        "train": shown(
+            "newsroles train                # any key: --train.epochs 2 --model.type sentence",
+            training_output(model, "models/default/<version>"),
+        ),
+        "baseline": shown("newsroles baseline", baseline_run),
         "evaluate": shown(
             f"newsroles evaluate models/default/<version> {DEV} --output eval.json",
             run([*nr, "evaluate", str(model), DEV, "--output", str(tmp / "eval.json")], scrub),
@@ -83,12 +90,11 @@ def examples(model: Path, baseline: Path | None, tmp: Path) -> dict[str, str]:
             run([*nr, "label", STORY, "--model", str(model)], scrub),
             keep=30,
         ),
-    }
-    if baseline is not None:
-        out["compare"] = shown(
+        "compare": shown(
             f"newsroles compare models/default-tfidf/<version> models/default/<version> --data {DEV}",
             run([*nr, "compare", str(baseline), str(model), "--data", DEV], scrub),
-        )
+        ),
+    }
     return out
 
 
@@ -108,11 +114,10 @@ def rewrite(readme: str, blocks: dict[str, str]) -> tuple[str, list[str]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, required=True, help="the default model folder (from make demo)")
-    parser.add_argument("--baseline", type=Path, help="the TF-IDF baseline folder, for the compare example")
     parser.add_argument("--readme", type=Path, default=ROOT / "README.md")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="newsroles-docs-") as tmp:
-        blocks = examples(args.model.resolve(), args.baseline.resolve() if args.baseline else None, Path(tmp))
+        blocks = examples(args.model.resolve(), Path(tmp))
     text, missing = rewrite(args.readme.read_text(encoding="utf-8"), blocks)
     if missing:
         sys.exit(f"README markers with no example: {', '.join(missing)}")
