@@ -31,10 +31,12 @@ STATE_FILE = "state.pt"
 
 
 def config_fingerprint(config) -> str:
-    """What must match for a checkpoint to be resumed: the whole config and the data's contents."""
+    """What must match for a checkpoint to be resumed: the whole config and the data's contents
+    (the teacher targets' too, when distilling)."""
     from newsroles.model.folder import file_fingerprint
 
-    data = {p: file_fingerprint(p) for p in (config.data.train, config.data.dev) if p and Path(p).is_file()}
+    files = (config.data.train, config.data.dev, config.train.distill_targets)
+    data = {p: file_fingerprint(p) for p in files if p and Path(p).is_file()}
     blob = json.dumps({"config": config.to_dict(), "data": data}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()
 
