@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -258,3 +259,13 @@ def test_distilled_config_is_the_default_plus_the_teacher_and_says_when_the_file
     config = load_config(None, {"train.distill_targets": "configs/teacher/absent.json.gz", "data.train": "t.jsonl"})
     with pytest.raises(UserError, match="distill-targets"):
         distillation_record(config, [], LABELS)
+
+
+def test_a_configs_path_missing_here_is_found_in_the_installed_package(tmp_path, monkeypatch):
+    from newsroles.training.distill import targets_path
+
+    monkeypatch.chdir(tmp_path)  # no configs/ folder here
+    found = targets_path("configs/mappings/roles.yaml")
+    assert found.is_file() and found.read_text(encoding="utf-8").startswith("# The default label set")
+    assert targets_path("elsewhere/t.json.gz") == Path("elsewhere/t.json.gz")
+    assert not targets_path("configs/teacher/absent.json.gz").exists()
