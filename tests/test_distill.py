@@ -65,8 +65,10 @@ def test_distill_loss_pulls_the_student_toward_the_teacher_and_ignores_masked_se
 def data(tmp_path_factory):
     folder = tmp_path_factory.mktemp("distill-data")
     train = write_jsonl(synthetic_articles(16, seed=21), folder / "train.jsonl")
-    dev = write_jsonl(synthetic_articles(6, seed=22), folder / "dev.jsonl")
-    return train, dev
+    dev_articles = synthetic_articles(6, seed=22)
+    for article in dev_articles:
+        article.id = "dev-" + article.id  # ids unique across train and dev, as a final fit needs
+    return train, write_jsonl(dev_articles, folder / "dev.jsonl")
 
 
 @pytest.fixture(scope="module")
@@ -269,3 +271,23 @@ def test_a_configs_path_missing_here_is_found_in_the_installed_package(tmp_path,
     assert found.is_file() and found.read_text(encoding="utf-8").startswith("# The default label set")
     assert targets_path("elsewhere/t.json.gz") == Path("elsewhere/t.json.gz")
     assert not targets_path("configs/teacher/absent.json.gz").exists()
+
+
+def test_a_final_fit_distils_from_targets_covering_train_and_dev(tiny_article_model, tiny_base_model, data, tmp_path):
+    both = write_teacher_targets(tiny_article_model, list(data), tmp_path / "both.json.gz", device="cpu")
+    config = student_config(tiny_base_model, data, **{"train.distill_targets": str(both), "train.max_steps": "2"})
+    selection = train_from_config(config, output=tmp_path / "selection", progress=False)
+    config = student_config(tiny_base_model, data, **{"train.distill_targets": str(both), "train.max_steps": "2"})
+    final = train_from_config(config, output=tmp_path / "final", progress=False, final_from=selection)
+    metrics = json.loads((final / "metrics.json").read_text())
+    assert metrics["final_fit"]["trained_on"] == ["train", "dev"] and metrics["distillation"]["train_data_matches"]
+
+
+def test_runs_that_do_not_distil_compare_equal_whatever_their_distillation_settings():
+    from newsroles.training.final_fit import setting_differences
+
+    now = load_config(None).to_dict()
+    before = {**now, "train": {k: v for k, v in now["train"].items() if not k.startswith("distill_")}}
+    assert setting_differences(now, before) == []
+    distilling = {**now, "train": {**now["train"], "distill_targets": "t.json.gz"}}
+    assert "train.distill_targets" in setting_differences(distilling, before)
