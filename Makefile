@@ -14,7 +14,7 @@ BIN := $(VENV)/bin
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup browser test demo docs benchmark mpnet accurate content-types-data clean
+.PHONY: setup browser test demo docs benchmark mpnet accurate teacher-targets content-types-data clean
 
 setup: $(VENV)/.installed
 
@@ -55,6 +55,13 @@ mpnet: setup
 accurate: mpnet
 	$(BIN)/newsroles data convert $(SHARED)/data/newsdiscourse data/newsdiscourse
 	$(BIN)/newsroles train --config configs/accurate.yaml
+# The targets configs/distilled.yaml trains on: a teacher's probabilities on train and dev (dev for a
+# final fit, which trains on both; a selection run uses only its training articles' rows), no
+# text (README, "Distillation: teacher then student"). TEACHER: its model folder, e.g. models/accurate/<version>.
+teacher-targets: setup
+	@test -n "$(TEACHER)" || { echo "usage: make teacher-targets TEACHER=models/accurate/<version>" >&2; exit 2; }
+	$(BIN)/newsroles distill-targets "$(TEACHER)" data/newsdiscourse/train.jsonl data/newsdiscourse/validation.jsonl \
+	  -o configs/teacher/mpnet-roles.json.gz
 # The corpus with the paper's eight content types as labels, for configs/content-types.yaml.
 content-types-data: setup
 	$(BIN)/newsroles data convert $(SHARED)/data/newsdiscourse data/newsdiscourse-content-types --mapping content-types

@@ -1,5 +1,6 @@
-"""Model card sections of their own: calibration (how far the confidences can be trusted) and the
-final fit (which data the model saw, where its dev figures come from).
+"""Model card sections of their own: calibration (how far the confidences can be trusted), the
+final fit (which data the model saw, where its dev figures come from) and distillation (which
+teacher's soft labels it learned from).
 
 Kept apart from model/card.py so the card's layout can change without touching them: the card
 takes `extra_card_fields(metrics)` into its JSON and appends `extra_sections(card)` to its markdown.
@@ -9,14 +10,40 @@ from __future__ import annotations
 
 
 def extra_card_fields(metrics: dict) -> dict:
-    """The card JSON's entries from metrics.json: `calibration` (training/temperature.py) and
-    `final_fit` (training/final_fit.py), None where absent."""
-    return {"calibration": metrics.get("calibration"), "final_fit": metrics.get("final_fit")}
+    """The card JSON's entries from metrics.json: `calibration` (training/temperature.py),
+    `final_fit` (training/final_fit.py) and `distillation` (training/distill.py), None where absent."""
+    return {key: metrics.get(key) for key in ("calibration", "final_fit", "distillation")}
 
 
 def extra_sections(card: dict) -> list[str]:
-    """Markdown sections for the card, in order; none for a model with neither entry."""
-    return [s for s in (final_fit_markdown(card.get("final_fit")), calibration_markdown(card.get("calibration"))) if s]
+    """Markdown sections for the card, in order; none for a model with none of the entries."""
+    sections = (
+        distillation_markdown(card.get("distillation")),
+        final_fit_markdown(card.get("final_fit")),
+        calibration_markdown(card.get("calibration")),
+    )
+    return [s for s in sections if s]
+
+
+def distillation_markdown(distillation: dict | None) -> str | None:
+    if not distillation:
+        return None
+    teacher = distillation.get("teacher") or {}
+    score = teacher.get("dev_macro_f1")
+    shown = f"`{teacher.get('name') or '?'}` (id `{teacher.get('id') or '?'}`, base `{teacher.get('base') or '?'}`"
+    shown += f", dev macro-F1 {score:.3f})" if isinstance(score, (int, float)) else ")"
+    matches = "" if distillation.get("train_data_matches", True) else (
+        " The targets were computed on a training file with other bytes (same article ids and sentences)."
+    )
+    return "\n".join(
+        [
+            "## Distillation\n",
+            f"Trained on the soft labels of the teacher {shown} together with the gold labels: "
+            f"weight {distillation['weight']} on the teacher's probabilities, {1 - distillation['weight']:.2g} on the gold labels, "
+            f"temperature {distillation['temperature']}. Teacher targets: `{distillation['targets']['path']}` "
+            f"(sha256 {distillation['targets']['sha256'][:12]}...).{matches}\n",
+        ]
+    )
 
 
 def final_fit_markdown(final_fit: dict | None) -> str | None:

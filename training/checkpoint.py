@@ -31,10 +31,13 @@ STATE_FILE = "state.pt"
 
 
 def config_fingerprint(config) -> str:
-    """What must match for a checkpoint to be resumed: the whole config and the data's contents."""
+    """What must match for a checkpoint to be resumed: the whole config and the data's contents
+    (the teacher targets' too, when distilling)."""
     from newsroles.model.folder import file_fingerprint
+    from newsroles.training.distill import targets_path
 
-    data = {p: file_fingerprint(p) for p in (config.data.train, config.data.dev) if p and Path(p).is_file()}
+    teacher = targets_path(config.train.distill_targets) if config.train.distill_targets else None
+    data = {str(p): file_fingerprint(p) for p in (config.data.train, config.data.dev, teacher) if p and Path(p).is_file()}
     blob = json.dumps({"config": config.to_dict(), "data": data}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()
 

@@ -76,6 +76,12 @@ class TrainConfig:
     label_smoothing: Annotated[Float, Between(0.0, 0.5)] = _TRAIN["label_smoothing"]
     # Weight of the corpus-labels auxiliary loss; 0 disables it.
     aux_weight: Annotated[Float, Between(0.0, 10.0)] = _TRAIN["aux_weight"]
+    # Distillation (training/distill.py): a teacher-targets file from `newsroles distill-targets`;
+    # null: gold labels only. The weight is the soft loss's share of the role loss (gold keeps
+    # 1 - weight); the temperature softens teacher and student alike in the KL term (times T²).
+    distill_targets: Str | None = _TRAIN["distill_targets"]
+    distill_weight: Annotated[Float, Between(0.0, 1.0)] = _TRAIN["distill_weight"]
+    distill_temperature: Annotated[Float, Between(0.05, 100.0)] = _TRAIN["distill_temperature"]
     # After training, tune one logit bias per label on the dev set for macro-F1 (training/calibrate.py).
     tune_label_bias: Bool = _TRAIN["tune_label_bias"]
     max_steps: Annotated[Int, Between(1, 10**9)] | None = _TRAIN["max_steps"]  # stop early (tests, smoke runs)

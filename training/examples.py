@@ -5,10 +5,13 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
+import numpy as np
+
 from newsroles.model.article import Article
 from newsroles.model.forward import article_windows
 from newsroles.model.windows import Window, tokenize_articles
 from newsroles.training.config import RunConfig
+from newsroles.training.distill import teacher_probabilities
 
 
 @dataclass
@@ -16,11 +19,16 @@ class TrainingExamples:
     windows: list[Window]
     labels: list[list[int]]  # per window, per sentence: label index or -100 (unlabeled)
     aux: list[list[list[float]]]  # per window, per sentence: multi-hot corpus labels, -1 rows = unknown
+    # Distillation (training/distill.py): per window, the teacher's probabilities per sentence; None when off.
+    soft: list[np.ndarray] | None = None
 
 
 def make_examples(
-    tokenizer, articles: list[Article], spec, labels: list[str], aux_labels: list[str], first_shares=None, tokens=None
+    tokenizer, articles: list[Article], spec, labels: list[str], aux_labels: list[str], first_shares=None, tokens=None,
+    soft_targets: list[np.ndarray] | None = None,
 ) -> TrainingExamples:
+    """Windows with their gold labels, corpus labels and (given `soft_targets`, per article a
+    (sentences, labels) array of a teacher's probabilities) the teacher's rows."""
     label_index = {name: i for i, name in enumerate(labels)}
     aux_index = {name: i for i, name in enumerate(aux_labels)}
     windows, _ = article_windows(tokenizer, articles, spec, first_shares=first_shares, tokens=tokens)
@@ -38,7 +46,8 @@ def make_examples(
                         row[aux_index[name]] = 1.0
             rows.append(row)
         window_aux.append(rows)
-    return TrainingExamples(windows, window_labels, window_aux)
+    soft = None if soft_targets is None else [soft_targets[w.article][w.start : w.end] for w in windows]
+    return TrainingExamples(windows, window_labels, window_aux, soft)
 
 
 def epoch_examples(config: RunConfig, tokenizer, train: list[Article], spec, labels, aux_labels) -> list[TrainingExamples]:
@@ -46,11 +55,12 @@ def epoch_examples(config: RunConfig, tokenizer, train: list[Article], spec, lab
     differently each epoch (from the seed and the epoch alone, so a resumed run sees the same)."""
     tc = config.train
     tokens = tokenize_articles(tokenizer, train, spec)
+    soft = teacher_probabilities(config, train, labels)
     if not (tc.shift_windows and spec.is_article):
-        return [make_examples(tokenizer, train, spec, labels, aux_labels, tokens=tokens)] * tc.epochs
+        return [make_examples(tokenizer, train, spec, labels, aux_labels, tokens=tokens, soft_targets=soft)] * tc.epochs
     out = []
     for epoch in range(1, tc.epochs + 1):
         draw = random.Random(f"window-shift-{config.seed}-{epoch}")
         shares = [draw.random() for _ in train]
-        out.append(make_examples(tokenizer, train, spec, labels, aux_labels, first_shares=shares, tokens=tokens))
+        out.append(make_examples(tokenizer, train, spec, labels, aux_labels, first_shares=shares, tokens=tokens, soft_targets=soft))
     return out

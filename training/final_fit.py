@@ -60,6 +60,7 @@ def read_selection(folder: str | Path) -> Selection:
 
 def setting_differences(config: dict, selected: dict) -> list[str]:
     """Dotted keys where the run's config differs from the selection run's in what shapes the model."""
+    config, selected = _without_idle_distillation(config), _without_idle_distillation(selected)
     keys = [f"model.{k}" for k in sorted(set(config.get("model") or {}) | set(selected.get("model") or {}))]
     keys += [f"train.{k}" for k in sorted(set(config.get("train") or {}) | set(selected.get("train") or {})) if k not in UNCOMPARED_TRAIN_KEYS]
     keys.append("data.mapping")
@@ -69,6 +70,15 @@ def setting_differences(config: dict, selected: dict) -> list[str]:
         if (config.get(section) or {}).get(name) != (selected.get(section) or {}).get(name):
             out.append(key)
     return out
+
+
+def _without_idle_distillation(config: dict) -> dict:
+    """The config without its distillation settings when it does not distill (the weight and the
+    temperature then change nothing; runs from before distillation existed have none)."""
+    train = config.get("train") or {}
+    if train.get("distill_targets"):
+        return config
+    return {**config, "train": {k: v for k, v in train.items() if not k.startswith("distill_")}}
 
 
 def prepare_final_fit(config, folder: str | Path) -> Selection:

@@ -41,3 +41,22 @@ def aux_loss(aux_logits, aux_targets) -> torch.Tensor:
     if aux_logits is None or not keep.any():
         return torch.zeros(())
     return nn.functional.binary_cross_entropy_with_logits(aux_logits.float()[keep], aux_targets[keep])
+
+
+def distill_loss(logits, soft_targets, mask, temperature: float = 1.0) -> torch.Tensor:
+    """KL(teacher || student) at temperature T, times T² (Hinton et al. 2015), averaged over the
+    sentences `mask` keeps.
+
+    The teacher gives probabilities, not logits: its log-probabilities divided by T and
+    renormalised are exactly its softmax at T (log q is a logit vector up to a constant), so
+    teacher and student are softened the same way. Zero where the student's softmax equals the
+    teacher's; the gradient pulls the student's logits toward the teacher's log-probabilities.
+    """
+    logits, soft, mask = logits.reshape(-1, logits.size(-1)), soft_targets.reshape(-1, soft_targets.size(-1)), mask.reshape(-1)
+    if not mask.any():
+        return logits.sum() * 0.0
+    student = torch.log_softmax(logits[mask].float() / temperature, dim=-1)
+    # Rounded files hold exact zeros: floor them so log() stays finite.
+    teacher = torch.log_softmax(torch.log(soft[mask].float().clamp_min(1e-6)) / temperature, dim=-1)
+    kl = (teacher.exp() * (teacher - student)).sum(dim=-1)
+    return kl.mean() * temperature**2

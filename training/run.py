@@ -153,6 +153,9 @@ def train_from_config(
 
         train, dev = merge_train_and_dev(train, dev, labels, selection), None
     aux_labels = sorted({name for a in train for s in a.sentences for name in s.source_labels})
+    from newsroles.training.distill import distillation_record
+
+    distillation = distillation_record(config, train, labels)  # hook: checks the teacher targets before any model is built
 
     model, tokenizer, aux_labels = build_model(config, labels, aux_labels)
 
@@ -164,6 +167,8 @@ def train_from_config(
         config, model, tokenizer, train, dev, labels, aux_labels, evaluate, progress=progress, checkpoint=checkpoint, resume=resume
     )
     metrics = {"history": result.history, "best_epoch": result.best_epoch}
+    if distillation is not None:
+        metrics["distillation"] = distillation
     if result.best_metrics is not None:
         metrics["dev"] = result.best_metrics
         if config.train.tune_label_bias:

@@ -41,6 +41,7 @@ from newsroles.training.checkpoint import (
     save_checkpoint,
 )
 from newsroles.training.config import RunConfig
+from newsroles.training.distill import blend_distillation
 from newsroles.training.examples import TrainingExamples, epoch_examples
 from newsroles.training.losses import aux_loss, class_weights, role_loss
 from newsroles.training.weight_average import WeightAverage
@@ -273,6 +274,8 @@ def train_step(run: Setup, batch_ids: list[int], examples: TrainingExamples) -> 
         with autocast(run.device, run.dtype):
             logits, aux_logits = model(batch)
         loss = role_loss(logits, batch["labels"], run.class_weights, tc.focal_gamma, tc.label_smoothing)
+        if examples.soft is not None:  # distillation: the teacher's soft labels share the role loss (training/distill.py)
+            loss = blend_distillation(loss, logits, batch["labels"], [examples.soft[i] for i in batch_ids], tc)
         if run.aux_labels and tc.aux_weight > 0:
             loss = loss + tc.aux_weight * aux_loss(aux_logits, batch["aux_targets"]).to(loss.device)
         run.optimizer.zero_grad(set_to_none=True)

@@ -1,0 +1,68 @@
+"""`newsroles distill-targets`: a teacher model's per-sentence probabilities on labeled data, the
+soft labels a student trains on (`train.distill_targets`; file format: training/teacher_targets.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shlex
+from pathlib import Path
+
+import numpy as np
+
+from newsroles.inference.predictor import load_labeler
+from newsroles.model.article import labeled_sentences
+from newsroles.model.errors import UserError
+from newsroles.model.folder import file_fingerprint, read_config
+from newsroles.training.readers import read_articles
+from newsroles.training.teacher_targets import write_targets
+
+
+def teacher_summary(folder: Path, manifest: dict) -> dict:
+    """Who the teacher is and how good it was on dev (its metrics.json, what its card reports)."""
+    metrics_file = folder / "metrics.json"
+    metrics = json.loads(metrics_file.read_text(encoding="utf-8")) if metrics_file.is_file() else {}
+    dev = metrics.get("dev") or {}
+    return {
+        "id": manifest.get("id"),
+        "name": manifest.get("name"),
+        "base": manifest.get("base_model") or (read_config(folder).get("model") or {}).get("base"),
+        "path": str(folder),
+        "dev_macro_f1": dev.get("macro_f1"),
+        "dev_accuracy": dev.get("accuracy"),
+    }
+
+
+def write_teacher_targets(
+    teacher: str | Path,
+    data: list[str | Path],
+    output: str | Path,
+    device: str = "auto",
+    batch_size: int | None = None,
+    decimals: int = 4,
+    command: str | None = None,
+) -> Path:
+    """Predict every sentence of the labeled `data` files with the `teacher` model folder and write
+    its probabilities (no text) to `output`, atomically. Returns `output`."""
+    labeler = load_labeler(teacher, device)
+    probs: dict[str, np.ndarray] = {}
+    files = []
+    for path in data:
+        articles = read_articles(path, labeler.labels, labels_name="the teacher's labels")
+        if next(labeled_sentences(articles), None) is None:
+            raise UserError("no labeled sentences: teacher targets are for the labeled data a student trains on", path)
+        for article, p in zip(articles, labeler.predict(articles, batch_size)):
+            if article.id in probs:
+                raise UserError(f"article id '{article.id}' is in more than one data file; the targets are keyed by article id", path)
+            probs[article.id] = p
+        files.append(
+            {"path": str(path), "sha256": file_fingerprint(path), "articles": len(articles), "sentences": sum(len(a.sentences) for a in articles)}
+        )
+    header = {
+        "labels": labeler.labels,
+        "teacher": teacher_summary(Path(teacher), labeler.manifest),
+        "data": files,
+        "command": command or shlex.join(["newsroles", "distill-targets", str(teacher), *map(str, data), "-o", str(output)]),
+        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+    }
+    return write_targets(output, header, probs, decimals)
