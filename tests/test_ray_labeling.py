@@ -132,3 +132,15 @@ def test_cli_parquet_in_parquet_out(tmp_path, tiny_article_model):
     assert_same_records([r for s in shards for r in s], in_process([tmp_path / "in.parquet"], tiny_article_model))
     again = CliRunner().invoke(app, args)  # everything done: nothing to label, no cluster work
     assert again.exit_code == 0 and "labeled 0 of 3 shards (3 already done)" in again.output
+
+
+def test_min_confidence_withholds_as_the_local_path_does(archive, tiny_article_model, tmp_path):
+    out = tmp_path / "out"
+    label_archive([str(archive)], tiny_article_model, out, shard_size=4 * SHARD, workers=1, min_confidence=0.9)
+    got = [r for shard in shard_records(out) for r in shard]
+    labeler = load_labeler(tiny_article_model, "cpu")
+    labeler.min_confidence = 0.9
+    expected = [a.to_dict() for a in labeler.label(list(LabelInputs([str(archive)])))]
+    assert_same_records(got, expected)
+    low = [s for r in got for s in r["sentences"] if s["confidence"] < 0.9]
+    assert low and all(s["label"] is None and s["reason"] == "low confidence" for s in low)

@@ -71,7 +71,8 @@ def import_ray():
 class ShardLabeler:
     """A Ray Data actor: loads the model once, then labels and writes whole shards."""
 
-    def __init__(self, model: str, device: str, out: str, fmt: str, batch_size, skip_bad: bool, threads: int, die_once):
+    def __init__(self, model: str, device: str, out: str, fmt: str, batch_size, skip_bad: bool, threads: int, die_once,
+                 min_confidence: float | None = None):
         from newsroles.inference.predictor import load_labeler
 
         if device == "cpu" or not _has_cuda():
@@ -79,6 +80,7 @@ class ShardLabeler:
 
             torch.set_num_threads(max(1, threads))
         self.labeler = load_labeler(model, device)
+        self.labeler.min_confidence = min_confidence  # as `newsroles label --min-confidence` (inference/withhold.py)
         self.out, self.fmt, self.batch_size, self.skip_bad = Path(out), fmt, batch_size, skip_bad
         self.die_once = die_once
 
@@ -121,6 +123,7 @@ def label_archive(
     batch_size: int | None = None,
     skip_bad: bool = False,
     progress: bool = False,
+    min_confidence: float | None = None,
 ) -> ArchiveReport:
     """Label every article of `inputs` into shards under `output`; resumes a run left unfinished."""
     if fmt not in SHARD_FORMATS:
@@ -138,14 +141,15 @@ def label_archive(
     started = time.perf_counter()
     files = input_files(inputs)
     shards = plan_shards(files, shard_size)
-    check_manifest(out, {"inputs": [uri for uri, _ in files], "shard_size": shard_size, "format": fmt, "model": model, "shards": len(shards)})
+    check_manifest(out, {"inputs": [uri for uri, _ in files], "shard_size": shard_size, "format": fmt, "model": model, "shards": len(shards), "min_confidence": min_confidence})
     todo = pending_shards(out, shards, fmt)
     report = ArchiveReport(shards=len(shards), done_before=len(shards) - len(todo))
 
     if todo:
         own_cluster = _connect(ray, address, workers * cpus_per_worker)
         try:
-            results = _run(ray, todo, model, out, fmt, workers, cpus_per_worker, gpus_per_worker, device, batch_size, skip_bad, progress)
+            results = _run(ray, todo, model, out, fmt, workers, cpus_per_worker, gpus_per_worker, device, batch_size, skip_bad, progress,
+                           min_confidence)
         finally:
             if own_cluster:
                 ray.shutdown()
@@ -182,7 +186,7 @@ def _connect(ray, address: str | None, cpus: float) -> bool:
     return True
 
 
-def _run(ray, todo, model, out, fmt, workers, cpus_per_worker, gpus_per_worker, device, batch_size, skip_bad, progress):
+def _run(ray, todo, model, out, fmt, workers, cpus_per_worker, gpus_per_worker, device, batch_size, skip_bad, progress, min_confidence):
     from ray.data import DataContext
 
     context = DataContext.get_current()
@@ -204,6 +208,7 @@ def _run(ray, todo, model, out, fmt, workers, cpus_per_worker, gpus_per_worker, 
         fn_constructor_kwargs=dict(
             model=model, device=device, out=str(out.resolve()), fmt=fmt, batch_size=batch_size,
             skip_bad=skip_bad, threads=int(max(1, cpus_per_worker)), die_once=os.environ.get(DIE_ONCE_ENV),
+            min_confidence=min_confidence,
         ),
     )  # Ray Data restarts a dead labeler and retries its shard (max_restarts, max_task_retries: -1)
     return [json.loads(row["result"]) for row in labeled.take_all()]

@@ -48,7 +48,7 @@ def label(
 
         folder = resolve_path(model, models_dir) if model else latest_model(models_dir)
         return _label_on_ray(inputs, folder, output, fmt, device, batch_size, skip_bad, quiet,
-                             ray_address, ray_workers, ray_cpus, ray_gpus, shard_size)
+                             ray_address, ray_workers, ray_cpus, ray_gpus, shard_size, min_confidence)
     if engine != "local":
         from newsroles.model.errors import UserError
 
@@ -82,7 +82,8 @@ def label(
         typer.echo(f"skipped: {message}", err=True)
 
 
-def _label_on_ray(inputs, model, output, fmt, device, batch_size, skip_bad, quiet, address, workers, cpus, gpus, shard_size):
+def _label_on_ray(inputs, model, output, fmt, device, batch_size, skip_bad, quiet, address, workers, cpus, gpus, shard_size,
+                  min_confidence):
     from newsroles.inference.archive.ray_labeling import label_archive
     from newsroles.model.errors import UserError
 
@@ -91,7 +92,7 @@ def _label_on_ray(inputs, model, output, fmt, device, batch_size, skip_bad, quie
     report = label_archive(
         inputs, model, output, fmt=fmt or "jsonl", shard_size=shard_size, workers=workers, cpus_per_worker=cpus,
         gpus_per_worker=gpus, address=address, device=device, batch_size=batch_size, skip_bad=skip_bad,
-        progress=not quiet and is_tty(),
+        progress=not quiet and is_tty(), min_confidence=min_confidence,
     )
     if not quiet:
         typer.echo(
