@@ -80,7 +80,12 @@ def test_model_health_docs_and_page(client, labeler):
     assert info["name"] == labeler.manifest["name"] and info["version"] == labeler.manifest["id"]
     assert info["metrics"] == json.loads((baseline_model() / "metrics.json").read_text())
     assert client.get("/healthz").json()["status"] == "ok"
-    assert client.get("/docs").status_code == 200
+    docs = client.get("/docs")
+    assert docs.status_code == 200
+    # Swagger UI from this server, not a CDN: the docs page works without internet.
+    assets = re.findall(r"""(?:src|href)\s*=\s*["']([^"']+)""", docs.text) + re.findall(r"""url: ?["']([^"']+)""", docs.text)
+    assert assets and not [a for a in assets if "//" in a]
+    assert all(client.get(a).status_code == 200 for a in assets if a.endswith((".js", ".css")))
     assert "/v1/label" in client.get("/openapi.json").json()["paths"]
     page = client.get("/")
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")

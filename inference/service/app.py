@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request
+from fastapi_offline import FastAPIOffline
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -135,7 +136,9 @@ def create_app(labeler, settings: ServiceSettings | None = None) -> FastAPI:
         yield
         worker.close()
 
-    app = FastAPI(
+    # FastAPIOffline: /docs serves Swagger UI's files from the package itself, not from a CDN, so the
+    # docs page works where the service has no internet (as in most newsroom networks' back ends).
+    app = FastAPIOffline(
         title="newsroles",
         summary="Tag every sentence of a news story as stance, quote, background or fact.",
         version=str(info.get("newsroles_version") or "0"),
