@@ -55,16 +55,14 @@ class ExportReport:
 
 
 def _copy_folder(source: Path, dest: Path, skip: set[str]) -> None:
-    for item in source.rglob("*"):
-        rel = item.relative_to(source)
-        if rel.as_posix() in skip or any(part.startswith(".") for part in rel.parts):
-            continue
-        target = dest / rel
-        if item.is_dir():
-            target.mkdir(parents=True, exist_ok=True)
-        elif item.is_file():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(item, target)
+    """Copy `source` into `dest` but for its top-level entries in `skip` and hidden entries
+    (another run's unfinished `.part` writes)."""
+
+    def ignored(folder: str, names: list[str]) -> set[str]:
+        top = Path(folder) == source
+        return {n for n in names if n.startswith(".") or (top and n in skip)}
+
+    shutil.copytree(source, dest, ignore=ignored, dirs_exist_ok=True)
 
 
 def _folder_size(folder: Path) -> int:
