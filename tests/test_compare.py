@@ -216,7 +216,7 @@ def two_versions(tmp_path_factory):
 
 def test_cli_compare_prints_side_by_side_and_writes_json_and_report(two_versions):
     from newsroles.inference.cli import app
-    from newsroles.model.card import load_evaluations
+    from newsroles.model.card_evaluations import load_evaluations
 
     root, data = two_versions
     models = root / "models"
