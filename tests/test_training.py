@@ -229,3 +229,28 @@ def test_every_training_step_runs_in_train_mode(tiny_base_model, data, tmp_path,
     config = config_for(tiny_base_model, data, **{"train.epochs": "2"})
     train_from_config(config, output=tmp_path / "model", progress=False)
     assert len(modes) > 2 and all(modes)
+
+
+def test_trains_from_a_parquet_sentence_table(tiny_base_model, data, tmp_path):
+    """One row per sentence, rows shuffled, under other column names (data.columns), read through `datasets`."""
+    import random
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from newsroles.training.readers import read_articles
+
+    rows = [
+        {"doc": a.id, "position": i, "body": s.text, "role": s.label}
+        for a in read_articles(data[0])
+        for i, s in enumerate(a.sentences)
+    ]
+    random.Random(0).shuffle(rows)
+    table = tmp_path / "train.parquet"
+    pq.write_table(pa.Table.from_pylist(rows), table)
+    columns = {"data.columns.article_id": "doc", "data.columns.text": "body", "data.columns.label": "role", "data.columns.order": "position"}
+    config = config_for(tiny_base_model, (table, data[1]), **columns)
+    folder = train_from_config(config, output=tmp_path / "from-parquet", progress=False)
+    metrics = json.loads((folder / "metrics.json").read_text())
+    assert metrics["dev"]["macro_f1"] > 0.9, metrics["history"]
+    assert json.loads((folder / "newsroles.json").read_text())["data"]["train"]["path"] == str(table)
