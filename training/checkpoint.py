@@ -32,9 +32,9 @@ STATE_FILE = "state.pt"
 
 def config_fingerprint(config) -> str:
     """What must match for a checkpoint to be resumed: the whole config and the data's contents."""
-    from newsroles.model.folder import file_fingerprint
+    from newsroles.training.sentence_tables import data_fingerprint
 
-    data = {p: file_fingerprint(p) for p in (config.data.train, config.data.dev) if p and Path(p).is_file()}
+    data = {p: data_fingerprint(p) for p in (config.data.train, config.data.dev) if p}
     blob = json.dumps({"config": config.to_dict(), "data": data}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()
 

@@ -67,6 +67,18 @@ def process_share(batch: list[int], rank: int, processes: int) -> list[int]:
     return batch[rank::processes]
 
 
+def targets_weight(label_rows: list[list[int]], class_weights: torch.Tensor | None) -> float:
+    """What role_loss's mean divides by for these windows: their labeled sentences, class-weighted.
+
+    A part's loss times its share of the batch's weight adds up to the whole batch's loss (the
+    auxiliary loss, a mean over other units, only nearly)."""
+    labeled = [label for row in label_rows for label in row if label != -100]
+    if class_weights is None:
+        return float(len(labeled))
+    weights = class_weights.detach().cpu().tolist()
+    return float(sum(weights[label] for label in labeled))
+
+
 def micro_batches(share: list[int], parts: int) -> list[list[int]]:
     """`share` cut into at most `parts` nearly equal runs, for gradient accumulation."""
     parts = max(1, min(parts, len(share)))

@@ -15,7 +15,7 @@ from newsroles.model.base import resolve_base_model
 from newsroles.model.classifier import SentenceRoleModel
 from newsroles.model.errors import UserError
 from newsroles.model.fileio import atomic_dir
-from newsroles.model.folder import MANIFEST, file_fingerprint
+from newsroles.model.folder import MANIFEST
 from newsroles.model.labels import load_mapping
 from newsroles.training.config import RunConfig
 
@@ -48,11 +48,13 @@ def load_split(config: RunConfig, labels: list[str] | None, what: str) -> list[A
 
 def data_record(config: RunConfig) -> dict:
     """Fingerprints that say whether two models saw the same data."""
+    from newsroles.training.sentence_tables import data_fingerprint
+
     out = {}
     for split in ("train", "dev"):
         path = getattr(config.data, split)
         if path:
-            out[split] = {"path": str(path), "sha256": file_fingerprint(path) if Path(path).is_file() else None}
+            out[split] = {"path": str(path), "sha256": data_fingerprint(path)}
     return out
 
 

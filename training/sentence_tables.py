@@ -83,6 +83,18 @@ def _load(source: str):
         raise UserError(f"cannot read as {path.suffix.lower()[1:]} ({first[:300]})", path) from None
 
 
+def data_fingerprint(source: str | Path) -> str:
+    """sha256 that says whether two runs saw the same data: of a file's bytes, or of a hub
+    dataset's `datasets` fingerprint (its cached revision)."""
+    import hashlib
+
+    from newsroles.model.folder import file_fingerprint
+
+    if str(source).startswith(HUB_PREFIX):
+        return hashlib.sha256(f"{source} {_load(str(source))._fingerprint}".encode()).hexdigest()
+    return file_fingerprint(source)
+
+
 def dataset_to_articles(
     ds, source: str | Path, labels: Iterable[str] | None = None, labels_name: str = "the labels"
 ) -> list[Article]:

@@ -42,7 +42,7 @@ from newsroles.training.checkpoint import (
     save_checkpoint,
 )
 from newsroles.training.config import RunConfig
-from newsroles.training.distributed import make_accelerator, micro_batches, process_share
+from newsroles.training.distributed import make_accelerator, micro_batches, process_share, targets_weight
 from newsroles.training.examples import TrainingExamples, epoch_examples
 from newsroles.training.losses import aux_loss, class_weights, role_loss
 from newsroles.training.weight_average import WeightAverage
@@ -285,19 +285,28 @@ def train_step(run: Setup, batch_ids: list[int], examples: TrainingExamples) -> 
     """One optimizer step on the windows `batch_ids` (the global batch); returns the batch's loss.
 
     This process trains on its share of the batch, in `train.grad_accumulation` parts; each part's
-    loss is weighted by its share of the global batch, so the gradients DDP averages over processes
-    are those of the whole batch (with one process and one part the weight is 1 and unused).
+    loss is weighted by its share of the batch's labeled sentences, so the gradients summed over
+    parts and averaged over processes (DDP) are those of the whole batch (with one process and
+    one part the weight is 1 and unused).
     """
     tc, acc = run.config.train, run.accelerator
     share = process_share(batch_ids, acc.process_index, acc.num_processes)
     # A short last batch may leave a process nothing: it computes a window at weight 0, because
     # every process must join each step's gradient all-reduce.
     parts = micro_batches(share or batch_ids[:1], tc.grad_accumulation)
+    total = targets_weight([examples.labels[i] for i in batch_ids], run.class_weights)
     run.optimizer.zero_grad(set_to_none=True)
     loss_sum = 0.0
     try:
         for k, part in enumerate(parts):
-            weight = acc.num_processes * len(part) / len(batch_ids) if share else 0.0
+            if not share:
+                weight = 0.0
+            elif len(parts) == 1 and acc.num_processes == 1:
+                weight = 1.0
+            elif total > 0:
+                weight = acc.num_processes * targets_weight([examples.labels[i] for i in part], run.class_weights) / total
+            else:  # nothing labeled in the whole batch: the loss is 0 anyway
+                weight = acc.num_processes * len(part) / len(batch_ids)
             batch = collate_windows(
                 [examples.windows[i] for i in part],
                 run.pad_id,
