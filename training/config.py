@@ -46,7 +46,8 @@ class ColumnsConfig:
     article_id: Str = "article_id"
     text: Str = "text"
     label: Str = "label"  # optional column: a missing or null cell is an unlabeled sentence
-    # Sentence order within an article (sorted on it); null: row order, the rows of one article together.
+    # Sentence order within an article (sorted on it) in Parquet, Arrow and hub tables; null: row
+    # order. CSV/TSV always keep row order, with each article's rows together.
     order: Str | None = None
     title: Str = "title"  # optional column
     paragraph: Str = "paragraph"  # optional column

@@ -362,6 +362,8 @@ def _parse_table(
             if name != ours and name not in theirs:  # asked for by name, so it must be there
                 raise UserError(f"no column '{name}' (data.columns.{ours}); the header has: {', '.join(theirs[:20])}", path, header_line)
         back = {name: ours for ours, name in renamed.items()}
+        # The header in our names; a column that merely bears one of our names while that role is
+        # mapped to another column is set aside (parenthesised), not read.
         columns = [back.get(c, c if c not in CSV_REQUIRED + CSV_OPTIONAL else f"({c})") for c in theirs]
         missing = [c for c in CSV_REQUIRED if c not in columns]
         if missing:
