@@ -32,9 +32,10 @@ STATE_FILE = "state.pt"
 
 def config_fingerprint(config) -> str:
     """What must match for a checkpoint to be resumed: the whole config and the data's contents."""
-    from newsroles.training.sentence_tables import data_fingerprint
+    from newsroles.training.sentence_tables import HUB_PREFIX, data_fingerprint
 
-    data = {p: data_fingerprint(p) for p in (config.data.train, config.data.dev) if p}
+    sources = (config.data.train, config.data.dev)
+    data = {p: data_fingerprint(p) for p in sources if p and (Path(p).is_file() or str(p).startswith(HUB_PREFIX))}
     blob = json.dumps({"config": config.to_dict(), "data": data}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()
 
