@@ -14,11 +14,12 @@ import numpy as np
 
 from newsroles.inference.predictor import load_labeler
 from newsroles.model.errors import UserError
-from newsroles.model.folder import file_fingerprint, read_manifest
+from newsroles.model.folder import read_manifest
 from newsroles.model.registry import resolve
 from newsroles.training.compare import compare_predictions, reorder_metrics
 from newsroles.training.evaluate import check_has_labels
 from newsroles.training.readers import read_articles
+from newsroles.training.sentence_tables import data_fingerprint
 from newsroles.training.significance import DEFAULT_SAMPLES, DEFAULT_SEED
 
 
@@ -58,7 +59,7 @@ def compare_models(
     articles = read_articles(data, labels, labels_name="the models' labels")
     check_has_labels(articles, data)
     n_sentences = sum(len(a.sentences) for a in articles)
-    data_info = {"path": str(data), "sha256": file_fingerprint(data), "sentences": n_sentences}
+    data_info = {"path": str(data), "sha256": data_fingerprint(data), "sentences": n_sentences}
     all_probs = []
     infos = []
     for ref, v, lab in zip(refs, versions, labelers):

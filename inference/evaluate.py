@@ -10,9 +10,9 @@ import time
 from pathlib import Path
 
 from newsroles.inference.predictor import load_labeler
-from newsroles.model.folder import file_fingerprint
 from newsroles.training.evaluate import check_has_labels, compute_metrics, gold_and_predictions
 from newsroles.training.readers import read_articles
+from newsroles.training.sentence_tables import data_fingerprint
 from newsroles.training.withheld import calibration_of, mark_withheld, withheld_report
 
 
@@ -33,7 +33,7 @@ def evaluate_model(model: str | Path, data: str | Path, device: str = "auto", ba
     n_sentences = sum(len(a.sentences) for a in articles)
     return {
         "model": str(model),
-        "data": {"path": str(data), "sha256": file_fingerprint(data), "articles": len(articles), "sentences": n_sentences},
+        "data": {"path": str(data), "sha256": data_fingerprint(data), "articles": len(articles), "sentences": n_sentences},
         "seconds": round(seconds, 3),
         "sentences_per_second": round(n_sentences / seconds, 1) if seconds > 0 else None,
         **metrics,

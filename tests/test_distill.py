@@ -196,12 +196,12 @@ def test_other_bytes_with_the_same_articles_warn_and_are_recorded(tiny_base_mode
     rewritten.write_text(data[0].read_text() + "\n")  # a blank line more: same articles, other sha256
     config = student_config(tiny_base_model, (rewritten, data[1]), **{"train.distill_targets": str(targets)})
     with pytest.warns(InputWarning, match="sha256 differs"):
-        record = distillation_record(config, load_split(str(rewritten), LABELS, "train"), LABELS)
+        record = distillation_record(config, load_split(config, LABELS, "train"), LABELS)
     assert record["train_data_matches"] is False
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         config = student_config(tiny_base_model, data, **{"train.distill_targets": str(targets)})
-        assert distillation_record(config, load_split(str(data[0]), LABELS, "train"), LABELS)["train_data_matches"]
+        assert distillation_record(config, load_split(config, LABELS, "train"), LABELS)["train_data_matches"]
 
 
 # ---------------------------------------------------------------------------------------------

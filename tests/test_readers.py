@@ -1,4 +1,4 @@
-"""Readers: JSONL/CSV/TSV input, line-accurate errors, and the Hugging Face datasets form."""
+"""Readers: JSONL/CSV/TSV input with line-accurate errors; Parquet, Arrow and hub sentence tables."""
 
 from __future__ import annotations
 
@@ -9,13 +9,9 @@ import pytest
 
 from newsroles.model.article import Article, Sentence
 from newsroles.model.errors import InputWarning, UserError
-from newsroles.training.readers import (
-    DATASET_COLUMNS,
-    articles_to_dataset,
-    dataset_to_articles,
-    load_articles_dataset,
-    read_articles,
-)
+from newsroles.training.config import ColumnsConfig
+from newsroles.training.readers import read_articles
+from newsroles.training.sentence_tables import load_articles_dataset
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ROLES = ["stance", "quote", "background", "fact"]
@@ -225,38 +221,77 @@ def test_tsv_errors_too(tmp_path):
     assert_error(path, 3, "label 'nope'", ROLES)
 
 
-# ------------------------------------------------------------------------------------ datasets
+# ------------------------------------------------------------------------------------ sentence tables
 
 
-def test_dataset_round_trip():
-    articles = read_articles(FIXTURES / "articles.jsonl")
-    ds = articles_to_dataset(articles)
-    assert ds.column_names == list(DATASET_COLUMNS)
-    assert len(ds) == 2
-    row = ds[0]
-    assert row["id"] == "a1"
-    assert row["labels"] == ["fact", "quote", "background", None]
-    assert row["paragraphs"] == [0, 1, 1, 2]
-    assert row["source_labels"][1] == ["Distant_Evaluation", "Speech"]
-    back = dataset_to_articles(ds)
-    assert [(a.id, a.title) for a in back] == [(a.id, a.title) for a in articles]
-    for a, b in zip(articles, back):
-        assert [(s.text, s.label, s.source_labels, s.paragraph) for s in a.sentences] == [
-            (s.text, s.label, s.source_labels, s.paragraph) for s in b.sentences
-        ]
+def sentence_rows() -> dict[str, list]:
+    """Two articles, their rows shuffled: the order column puts the sentences back."""
+    return {
+        "doc": ["b", "a", "a", "b", "a"],
+        "pos": [1, 2, 0, 0, 1],
+        "body": ["B two.", "A three.", "A one.", "B one.", "A two."],
+        "role": ["fact", None, "quote", "stance", "background"],
+    }
 
 
-def test_dataset_of_unlabeled_and_empty_lists():
-    ds = articles_to_dataset([Article(id="u", sentences=[Sentence("a"), Sentence("b")])])
-    assert ds.features["labels"].feature.dtype == "string"  # typed even when every label is None
-    assert ds[0]["labels"] == [None, None]
-    empty = articles_to_dataset([])
-    assert len(empty) == 0 and empty.column_names == list(DATASET_COLUMNS)
+MAPPED = ColumnsConfig(article_id="doc", text="body", label="role", order="pos")
 
 
-def test_load_articles_dataset_validates_first(tmp_path):
-    ds = load_articles_dataset(FIXTURES / "articles.csv", ROLES)
-    assert ds["id"] == ["a1", "a2"]
-    bad = write(tmp_path, "in.jsonl", jline(GOOD) + "not json\n")
-    with pytest.raises(UserError, match=r"in\.jsonl:2: not valid JSON"):
-        load_articles_dataset(bad)
+def test_parquet_sentence_table_with_mapped_columns(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "sentences.parquet"
+    pq.write_table(pa.table(sentence_rows()), path)
+    articles = read_articles(path, ROLES, columns=MAPPED)
+    assert [a.id for a in articles] == ["b", "a"]  # first appearance
+    assert [(s.text, s.label) for s in articles[1].sentences] == [("A one.", "quote"), ("A two.", "background"), ("A three.", None)]
+    assert [s.text for s in articles[0].sentences] == ["B one.", "B two."]
+
+
+def test_arrow_file_reads_like_parquet(tmp_path):
+    from datasets import Dataset
+
+    Dataset.from_dict(sentence_rows()).save_to_disk(tmp_path / "saved")
+    arrow = next((tmp_path / "saved").glob("*.arrow"))
+    articles = read_articles(arrow, ROLES, columns=MAPPED)
+    assert [[s.text for s in a.sentences] for a in articles] == [["B one.", "B two."], ["A one.", "A two.", "A three."]]
+
+
+def test_table_column_errors_name_the_column_and_file(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "sentences.parquet"
+    pq.write_table(pa.table(sentence_rows()), path)
+    with pytest.raises(UserError) as err:
+        read_articles(path, ROLES, columns=ColumnsConfig(article_id="doc", text="sentence", order="pos"))
+    assert str(err.value).startswith(str(path)) and "no column 'sentence' (data.columns.text)" in str(err.value)
+    assert "doc, pos, body, role" in str(err.value)
+    # A default name missing is an error only for a required column; a label column asked for by name must be there.
+    with pytest.raises(UserError, match="no column 'article_id' \\(data.columns.article_id\\)"):
+        read_articles(path)
+    with pytest.raises(UserError, match="no column 'tag' \\(data.columns.label\\)"):
+        read_articles(path, columns=ColumnsConfig(article_id="doc", text="body", label="tag"))
+    pq.write_table(pa.table({**sentence_rows(), "role": ["fact", "nope", "quote", "stance", "fact"]}), path)
+    with pytest.raises(UserError, match="row 2: article 'a': label 'nope' is not one of"):
+        read_articles(path, ROLES, columns=MAPPED)
+
+
+def test_csv_columns_are_mapped_too(tmp_path):
+    path = write(tmp_path, "in.csv", "doc,body,role\nx,One.,quote\nx,Two.,fact\n")
+    columns = ColumnsConfig(article_id="doc", text="body", label="role")
+    [article] = read_articles(path, ROLES, columns=columns)
+    assert [(s.text, s.label) for s in article.sentences] == [("One.", "quote"), ("Two.", "fact")]
+    with pytest.raises(UserError) as err:
+        read_articles(path, ROLES, columns=ColumnsConfig(article_id="doc", text="sentence"))
+    assert str(err.value).startswith(f"{path}:1: no column 'sentence' (data.columns.text)")
+
+
+def test_hub_id_offline_is_one_clear_line(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(UserError) as err:
+        load_articles_dataset("hf:no-such-org/no-such-dataset:train")
+    message = str(err.value)
+    assert message.startswith("hf:no-such-org/no-such-dataset:train: cannot load hub dataset 'no-such-org/no-such-dataset' split 'train'")
+    assert "\n" not in message

@@ -35,9 +35,13 @@ def config_fingerprint(config) -> str:
     (the teacher targets' too, when distilling)."""
     from newsroles.model.folder import file_fingerprint
     from newsroles.training.distill import targets_path
+    from newsroles.training.sentence_tables import HUB_PREFIX, data_fingerprint
 
+    sources = (config.data.train, config.data.dev)
+    data = {p: data_fingerprint(p) for p in sources if p and (Path(p).is_file() or str(p).startswith(HUB_PREFIX))}
     teacher = targets_path(config.train.distill_targets) if config.train.distill_targets else None
-    data = {str(p): file_fingerprint(p) for p in (config.data.train, config.data.dev, teacher) if p and Path(p).is_file()}
+    if teacher is not None and Path(teacher).is_file():
+        data[str(teacher)] = file_fingerprint(teacher)
     blob = json.dumps({"config": config.to_dict(), "data": data}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()
 

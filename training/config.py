@@ -39,13 +39,30 @@ _TRAIN, _BASELINE = packaged_default_config()["train"], packaged_default_config(
 
 
 @dataclass
+class ColumnsConfig:
+    """Column names of a sentence table (one row per sentence): CSV/TSV, Parquet, Arrow or a hub dataset."""
+
+    __pydantic_config__: ClassVar = STRICT_KEYS
+    article_id: Str = "article_id"
+    text: Str = "text"
+    label: Str = "label"  # optional column: a missing or null cell is an unlabeled sentence
+    # Sentence order within an article (sorted on it) in Parquet, Arrow and hub tables; null: row
+    # order. CSV/TSV always keep row order, with each article's rows together.
+    order: Str | None = None
+    title: Str = "title"  # optional column
+    paragraph: Str = "paragraph"  # optional column
+
+
+@dataclass
 class DataConfig:
     __pydantic_config__: ClassVar = STRICT_KEYS
+    # A .jsonl/.csv/.tsv/.parquet/.arrow file, or a hub dataset `hf:ORG/NAME:SPLIT` (needs a hub).
     train: Str | None = None
     dev: Str | None = None
     # Label mapping (bundled name or YAML path): its `labels` are the model's label set.
     # null: the label set is the labels found in the training data.
     mapping: Str | None = "roles"
+    columns: ColumnsConfig = field(default_factory=ColumnsConfig)
 
 
 @dataclass
@@ -56,6 +73,9 @@ class TrainConfig:
     # Classifier head, position embeddings, GRU.
     head_learning_rate: Annotated[Float, Between(1e-8, 1.0)] = _TRAIN["head_learning_rate"]
     batch_size: Annotated[Int, Between(1, 4096)] = _TRAIN["batch_size"]  # windows per step (sentences, for a sentence model)
+    # Gradient accumulation: each process computes its share of a batch in this many parts (less
+    # memory, the same step). batch_size stays the global batch, over all processes.
+    grad_accumulation: Annotated[Int, Between(1, 4096)] = _TRAIN["grad_accumulation"]
     # Overlap of training windows (model.window_overlap is inference's): 0 shows each sentence once
     # per epoch, which is the cheapest; more overlap shows sentences in several contexts.
     window_overlap: Annotated[Float, Between(0.0, 0.9)] = _TRAIN["window_overlap"]

@@ -22,8 +22,9 @@ one article must be contiguous.
 Every problem is a `UserError` naming the file and the line (for CSV, the line the row starts on).
 A binary file is refused; bytes that are not UTF-8 are replaced (U+FFFD) with an `InputWarning`
 naming the line of the first (model/textio.py).
-Training goes through Hugging Face `datasets`: `load_articles_dataset` reads and validates here,
-then builds a `datasets.Dataset` with one row per article (see `articles_to_dataset`).
+``.parquet`` / ``.arrow`` files and hub datasets (``hf:ORG/NAME:SPLIT``) are sentence tables like
+CSV, read through Hugging Face `datasets` (training/sentence_tables.py). The column names of every
+sentence table (CSV/TSV too) can be changed with `columns` (the config's data.columns).
 """
 
 from __future__ import annotations
@@ -41,26 +42,32 @@ from newsroles.model.textio import SAMPLE, Decoder, binary_error
 SUFFIXES = (".jsonl", ".csv", ".tsv")
 CSV_REQUIRED = ("article_id", "text")
 CSV_OPTIONAL = ("label", "title", "paragraph")
-# Column names of the datasets representation (one row per article).
-DATASET_COLUMNS = ("id", "title", "sentences", "labels", "source_labels", "paragraphs")
 
 
 # ---------------------------------------------------------------------------------------------
 # Entry point
 
 
-def read_articles(path: str | Path, labels: Iterable[str] | None = None, labels_name: str = "the labels") -> list[Article]:
-    """Read and validate every article of a .jsonl, .csv or .tsv file.
+def read_articles(
+    path: str | Path, labels: Iterable[str] | None = None, labels_name: str = "the labels", columns=None
+) -> list[Article]:
+    """Read and validate every article of a .jsonl, .csv, .tsv, .parquet or .arrow file or an
+    `hf:ORG/NAME:SPLIT` hub dataset.
 
     `labels`, when given, is the allowed label set: any other label is an error naming the line of
     the first one and listing every label of the file outside the set. `labels_name` says whose
-    labels they are in that message ("the model's labels").
+    labels they are in that message ("the model's labels"). `columns` (a ColumnsConfig) names the
+    columns of a sentence table.
     """
+    from newsroles.training.sentence_tables import is_dataset_source, read_sentence_table
+
+    if is_dataset_source(path):
+        return read_sentence_table(path, labels, labels_name, columns)
     path = Path(path)
     _check_input_file(path)
     allowed = None if labels is None else tuple(labels)
     try:
-        articles = list(_read_any(path, allowed, labels_name))
+        articles = list(_read_any(path, allowed, labels_name, columns=columns))
     except _StrayLabel as first:
         raise _stray_labels_error(path, allowed, first) from None
     if not articles:
@@ -78,11 +85,12 @@ def iter_articles(path: str | Path, on_bad_row=None) -> Iterator[Article]:
     yield from _read_any(path, None, on_bad_row=on_bad_row)
 
 
-def _read_any(path: Path, allowed, labels_name: str = "the labels", on_bad_row=None) -> Iterator[Article]:
+def _read_any(path: Path, allowed, labels_name: str = "the labels", on_bad_row=None, columns=None) -> Iterator[Article]:
     suffix = path.suffix.lower()
     if suffix == ".jsonl":
         return _read_jsonl(path, allowed, labels_name)
-    return _read_table(path, allowed, delimiter="\t" if suffix == ".tsv" else ",", labels_name=labels_name, on_bad_row=on_bad_row)
+    delimiter = "\t" if suffix == ".tsv" else ","
+    return _read_table(path, allowed, delimiter, labels_name=labels_name, on_bad_row=on_bad_row, columns=columns)
 
 
 class _StrayLabel(UserError):
@@ -303,21 +311,30 @@ def _json_type(x: Any) -> str:
 # CSV / TSV
 
 
+def _table_renames(columns) -> dict[str, str]:
+    """Our CSV column -> its name in the file (data.columns; sentence order is row order in CSV)."""
+    if columns is None:
+        return {c: c for c in CSV_REQUIRED + CSV_OPTIONAL}
+    return {c: getattr(columns, c) for c in CSV_REQUIRED + CSV_OPTIONAL}
+
+
 def _read_table(
     path: Path,
     allowed: tuple[str, ...] | None,
     delimiter: str,
     labels_name: str = "the labels",
     on_bad_row=None,
+    columns=None,
 ) -> Iterator[Article]:
     """The articles of a CSV/TSV file, streamed. `on_bad_row(error)`, when given, is called for a
-    bad row, which is then left out (the header and the file as a whole must still be sound)."""
+    bad row, which is then left out (the header and the file as a whole must still be sound).
+    `columns` (a ColumnsConfig) renames the header's columns to ours."""
     kind = "TSV" if delimiter == "\t" else "CSV"
     # surrogateescape: undecodable bytes survive decoding as lone surrogates, replaced (and warned
     # about, with their line) by `_table_lines`.
     fh = _open(path, mode="r", encoding="utf-8-sig", errors="surrogateescape", newline="")
     with fh:
-        yield from _parse_table(_table_lines(fh, path), path, allowed, delimiter, kind, labels_name, on_bad_row)
+        yield from _parse_table(_table_lines(fh, path), path, allowed, delimiter, kind, labels_name, on_bad_row, columns)
 
 
 def _table_lines(fh, path: Path) -> Iterator[str]:
@@ -329,7 +346,7 @@ def _table_lines(fh, path: Path) -> Iterator[str]:
 
 
 def _parse_table(
-    lines, path: Path, allowed, delimiter: str, kind: str, labels_name: str = "the labels", on_bad_row=None
+    lines, path: Path, allowed, delimiter: str, kind: str, labels_name: str = "the labels", on_bad_row=None, columns=None
 ) -> Iterator[Article]:
     reader = csv.reader(lines, delimiter=delimiter)
     try:
@@ -339,7 +356,15 @@ def _parse_table(
         if header is None:
             raise UserError("file is empty (no header row)", path)
         header_line = reader.line_num
-        columns = [c.strip() for c in header]
+        theirs = [c.strip() for c in header]
+        renamed = _table_renames(columns)
+        for ours, name in renamed.items():
+            if name != ours and name not in theirs:  # asked for by name, so it must be there
+                raise UserError(f"no column '{name}' (data.columns.{ours}); the header has: {', '.join(theirs[:20])}", path, header_line)
+        back = {name: ours for ours, name in renamed.items()}
+        # The header in our names; a column that merely bears one of our names while that role is
+        # mapped to another column is set aside (parenthesised), not read.
+        columns = [back.get(c, c if c not in CSV_REQUIRED + CSV_OPTIONAL else f"({c})") for c in theirs]
         missing = [c for c in CSV_REQUIRED if c not in columns]
         if missing:
             hint = ""
@@ -418,78 +443,3 @@ def _parse_table(
             raise UserError(f"{kind} file has a header but no rows", path)
     except csv.Error as exc:
         raise UserError(f"malformed {kind} ({exc})", path, reader.line_num) from None
-
-
-# ---------------------------------------------------------------------------------------------
-# Hugging Face datasets representation
-
-
-def dataset_features():
-    """The `datasets.Features` of the one-row-per-article representation."""
-    from datasets import Features, Value
-
-    try:
-        from datasets import List  # datasets >= 4
-    except ImportError:  # pragma: no cover - older datasets
-        from datasets import Sequence as List
-
-    return Features(
-        {
-            "id": Value("string"),
-            "title": Value("string"),
-            "sentences": List(Value("string")),
-            "labels": List(Value("string")),
-            "source_labels": List(List(Value("string"))),
-            "paragraphs": List(Value("int32")),
-        }
-    )
-
-
-def article_to_row(article: Article) -> dict[str, Any]:
-    return {
-        "id": article.id,
-        "title": article.title,
-        "sentences": [s.text for s in article.sentences],
-        "labels": [s.label for s in article.sentences],
-        "source_labels": [list(s.source_labels) for s in article.sentences],
-        "paragraphs": [s.paragraph for s in article.sentences],
-    }
-
-
-def articles_to_dataset(articles: Iterable[Article]):
-    """One `datasets.Dataset` row per article: id, title, sentences, labels, source_labels, paragraphs.
-
-    Unlabeled sentences have label None; sentences without a paragraph index have None there.
-    """
-    from datasets import Dataset
-
-    features = dataset_features()
-    rows = [article_to_row(a) for a in articles]
-    if not rows:
-        return Dataset.from_dict({name: [] for name in features}, features=features)
-    return Dataset.from_list(rows, features=features)
-
-
-def dataset_to_articles(ds) -> list[Article]:
-    """The inverse of `articles_to_dataset` (any mapping/Dataset with those columns)."""
-    missing = [c for c in ("id", "sentences") if c not in ds.column_names]
-    if missing:
-        raise UserError(f"dataset lacks column(s) {', '.join(missing)}; expected {', '.join(DATASET_COLUMNS)}")
-    articles = []
-    for row in ds:
-        texts = row["sentences"]
-        n = len(texts)
-        labels = row.get("labels") or [None] * n
-        source = row.get("source_labels") or [[] for _ in range(n)]
-        paragraphs = row.get("paragraphs") or [None] * n
-        sentences = [
-            Sentence(text=t, label=lab, source_labels=list(src or []), paragraph=par)
-            for t, lab, src, par in zip(texts, labels, source, paragraphs)
-        ]
-        articles.append(Article(id=str(row["id"]), sentences=sentences, title=row.get("title")))
-    return articles
-
-
-def load_articles_dataset(path: str | Path, labels: Iterable[str] | None = None, labels_name: str = "the labels"):
-    """Read and validate `path` with `read_articles`, then build the `datasets.Dataset`."""
-    return articles_to_dataset(read_articles(path, labels, labels_name))

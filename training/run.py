@@ -15,7 +15,7 @@ from newsroles.model.base import resolve_base_model
 from newsroles.model.classifier import SentenceRoleModel
 from newsroles.model.errors import UserError
 from newsroles.model.fileio import atomic_dir
-from newsroles.model.folder import MANIFEST, file_fingerprint
+from newsroles.model.folder import MANIFEST
 from newsroles.model.labels import load_mapping
 from newsroles.training.config import RunConfig
 
@@ -30,15 +30,17 @@ def labels_in_data(articles: list[Article]) -> list[str]:
     return list(dict.fromkeys(item.label for item in labeled_sentences(articles)))
 
 
-def load_split(path: str | None, labels: list[str] | None, what: str) -> list[Article] | None:
-    """Validated (with file and line in every error), then held as a Hugging Face dataset."""
-    from newsroles.training.readers import dataset_to_articles, load_articles_dataset
+def load_split(config: RunConfig, labels: list[str] | None, what: str) -> list[Article] | None:
+    """The `what` split (data.train or data.dev): read and validated, every error naming file and line (or row)."""
+    from newsroles.training.readers import read_articles
+    from newsroles.training.sentence_tables import HUB_PREFIX
 
+    path = getattr(config.data, what)
     if path is None:
         return None
-    if not Path(path).exists():
+    if not str(path).startswith(HUB_PREFIX) and not Path(path).exists():
         raise UserError(f"{what} data not found (set data.{what} in the config or --data.{what} PATH)", path)
-    articles = dataset_to_articles(load_articles_dataset(path, labels, "the label mapping's labels"))
+    articles = read_articles(path, labels, "the label mapping's labels", columns=config.data.columns)
     if next(labeled_sentences(articles), None) is None:
         raise UserError(f"the {what} data has no labeled sentences (every sentence's `label` is missing or null)", path)
     return articles
@@ -46,11 +48,13 @@ def load_split(path: str | None, labels: list[str] | None, what: str) -> list[Ar
 
 def data_record(config: RunConfig) -> dict:
     """Fingerprints that say whether two models saw the same data."""
+    from newsroles.training.sentence_tables import data_fingerprint
+
     out = {}
     for split in ("train", "dev"):
         path = getattr(config.data, split)
         if path:
-            out[split] = {"path": str(path), "sha256": file_fingerprint(path)}
+            out[split] = {"path": str(path), "sha256": data_fingerprint(path)}
     return out
 
 
@@ -126,9 +130,12 @@ def train_from_config(
     progress: bool = True,
     resume: bool = False,
     final_from: str | Path | None = None,
-) -> Path:
+) -> Path | None:
     """Fine-tune the configured model and write a complete model folder; returns its path.
-    `final_from`: a selection run's model folder; train on train + dev (training/final_fit.py)."""
+    `final_from`: a selection run's model folder; train on train + dev (training/final_fit.py).
+
+    Under `accelerate launch` or `torchrun` every process trains and only the main one writes the
+    folder; the others return None (training/distributed.py)."""
     from newsroles.model.saved import save_transformer
     from newsroles.training.evaluate import compute_metrics, gold_and_predictions
     from newsroles.training.trainer import fit, seed_everything
@@ -145,8 +152,8 @@ def train_from_config(
     labels = resolve_labels(config)
     if not config.data.train:
         raise UserError("no training data: set data.train in the config or pass --data.train PATH", config_path)
-    train = load_split(config.data.train, labels, "train")
-    dev = load_split(config.data.dev, labels, "dev")
+    train = load_split(config, labels, "train")
+    dev = load_split(config, labels, "dev")
     labels = labels or labels_in_data(train)
     if selection is not None:
         from newsroles.training.final_fit import merge_train_and_dev
@@ -166,6 +173,11 @@ def train_from_config(
     result = fit(
         config, model, tokenizer, train, dev, labels, aux_labels, evaluate, progress=progress, checkpoint=checkpoint, resume=resume
     )
+    from newsroles.training.distributed import end_processes, is_main_process
+
+    if not is_main_process():
+        end_processes()
+        return None
     metrics = {"history": result.history, "best_epoch": result.best_epoch}
     if distillation is not None:
         metrics["distillation"] = distillation
@@ -201,6 +213,7 @@ def train_from_config(
                 "training_seconds": round(result.seconds, 1),
                 "training_steps": result.steps,
                 "training_precision": result.precision,
+                "training_processes": result.processes,
                 "hardware": hardware(),
                 "torch": torch.__version__,
                 **version_info(name, config.model.base),  # id, name, parent (when fine-tuned from a version)
@@ -210,6 +223,7 @@ def train_from_config(
     from newsroles.training.checkpoint import remove_checkpoint
 
     remove_checkpoint(checkpoint)  # the model folder is complete: nothing left to resume
+    end_processes()
     return out
 
 
@@ -224,8 +238,8 @@ def baseline_from_config(config: RunConfig, config_path: str | Path | None = Non
     if not config.data.train:
         raise UserError("no training data: set data.train in the config or pass --data.train PATH", config_path)
     labels = resolve_labels(config)
-    train = load_split(config.data.train, labels, "train")
-    dev = load_split(config.data.dev, labels, "dev")
+    train = load_split(config, labels, "train")
+    dev = load_split(config, labels, "dev")
     labels = labels or labels_in_data(train)
     present = labels_in_data(train)
     if len(present) < 2:

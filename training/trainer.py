@@ -2,8 +2,9 @@
 
 A plain PyTorch loop rather than Hugging Face's Trainer: the model takes variable-size windows
 with per-sentence targets and is scored per article through the same windowing as inference,
-so Trainer's collation and evaluation would have to be overridden anyway, and it would need
-`accelerate`. The loop is small: AdamW, linear warm-up and decay, clipping, best-epoch keeping.
+so Trainer's collation and evaluation would have to be overridden anyway. The loop is small:
+AdamW, linear warm-up and decay, clipping, best-epoch keeping. Hugging Face Accelerate does the
+rest (training/distributed.py): devices, mixed precision, DDP over processes and machines.
 
 How to read it: `fit` is the loop. What a run trains with and never changes (model, optimizer,
 schedule, data, device) is one `Setup`; everything the loop changes as it goes (step, epoch,
@@ -29,7 +30,7 @@ from tqdm.auto import tqdm
 
 from newsroles.model.article import Article
 from newsroles.model.classifier import SentenceRoleModel
-from newsroles.model.device import autocast, resolve_device, resolve_precision
+from newsroles.model.device import resolve_precision
 from newsroles.model.errors import UserError
 from newsroles.model.forward import article_probabilities, is_out_of_memory, out_of_memory_error
 from newsroles.model.windows import Window, collate_windows
@@ -42,6 +43,7 @@ from newsroles.training.checkpoint import (
 )
 from newsroles.training.config import RunConfig
 from newsroles.training.distill import blend_distillation
+from newsroles.training.distributed import make_accelerator, micro_batches, process_share, targets_weight
 from newsroles.training.examples import TrainingExamples, epoch_examples
 from newsroles.training.losses import aux_loss, class_weights, role_loss
 from newsroles.training.weight_average import WeightAverage
@@ -77,6 +79,7 @@ class FitResult:
     best_metrics: dict | None = None  # dev metrics of the kept epoch
     best_probs: list | None = None  # its dev predictions
     precision: str = "float32"  # what the training steps computed in
+    processes: int = 1  # how many trained together (DDP)
 
 
 @dataclass
@@ -84,11 +87,13 @@ class Setup:
     """What a run trains with: made once, before the first step, and never changed by the loop."""
 
     config: RunConfig
-    model: SentenceRoleModel
+    model: SentenceRoleModel  # the plain model: dev scoring, weight averaging, checkpoints
+    train_model: torch.nn.Module  # what the training steps call: the model, or its DDP wrapper
+    accelerator: object  # accelerate.Accelerator
     tokenizer: object
     plans: list[TrainingExamples]  # one per epoch
     aux_labels: list[str]
-    device: torch.device
+    device: torch.device  # this process's
     dtype: torch.dtype | None  # autocast precision, None for fp32
     class_weights: torch.Tensor | None
     pad_id: int
@@ -149,15 +154,20 @@ def fit(
     tc = config.train
     run = make_setup(config, model, tokenizer, train, labels, aux_labels)
     fingerprint = config_fingerprint(config)
+    main = run.accelerator.is_main_process
+    progress = progress and main
     state = LoopState()
-    if resume and checkpoint is not None:
+    if resume and checkpoint is not None:  # every process loads it: they go on from the same state
         state = restore(run, load_checkpoint(checkpoint, fingerprint))
         if progress:
             tqdm.write(f"resuming at epoch {state.epoch}, step {state.step}", file=sys.stderr)
 
-    def save() -> None:
-        if checkpoint is not None:
-            save_checkpoint(checkpoint, checkpoint_state(run, state, fingerprint))
+    def save() -> None:  # called by every process at the same steps
+        if checkpoint is None:
+            return
+        dropout_rngs = process_rng_states(run)
+        if main:
+            save_checkpoint(checkpoint, checkpoint_state(run, state, fingerprint, dropout_rngs))
 
     state.started = time.perf_counter()
     for epoch in range(state.epoch, tc.epochs + 1):
@@ -174,7 +184,8 @@ def fit(
             "loss": round(float(np.mean(state.losses)), 5) if state.losses else None,
             "seconds": round(state.seconds(), 1),
         }
-        score, metrics, probs, use_average = score_epoch(run, dev, evaluate, record)
+        # Dev is scored on the main process only (the others wait at the next step's all-reduce).
+        score, metrics, probs, use_average = score_epoch(run, dev if main else None, evaluate, record)
         state.history.append(record)
         if progress:
             shown = ", ".join(f"{k}={v}" for k, v in record.items() if k != "epoch")
@@ -188,7 +199,9 @@ def fit(
         model.load_state_dict(state.best.weights)
     precision = str(run.dtype).replace("torch.", "") if run.dtype is not None else "float32"
     best = state.best
-    return FitResult(model, best.epoch, state.history, state.seconds(), state.step, best.metrics, best.probs, precision)
+    return FitResult(
+        model, best.epoch, state.history, state.seconds(), state.step, best.metrics, best.probs, precision, run.accelerator.num_processes
+    )
 
 
 def make_setup(
@@ -198,11 +211,16 @@ def make_setup(
     from transformers import get_linear_schedule_with_warmup
 
     tc = config.train
-    device = resolve_device(tc.device)
+    accelerator = make_accelerator(tc)
+    device = accelerator.device
     dtype = resolve_precision(tc.precision, device, training=True)
     if tc.threads:
         torch.set_num_threads(tc.threads)
-    model.to(device)
+    # Places the model on this process's device and, under a launcher, wraps it in DDP. Accelerate
+    # would also run every forward (dev scoring too) under autocast: undone, and train_step asks
+    # for autocast itself, so that dev scoring stays fp32 as with one process.
+    train_model = accelerator.prepare_model(model)
+    accelerator.unwrap_model(train_model, keep_fp32_wrapper=False)
     train_spec = dataclasses.replace(model.spec, window_overlap=tc.window_overlap)
     plans = epoch_examples(config, tokenizer, train, train_spec, labels, aux_labels)
     if not plans[0].windows:
@@ -217,11 +235,14 @@ def make_setup(
         ],
         weight_decay=tc.weight_decay,
     )
+    optimizer = accelerator.prepare_optimizer(optimizer)  # the fp16 gradient scaler steps it
     planned = sum(math.ceil(len(plan.windows) / tc.batch_size) for plan in plans)
     total_steps = planned if tc.max_steps is None else min(tc.max_steps, planned)
     return Setup(
         config=config,
         model=model,
+        train_model=train_model,
+        accelerator=accelerator,
         tokenizer=tokenizer,
         plans=plans,
         aux_labels=aux_labels,
@@ -230,7 +251,8 @@ def make_setup(
         class_weights=weights.to(device) if weights is not None else None,
         pad_id=tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0,
         optimizer=optimizer,
-        scheduler=get_linear_schedule_with_warmup(optimizer, int(tc.warmup_ratio * total_steps), total_steps),
+        # Not prepared by Accelerate (which would step it once per process): it counts global steps.
+        scheduler=get_linear_schedule_with_warmup(optimizer.optimizer, int(tc.warmup_ratio * total_steps), total_steps),
         average=WeightAverage(model, tc.ema_decay) if tc.ema_decay > 0 else None,
         rng=random.Random(config.seed),
         total_steps=total_steps,
@@ -261,36 +283,62 @@ def train_epoch(run: Setup, state: LoopState, progress: bool, save) -> None:
 
 
 def train_step(run: Setup, batch_ids: list[int], examples: TrainingExamples) -> float:
-    """One optimizer step on the windows `batch_ids`; returns the batch's loss."""
-    tc, model = run.config.train, run.model
-    batch = collate_windows(
-        [examples.windows[i] for i in batch_ids],
-        run.pad_id,
-        labels=[examples.labels[i] for i in batch_ids],
-        aux=[examples.aux[i] for i in batch_ids] if run.aux_labels else None,
-    )
+    """One optimizer step on the windows `batch_ids` (the global batch); returns the batch's loss.
+
+    This process trains on its share of the batch, in `train.grad_accumulation` parts; each part's
+    loss is weighted by its share of the batch's labeled sentences, so the gradients summed over
+    parts and averaged over processes (DDP) are those of the whole batch (with one process and
+    one part the weight is 1 and unused).
+    """
+    tc, acc = run.config.train, run.accelerator
+    share = process_share(batch_ids, acc.process_index, acc.num_processes)
+    # A short last batch may leave a process nothing: it computes a window at weight 0, because
+    # every process must join each step's gradient all-reduce.
+    parts = micro_batches(share or batch_ids[:1], tc.grad_accumulation)
+    total = targets_weight([examples.labels[i] for i in batch_ids], run.class_weights)
+    run.optimizer.zero_grad(set_to_none=True)
+    loss_sum = 0.0
     try:
-        batch = {k: v.to(run.device) for k, v in batch.items()}
-        with autocast(run.device, run.dtype):
-            logits, aux_logits = model(batch)
-        loss = role_loss(logits, batch["labels"], run.class_weights, tc.focal_gamma, tc.label_smoothing)
-        if examples.soft is not None:  # distillation: the teacher's soft labels share the role loss (training/distill.py)
-            loss = blend_distillation(loss, logits, batch["labels"], [examples.soft[i] for i in batch_ids], tc)
-        if run.aux_labels and tc.aux_weight > 0:
-            loss = loss + tc.aux_weight * aux_loss(aux_logits, batch["aux_targets"]).to(loss.device)
-        run.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        for k, part in enumerate(parts):
+            if not share:
+                weight = 0.0
+            elif len(parts) == 1 and acc.num_processes == 1:
+                weight = 1.0
+            elif total > 0:
+                weight = acc.num_processes * targets_weight([examples.labels[i] for i in part], run.class_weights) / total
+            else:  # nothing labeled in the whole batch: the loss is 0 anyway
+                weight = acc.num_processes * len(part) / len(batch_ids)
+            batch = collate_windows(
+                [examples.windows[i] for i in part],
+                run.pad_id,
+                labels=[examples.labels[i] for i in part],
+                aux=[examples.aux[i] for i in part] if run.aux_labels else None,
+            )
+            batch = {key: v.to(run.device) for key, v in batch.items()}
+            last = k == len(parts) - 1
+            with contextlib.nullcontext() if last else acc.no_sync(run.train_model):  # all-reduce once, at the last part
+                with acc.autocast():
+                    logits, aux_logits = run.train_model(batch)
+                loss = role_loss(logits, batch["labels"], run.class_weights, tc.focal_gamma, tc.label_smoothing)
+                if examples.soft is not None:  # distillation: the teacher's soft labels share the role loss (training/distill.py)
+                    loss = blend_distillation(loss, logits, batch["labels"], [examples.soft[i] for i in part], tc)
+                if run.aux_labels and tc.aux_weight > 0:
+                    loss = loss + tc.aux_weight * aux_loss(aux_logits, batch["aux_targets"]).to(loss.device)
+                acc.backward(loss if weight == 1.0 else loss * weight)
+            loss_sum += loss.item() * weight / acc.num_processes
     except (RuntimeError, MemoryError) as exc:
         if not is_out_of_memory(exc):
             raise
         raise out_of_memory_error(run.device, tc.batch_size, "--train.batch_size", "training") from None
     if tc.grad_clip > 0:
-        torch.nn.utils.clip_grad_norm_(model.parameters(), tc.grad_clip)
+        acc.clip_grad_norm_(run.train_model.parameters(), tc.grad_clip)
     run.optimizer.step()
     run.scheduler.step()
     if run.average is not None:
-        run.average.update(model)
-    return loss.item()
+        run.average.update(run.model)
+    if acc.num_processes > 1:  # the whole batch's loss, for the log
+        loss_sum = acc.reduce(torch.tensor(loss_sum, device=run.device), reduction="sum").item()
+    return loss_sum
 
 
 def score_epoch(run: Setup, dev: list[Article] | None, evaluate, record: dict) -> tuple[float, dict | None, list | None, bool]:
@@ -335,7 +383,16 @@ def kept_weights(run: Setup, use_average: bool) -> dict:
 # writes them atomically). The keys and the `best` tuple are the checkpoint format.
 
 
-def checkpoint_state(run: Setup, state: LoopState, fingerprint: str) -> dict:
+def process_rng_states(run: Setup) -> list | None:
+    """Every process's torch generator (each draws its own dropout masks), when there are several."""
+    if run.accelerator.num_processes == 1:
+        return None
+    from accelerate.utils import gather_object
+
+    return gather_object([torch.get_rng_state()])
+
+
+def checkpoint_state(run: Setup, state: LoopState, fingerprint: str, process_rngs: list | None = None) -> dict:
     best = state.best
     return {
         "config_fingerprint": fingerprint,
@@ -352,6 +409,7 @@ def checkpoint_state(run: Setup, state: LoopState, fingerprint: str) -> dict:
         "batch_index": state.batch_index,
         "epoch_losses": state.losses,
         "weight_average": run.average.state() if run.average is not None else None,
+        **({"process_rngs": process_rngs} if process_rngs is not None else {}),
     }
 
 
@@ -361,6 +419,9 @@ def restore(run: Setup, saved: dict) -> LoopState:
     run.optimizer.load_state_dict(saved["optimizer"])
     run.scheduler.load_state_dict(saved["scheduler"])
     restore_rng_states(saved["rng"], run.rng)
+    process_rngs = saved.get("process_rngs")
+    if process_rngs is not None and len(process_rngs) == run.accelerator.num_processes:
+        torch.set_rng_state(process_rngs[run.accelerator.process_index])
     if run.average is not None:
         run.average.restore(saved["weight_average"])
     return LoopState(

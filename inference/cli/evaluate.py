@@ -13,7 +13,7 @@ from newsroles.inference.cli._app import app, stderr_console, user_errors
 @user_errors
 def evaluate(
     models: list[str] = typer.Argument(..., help="One or more models: folder, version id, name or name/version."),
-    data: Path = typer.Argument(..., help="Labeled .jsonl, .csv or .tsv file."),
+    data: Path = typer.Argument(..., help="Labeled .jsonl, .csv, .tsv, .parquet or .arrow file (sentence tables: default column names)."),
     output: Path = typer.Option(None, "--output", "-o", help="Also write the metrics as JSON here (a list for several models)."),
     device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
     batch_size: int = typer.Option(None, "--batch-size", min=1, help="Windows per batch."),

@@ -32,6 +32,9 @@ def train(
     With --final SELECTION_MODEL it retrains that run's settings on train + dev (no dev scoring) for
     its best epoch count, with its dev-tuned label biases and temperature.
 
+    On several GPUs or machines, start it with `accelerate launch` or `torchrun` (see README);
+    train.batch_size is then the batch over all processes.
+
     Example: newsroles train --config configs/default.yaml --train.epochs 2
     """
     from newsroles.training.run import train_from_config
@@ -43,7 +46,8 @@ def train(
 
         final_from = resolve_path(final, run_config.models_dir)
     folder = train_from_config(run_config, config, output, progress=not quiet, resume=resume, final_from=final_from)
-    report_model(folder)
+    if folder is not None:  # None: not the main process of a multi-process run, which reports
+        report_model(folder)
 
 
 @app.command("baseline", context_settings=OVERRIDES)
