@@ -146,6 +146,21 @@ class OrtEncoder:
         return np.concatenate([f.result() for f in futures])
 
 
+_BLAS = None
+
+
+def one_blas_thread():
+    """numpy's BLAS limited to one thread for a while. The head's products are small (a GRU step
+    is a (windows x 3*hidden) product): on two BLAS threads each waits for the other core at every
+    step, and with any other job on the machine the head took 4 times longer (BENCHMARKS.md)."""
+    global _BLAS
+    if _BLAS is None:
+        from threadpoolctl import ThreadpoolController
+
+        _BLAS = ThreadpoolController()
+    return _BLAS.limit(limits=1, user_api="blas")
+
+
 def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 0.5 * (1.0 + np.tanh(0.5 * x))  # = 1 / (1 + e^-x), without overflow warnings
 
@@ -259,7 +274,8 @@ class OnnxArticleModel:
     def run_batch(self, windows: list[Window], pad_id: int) -> tuple[np.ndarray, np.ndarray | None]:
         batch = collate_arrays(windows, pad_id)
         hidden = self.encoder(batch["input_ids"], batch["attention_mask"])
-        logits, aux = self.head(hidden, batch)
+        with one_blas_thread():
+            logits, aux = self.head(hidden, batch)
         return _softmax(logits), (_sigmoid(aux) if aux is not None else None)
 
     def probabilities(self, tokenizer, articles: list[Article], batch_size: int = 32, progress=None, aux_out: list | None = None):
