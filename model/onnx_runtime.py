@@ -286,31 +286,37 @@ class OnnxArticleModel:
         )
 
 
-def load_onnx_folder(folder: str | Path, manifest: dict) -> tuple[OnnxArticleModel, FastTokenizer]:
-    """An `onnx` / `onnx-int8` export as (model, tokenizer), without importing torch."""
-    from safetensors import SafetensorError
-    from safetensors.numpy import load_file
-
-    folder = Path(folder)
+def load_onnx_parts(folder: Path, manifest: dict, threads: int | None = None) -> tuple[ModelSpec, dict, OrtEncoder, FastTokenizer]:
+    """What every loader of an ONNX export reads: (spec, encoder config, encoder, tokenizer); a
+    UserError naming the file for anything missing or broken."""
     require_onnxruntime(f"model folder {folder} (runtime {runtime_of(manifest)})")
     spec = spec_from_config(read_config(folder))
     try:
         encoder_config = json.loads((folder / "encoder" / "config.json").read_text(encoding="utf-8"))
-        hidden = int(encoder_config["hidden_size"])
+        int(encoder_config["hidden_size"])
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise UserError(f"cannot read the encoder's config ({str(exc).splitlines()[0][:200]})", folder / "encoder" / "config.json")
     try:
-        encoder = OrtEncoder(folder / ENCODER_FILE)
+        encoder = OrtEncoder(folder / ENCODER_FILE, threads)
     except Exception as exc:  # onnxruntime raises its own exception types for a bad graph
         raise UserError(f"cannot load the ONNX encoder ({str(exc).splitlines()[0][:200]})", folder / ENCODER_FILE)
     try:
         tokenizer = FastTokenizer(folder)
     except Exception as exc:
         raise UserError(f"cannot load the tokenizer ({str(exc).splitlines()[0][:200]})", folder / "tokenizer.json")
+    return spec, encoder_config, encoder, tokenizer
+
+
+def load_onnx_folder(folder: str | Path, manifest: dict) -> tuple[OnnxArticleModel, FastTokenizer]:
+    """An `onnx` / `onnx-int8` export as (model, tokenizer), without importing torch."""
+    from safetensors import SafetensorError
+    from safetensors.numpy import load_file
+
+    folder = Path(folder)
+    spec, encoder_config, encoder, tokenizer = load_onnx_parts(folder, manifest)
     n_labels, n_aux = len(manifest["labels"]), len(manifest.get("aux_labels") or [])
     try:
-        head = NumpyHead(load_file(str(folder / HEAD_FILE)), spec, hidden, n_labels, n_aux)
+        head = NumpyHead(load_file(str(folder / HEAD_FILE)), spec, int(encoder_config["hidden_size"]), n_labels, n_aux)
     except (SafetensorError, OSError, ValueError) as exc:
         raise UserError(f"corrupt or mismatched head weights ({str(exc).splitlines()[0][:200]})", folder / HEAD_FILE)
     return OnnxArticleModel(encoder, head, spec, n_labels), tokenizer
-

@@ -25,7 +25,6 @@ folders run on the CPU; on a GPU, use the folder they were exported from.
 
 from __future__ import annotations
 
-import json
 import warnings
 from pathlib import Path
 from types import SimpleNamespace
@@ -35,7 +34,7 @@ import torch
 from torch import nn
 
 from newsroles.model.errors import UserError
-from newsroles.model.folder import MANIFEST, read_config
+from newsroles.model.folder import MANIFEST
 
 from newsroles.model.onnx_runtime import (  # noqa: F401  (their home before the torch-free path)
     DEFAULT_RUNTIME,
@@ -45,6 +44,7 @@ from newsroles.model.onnx_runtime import (  # noqa: F401  (their home before the
     RUNTIMES,
     FastTokenizer,
     OrtEncoder,
+    load_onnx_parts,
     require_onnxruntime,
     runtime_of,
 )
@@ -54,14 +54,13 @@ class OnnxEncoder(nn.Module):
     """An OrtEncoder (model/onnx_runtime.py) behind the interface SentenceRoleModel calls.
 
     `forward(input_ids=, attention_mask=)` returns an object with `.last_hidden_state`, a torch
-    tensor, like a Hugging Face encoder's output; `.config.hidden_size` sizes the head. Threads
-    default to PyTorch's count; see OrtEncoder for the modes.
+    tensor, like a Hugging Face encoder's output; `.config.hidden_size` sizes the head.
     """
 
-    def __init__(self, path: str | Path, config: dict, threads: int | None = None, mode: str | None = None):
+    def __init__(self, ort: OrtEncoder, config: dict):
         super().__init__()
-        self.ort = OrtEncoder(path, threads or torch.get_num_threads(), mode)
-        self.threads, self.mode, self.session = self.ort.threads, self.ort.mode, self.ort.session
+        self.ort = ort
+        self.threads, self.mode, self.session = ort.threads, ort.mode, ort.session
         self.config = SimpleNamespace(**config)
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor):
@@ -140,7 +139,6 @@ def load_exported(folder: str | Path, manifest: dict, device: torch.device):
     """Rebuild an exported folder's classifier on the CPU: (model, tokenizer, manifest)."""
     from newsroles.model.classifier import SentenceRoleModel
     from newsroles.model.saved import load_transformer
-    from newsroles.model.spec import spec_from_config
 
     folder = Path(folder)
     runtime = runtime_of(manifest)
@@ -177,20 +175,11 @@ def load_exported(folder: str | Path, manifest: dict, device: torch.device):
             )
         model, tokenizer, _ = load_transformer(folder, device, runtime="fp32")
         return Bf16RoleModel(single_threaded_head(model)).eval(), tokenizer, manifest
-    require_onnxruntime(f"model folder {folder} (runtime {runtime})")
     from safetensors import SafetensorError
     from safetensors.torch import load_model
 
-    spec = spec_from_config(read_config(folder))
-    encoder_config = json.loads((folder / "encoder" / "config.json").read_text(encoding="utf-8"))
-    try:
-        encoder = OnnxEncoder(folder / ENCODER_FILE, encoder_config)
-    except Exception as exc:  # onnxruntime raises its own exception types for a bad graph
-        raise UserError(f"cannot load the ONNX encoder ({str(exc).splitlines()[0][:200]})", folder / ENCODER_FILE)
-    try:
-        tokenizer = FastTokenizer(folder)
-    except Exception as exc:
-        raise UserError(f"cannot load the tokenizer ({str(exc).splitlines()[0][:200]})", folder / "tokenizer.json")
+    spec, encoder_config, ort_encoder, tokenizer = load_onnx_parts(folder, manifest, torch.get_num_threads())
+    encoder = OnnxEncoder(ort_encoder, encoder_config)
     model = SentenceRoleModel(encoder, spec, len(manifest["labels"]), len(manifest.get("aux_labels") or []))
     try:
         load_model(model, str(folder / HEAD_FILE), strict=True, device="cpu")
