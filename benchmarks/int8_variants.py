@@ -9,8 +9,8 @@ and prints macro-F1, the change against fp32 in points, label agreement and spee
   dynamic        what `newsroles export --runtime onnx-int8` writes (per-channel weights, activations
                  quantised per batch);
   dynamic-u8u8   the same with unsigned weights;
-  static-minmax  static quantisation (QOperator, per-channel weights; activation ranges calibrated
-                 on --calibration windows, min/max);
+  static-minmax  static quantisation (QDQ, per-channel weights, only products with a weight;
+                 activation ranges calibrated on --calibration windows, min/max);
   static-pct     the same with the 99.999th percentile of each activation.
 
 Calibration uses --calibration (the train split), never --data.
@@ -97,9 +97,10 @@ def main() -> None:
         else:
             reader = reader or calibration_reader(args.onnx, args.calibration, args.windows)
             method = CalibrationMethod.Percentile if name.endswith("pct") else CalibrationMethod.MinMax
+            options = {**common["extra_options"], "MatMulConstBOnly": True}  # products with a weight only
             quantize_static(
-                str(source), str(target), reader(), quant_format=QuantFormat.QOperator, activation_type=QuantType.QUInt8,
-                weight_type=QuantType.QInt8, calibrate_method=method, **common,
+                str(source), str(target), reader(), quant_format=QuantFormat.QDQ, activation_type=QuantType.QUInt8,
+                weight_type=QuantType.QInt8, calibrate_method=method, per_channel=True, extra_options=options,
             )
         manifest = json.loads((folder / "newsroles.json").read_text())
         manifest["runtime"] = "onnx-int8"
