@@ -41,8 +41,6 @@ def article_windows(
     return windows, owners
 
 
-
-
 def batches_by_length(windows: list[Window], batch_size: int, max_batch_tokens: int | None = None) -> list[list[int]]:
     """Window indices grouped into batches of similar length, so padding is minimal."""
     order = sorted(range(len(windows)), key=lambda i: len(windows[i].input_ids))
