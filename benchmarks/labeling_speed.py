@@ -12,6 +12,11 @@ On the same machine, base model and validation sentences, in one run:
   (e) newsroles, its `newsroles export --runtime onnx-int8 --tune-bias DATA` copy (int8: faster;
       its label biases tuned again on --data, the split the fp32 model's were tuned on);
   (g) newsroles, its `newsroles export --runtime bf16` copy (on CPUs with native bf16);
+  (h) the `newsroles label` command itself on the stories (a)-(e) label, as raw text ({id, title,
+      text} JSONL): a new process per run, so process start-up, imports, model loading, sentence
+      splitting and writing are all in its time (the copy --e2e-runtime names; onnx-int8 by default);
+      its sentences are those our splitter finds, counted in its output;
+  (s) `newsroles label` on a one-sentence story: process start to labels written (start-up);
   (f) the `newsroles label` command itself on an archive of --archive-articles stories (10,000 by
       default) in one JSONL file of raw text, with the copy --archive-runtime names: sentence splitting,
       streaming and writing included. Its peak RSS is the memory a user needs for an archive.
@@ -64,6 +69,8 @@ VARIANTS = {
     "e": "newsroles int8",
     "g": "newsroles bf16",
     "f": "`newsroles label` on an archive",
+    "h": "`newsroles label` end to end, a process per run",
+    "s": "`newsroles label` start-up to a one-sentence story's labels",
 }
 NEWSROLES_VARIANTS = {"c": "model", "d": "optimised", "e": "int8", "g": "bf16"}
 ARCHIVE_COPIES = {"onnx": "optimised", "onnx-int8": "int8", "bf16": "bf16", "fp32": "model"}
@@ -239,6 +246,48 @@ def run_archive(args) -> dict:
     }
 
 
+def run_cli(folder, inputs: Path, output: Path, threads: int) -> float:
+    """Seconds for one `newsroles label` process, start to exit."""
+    command = [sys.executable, "-m", "newsroles.inference.cli", "label", str(inputs), "--model", str(folder),
+               "--output", str(output), "--quiet"]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+    if threads:
+        env["OMP_NUM_THREADS"] = str(threads)
+    started = time.perf_counter()
+    done = subprocess.run(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        sys.exit(f"`newsroles label` failed:\n{done.stderr[-3000:]}")
+    return seconds
+
+
+def run_end_to_end(args, startup: bool) -> dict:
+    """(h) and (s): the CLI in a new process per run, on the stories of (a)-(e) or one sentence."""
+    articles = select_articles(args.data, args.sentences)
+    if startup:
+        articles = [articles[0]]
+        articles[0].sentences = articles[0].sentences[:1]
+    folder = getattr(args, ARCHIVE_COPIES[args.e2e_runtime])
+    with tempfile.TemporaryDirectory(prefix="newsroles-e2e-") as work:
+        inputs, output = Path(work) / "stories.jsonl", Path(work) / "labels.jsonl"
+        with inputs.open("w", encoding="utf-8") as out:
+            for a in articles:
+                record = {"id": a.id, "title": a.title or "", "text": " ".join(s.text for s in a.sentences)}
+                out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        seconds = [run_cli(folder, inputs, output, args.threads) for _ in range(args.repeats)]
+        written = sum(len(json.loads(line)["sentences"]) for line in output.open(encoding="utf-8"))
+    return {
+        "sentences": written,
+        "source_sentences": sum(len(a.sentences) for a in articles),
+        "articles": len(articles),
+        "seconds": seconds,
+        "peak_rss_mib": float("nan"),
+        "load_seconds": float("nan"),
+        "threads": args.threads or None,
+        "runtime": f"label CLI, {args.e2e_runtime}",
+    }
+
+
 def worker(args) -> None:
     started = time.perf_counter()
     import torch
@@ -293,7 +342,11 @@ def ensure_copies(args) -> list[str]:
     notes, tmp = [], None
     wanted = {"d": ("optimised", "onnx"), "e": ("int8", "onnx-int8"), "g": ("bf16", "bf16")}
     for variant, (option, suffix) in wanted.items():
-        needed = variant in args.variants or ("f" in args.variants and suffix == args.archive_runtime)
+        needed = (
+            variant in args.variants
+            or ("f" in args.variants and suffix == args.archive_runtime)
+            or (bool(set("hs") & set(args.variants)) and suffix == args.e2e_runtime)
+        )
         if not needed or getattr(args, option):
             continue
         beside = args.model.with_name(f"{args.model.name}-{suffix}")
@@ -361,8 +414,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=0, help="PyTorch threads in every variant (default: PyTorch's own)")
     parser.add_argument("--bf16", type=Path, help="its bf16 export (default: MODEL-bf16, else exported now)")
-    parser.add_argument("--variants", default="abcdegf", help="which of a, b, c, d, e, g, f to run")
+    parser.add_argument("--variants", default="abcdegf", help="which of a, b, c, d, e, g, f, h, s to run")
     parser.add_argument("--archive-runtime", default="bf16", choices=sorted(ARCHIVE_COPIES), help="the copy (f) labels with")
+    parser.add_argument("--e2e-runtime", default="onnx-int8", choices=sorted(ARCHIVE_COPIES), help="the copy (h) and (s) label with")
     parser.add_argument("--archive-articles", type=int, default=10_000, help="stories in the archive of (f)")
     parser.add_argument("--archive-sentences", type=int, default=5, help="sentences per story in the archive of (f)")
     parser.add_argument("--no-f1", action="store_true", help="skip the macro-F1 pass of (c) and (d)")
@@ -379,7 +433,10 @@ def main() -> None:
     results = {}
     for variant in args.variants:
         print(f"running ({variant}) {VARIANTS[variant]} ...", file=sys.stderr, flush=True)
-        results[variant] = run_archive(args) if variant == "f" else run_variant(variant, args)
+        if variant in "hs":
+            results[variant] = run_end_to_end(args, startup=variant == "s")
+        else:
+            results[variant] = run_archive(args) if variant == "f" else run_variant(variant, args)
     wall = time.perf_counter() - wall
     others = max(0.0, (cpu_busy_seconds() - busy) - (own_cpu_seconds() - own))  # CPU time of other processes
 
@@ -394,6 +451,10 @@ def main() -> None:
     for variant, r in results.items():
         if variant == "f":
             continue  # its own line below: a different workload
+        if variant == "s":
+            runs = ", ".join(f"{x:.2f}" for x in r["seconds"])
+            lines.append(f"| ({variant}) {VARIANTS[variant]} ({r['runtime']}) | **{statistics.median(r['seconds']):.2f} s** | {runs} s | | | | |")
+            continue
         ratios = [f"{r['median'] / results[ref]['median']:.2f}x" if ref in results else "" for ref in ("a", "b")]
         runs = ", ".join(f"{x:.0f}" for x in r["per_second"])
         name = VARIANTS[variant] + (f" ({r['runtime']})" if variant in ("d", "e", "g") else "")
@@ -410,6 +471,13 @@ def main() -> None:
         if variant in results:
             r = results[variant]
             notes.append(f"({variant}): `{display(r['folder'])}`, runtime {r['runtime']}, window overlap {r['window_overlap']}.")
+    if "h" in results:
+        r = results["h"]
+        notes.append(
+            f"(h) labels the {r['articles']} stories of (a)-(e) given as raw text: our splitter finds {r['sentences']} sentences "
+            f"in them ({r['source_sentences']} in the data); each run is a new process, start-up, imports, loading, splitting "
+            f"and writing included."
+        )
     if "f" in results:
         r = results["f"]
         notes.append(

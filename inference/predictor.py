@@ -12,6 +12,7 @@ The Python API a user's own code calls:
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Callable, Iterable, Iterator
 
 import numpy as np
@@ -113,24 +114,25 @@ class TransformerLabeler(Labeler):
 
             single_threaded_head(self.model)  # its small GRU steps stall on two threads (model/runtimes.py)
 
-    def predict(self, articles, batch_size=None, progress=None):
+    def _probabilities(self, articles, batch_size, progress, aux_out=None):
         from newsroles.model.forward import article_probabilities
 
         size = batch_size or DEFAULT_BATCH_SIZE.get(self.device.type, 32)
-        return article_probabilities(self.model, self.tokenizer, articles, self.device, size, progress)
+        return article_probabilities(self.model, self.tokenizer, articles, self.device, size, progress, aux_out=aux_out)
+
+    def predict(self, articles, batch_size=None, progress=None):
+        return self._probabilities(articles, batch_size, progress)
 
     def predict_with_na(self, articles, batch_size=None, progress=None) -> tuple[list[np.ndarray], list[np.ndarray] | None]:
         """(role probabilities, per article P(NA) per sentence from the auxiliary head, or None
         when the model has no such head): one pass over the articles."""
         from newsroles.model.boilerplate import na_column
-        from newsroles.model.forward import article_probabilities
 
         column = na_column(self.manifest.get("aux_labels"))
         if column is None:
             return self.predict(articles, batch_size, progress), None
-        size = batch_size or DEFAULT_BATCH_SIZE.get(self.device.type, 32)
         aux: list[np.ndarray] = []
-        probs = article_probabilities(self.model, self.tokenizer, articles, self.device, size, progress, aux_out=aux)
+        probs = self._probabilities(articles, batch_size, progress, aux_out=aux)
         return probs, [a[:, column] for a in aux] if len(aux) == len(articles) else None
 
     def predict_with_boilerplate(self, articles, batch_size=None, progress=None):
@@ -139,6 +141,21 @@ class TransformerLabeler(Labeler):
         probs, na = self.predict_with_na(articles, batch_size, progress)
         na = na or [None] * len(articles)
         return probs, [boilerplate_mask([s.text for s in a.sentences], p) for a, p in zip(articles, na)]
+
+
+class OnnxLabeler(TransformerLabeler):
+    """An `onnx` / `onnx-int8` export on the CPU, run without torch (model/onnx_runtime.py):
+    the same predictions as TransformerLabeler over the same folder, up to float rounding."""
+
+    def __init__(self, path: Path, manifest: dict):
+        from newsroles.model.onnx_runtime import load_onnx_folder
+
+        Labeler.__init__(self, path, manifest)
+        self.device = SimpleNamespace(type="cpu")  # always the CPU; said without a torch device
+        self.model, self.tokenizer = load_onnx_folder(path, manifest)
+
+    def _probabilities(self, articles, batch_size, progress, aux_out=None):
+        return self.model.probabilities(self.tokenizer, articles, batch_size or DEFAULT_BATCH_SIZE["cpu"], progress, aux_out)
 
 
 class TfidfLabeler(Labeler):
@@ -164,4 +181,8 @@ def load_labeler(path: str | Path, device: str = "auto") -> Labeler:
 
         resolve_device(device)  # runs on the CPU, but a GPU asked for and missing is still said
         return TfidfLabeler(path, manifest)
+    from newsroles.model.onnx_runtime import ONNX_RUNTIMES, runtime_of
+
+    if runtime_of(manifest) in ONNX_RUNTIMES and device in ("auto", "cpu"):
+        return OnnxLabeler(path, manifest)  # without torch: quick to start (model/onnx_runtime.py)
     return TransformerLabeler(path, manifest, device)

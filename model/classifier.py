@@ -13,9 +13,7 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from newsroles.model.spec import ModelSpec
-from newsroles.model.windows import POSITION_BUCKETS, n_features
-
-POSITION_EMBEDDING_DIM = 16
+from newsroles.model.windows import POSITION_BUCKETS, POSITION_EMBEDDING_DIM, n_features
 
 
 class SentenceRoleModel(nn.Module):

@@ -6,39 +6,10 @@ import numpy as np
 import torch
 
 from newsroles.model.article import Article
+from newsroles.model.batching import article_windows, batches_by_length, run_windows  # noqa: F401  (their old home)
 from newsroles.model.classifier import SentenceRoleModel
 from newsroles.model.errors import UserError
-from newsroles.model.windows import (
-    Window,
-    assign_owners,
-    build_windows,
-    collate_windows,
-    sentence_features,
-    tokenize_articles,
-)
-
-
-def article_windows(
-    tokenizer, articles: list[Article], spec, first_shares: list[float] | None = None, tokens=None
-) -> tuple[list[Window], list[list[tuple[int, int]]]]:
-    """All windows of `articles` and, per article, each sentence's owning (window, position).
-
-    `first_shares` (training only): per article, the share of its first window to keep (see
-    build_windows). `tokens`: the articles' `tokenize_articles` output, when already at hand.
-    """
-    windows: list[Window] = []
-    owners: list[list[tuple[int, int]]] = []
-    tokens = tokens if tokens is not None else tokenize_articles(tokenizer, articles, spec)
-    for i, (title_ids, sentence_ids) in enumerate(tokens):
-        share = first_shares[i] if first_shares is not None else None
-        own = build_windows(i, title_ids, sentence_ids, spec, tokenizer.cls_token_id, tokenizer.sep_token_id, share)
-        features = sentence_features([s.paragraph for s in articles[i].sentences], spec)
-        for w in own:
-            w.features = features[w.start : w.end]
-        offset = len(windows)
-        owners.append([(offset + w, j) for w, j in assign_owners(own, len(sentence_ids))])
-        windows.extend(own)
-    return windows, owners
+from newsroles.model.windows import Window, collate_windows
 
 
 def is_out_of_memory(exc: BaseException) -> bool:
@@ -66,23 +37,6 @@ def out_of_memory_error(device: torch.device, batch_size: int, option: str = "--
     return UserError(f"{subject} {what} with batch size {batch_size}; {hint}")
 
 
-def batches_by_length(windows: list[Window], batch_size: int, max_batch_tokens: int | None = None) -> list[list[int]]:
-    """Window indices grouped into batches of similar length, so padding is minimal."""
-    order = sorted(range(len(windows)), key=lambda i: len(windows[i].input_ids))
-    batches, current, longest = [], [], 0
-    for i in order:
-        longest_if_added = max(longest, len(windows[i].input_ids))
-        too_many_tokens = max_batch_tokens is not None and current and longest_if_added * (len(current) + 1) > max_batch_tokens
-        if len(current) >= batch_size or too_many_tokens:
-            batches.append(current)
-            current, longest_if_added = [], len(windows[i].input_ids)
-        current.append(i)
-        longest = longest_if_added
-    if current:
-        batches.append(current)
-    return batches
-
-
 @torch.inference_mode()
 def article_probabilities(
     model: SentenceRoleModel,
@@ -106,15 +60,12 @@ def article_probabilities(
     from newsroles.model.device import autocast, resolve_precision
 
     model.eval()
-    spec = model.spec
-    windows, owners = article_windows(tokenizer, articles, spec)
-    window_probs: list[np.ndarray | None] = [None] * len(windows)
-    window_aux: list[np.ndarray | None] = [None] * len(windows)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     dtype = resolve_precision("auto", device)
-    for batch_ids in batches_by_length(windows, batch_size, max_batch_tokens=batch_size * 128):
-        batch = collate_windows([windows[i] for i in batch_ids], pad_id)
-        batch = {k: v.to(device) for k, v in batch.items()}
+    want_aux = aux_out is not None
+
+    def run_batch(windows: list[Window]):
+        batch = {k: v.to(device) for k, v in collate_windows(windows, pad_id).items()}
         try:
             with autocast(device, dtype):
                 logits, aux = model(batch)
@@ -123,22 +74,7 @@ def article_probabilities(
                 raise
             raise out_of_memory_error(device, batch_size, batch_option) from None
         probs = torch.softmax(logits.float(), dim=-1).cpu().numpy()
-        for row, i in enumerate(batch_ids):
-            window_probs[i] = probs[row, : len(windows[i].spans)]
-        if aux_out is not None and aux is not None:
-            aux_probs = torch.sigmoid(aux.float()).cpu().numpy()
-            for row, i in enumerate(batch_ids):
-                window_aux[i] = aux_probs[row, : len(windows[i].spans)]
-        if progress is not None:
-            progress(sum(len(windows[i].spans) for i in batch_ids))
-    n_labels = model.head.out_features
-    aux_width = next((x.shape[1] for x in window_aux if x is not None), None)
-    out = []
-    for article, own in zip(articles, owners):
-        arr = np.zeros((len(article.sentences), n_labels), dtype=np.float32)
-        for k, (w, j) in enumerate(own):
-            arr[k] = window_probs[w][j]  # type: ignore[index]
-        out.append(arr)
-        if aux_out is not None and aux_width is not None:
-            aux_out.append(np.array([window_aux[w][j] for w, j in own], dtype=np.float32).reshape(len(own), aux_width))
-    return out
+        aux_probs = torch.sigmoid(aux.float()).cpu().numpy() if want_aux and aux is not None else None
+        return probs, aux_probs
+
+    return run_windows(tokenizer, articles, model.spec, run_batch, model.head.out_features, batch_size, progress, aux_out)

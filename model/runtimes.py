@@ -17,15 +17,14 @@ manifest says how to run it in `"runtime"`:
 Speed and accuracy of each, measured: BENCHMARKS.md (benchmarks/labeling_speed.py).
 
 Only the encoder changes: the per-sentence head (pooling, position features, BiGRU, classifier)
-stays in PyTorch fp32 and is stored as `head.safetensors` for the ONNX runtimes; it is a small
-share of the time. The ONNX runtimes load without importing `transformers` (the tokenizer is read
-straight from `tokenizer.json` by the `tokenizers` library), which keeps `newsroles label` quick
-to start. Exported folders run on the CPU; on a GPU, use the folder they were exported from.
+stays in fp32 and is stored as `head.safetensors` for the ONNX runtimes. Labeling with an ONNX
+runtime goes through model/onnx_runtime.py, which imports neither torch nor transformers (the head
+in numpy); this module wraps the same encoder as a PyTorch model for what needs one. Exported
+folders run on the CPU; on a GPU, use the folder they were exported from.
 """
 
 from __future__ import annotations
 
-import json
 import warnings
 from pathlib import Path
 from types import SimpleNamespace
@@ -35,119 +34,39 @@ import torch
 from torch import nn
 
 from newsroles.model.errors import UserError
-from newsroles.model.folder import MANIFEST, read_config
+from newsroles.model.folder import MANIFEST
 
-RUNTIMES = {
-    "onnx": "ONNX Runtime, fused encoder graph in fp32 (the same answers as PyTorch up to rounding)",
-    "onnx-int8": "ONNX Runtime, fused encoder graph, int8 dynamically quantised weights (fastest; costs accuracy)",
-    "int8": "PyTorch dynamic int8 quantisation of the encoder's Linear layers, applied on load",
-    "bf16": "PyTorch bfloat16 autocast, for CPUs that compute bf16 natively (AVX-512 BF16 or AMX)",
-}
-DEFAULT_RUNTIME = "onnx"
-ONNX_RUNTIMES = ("onnx", "onnx-int8")
-ENCODER_FILE = "encoder.onnx"
-HEAD_FILE = "head.safetensors"
-
-
-def runtime_of(manifest: dict) -> str:
-    return str(manifest.get("runtime") or "fp32")
-
-
-class FastTokenizer:
-    """What windowing needs of a Hugging Face fast tokenizer, read from `tokenizer.json` alone.
-
-    The same tokenisation as `AutoTokenizer` (it drives the same `tokenizers` backend with the same
-    truncation), without importing `transformers`, which takes seconds.
-    """
-
-    def __init__(self, folder: str | Path):
-        from tokenizers import Tokenizer
-
-        folder = Path(folder)
-        self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
-        self._tokenizer.no_padding()
-        self._max_length: int | None = None
-        config = {}
-        for name in ("special_tokens_map.json", "tokenizer_config.json"):
-            path = folder / name
-            if path.is_file():
-                config.update(json.loads(path.read_text(encoding="utf-8")))
-        self.cls_token_id = self._special_id(config, "cls_token", "[CLS]")
-        self.sep_token_id = self._special_id(config, "sep_token", "[SEP]")
-        self.pad_token_id = self._special_id(config, "pad_token", "[PAD]")
-
-    def _special_id(self, config: dict, key: str, default: str) -> int | None:
-        token = config.get(key, default)
-        if isinstance(token, dict):
-            token = token.get("content")
-        return self._tokenizer.token_to_id(token) if token else None
-
-    def __call__(self, texts, add_special_tokens: bool = True, truncation: bool = False, max_length: int | None = None):
-        single = isinstance(texts, str)
-        limit = max_length if truncation and max_length else None
-        if limit != self._max_length:
-            if limit is None:
-                self._tokenizer.no_truncation()
-            else:
-                self._tokenizer.enable_truncation(limit, stride=0, strategy="longest_first", direction="right")
-            self._max_length = limit
-        encodings = self._tokenizer.encode_batch([texts] if single else list(texts), add_special_tokens=add_special_tokens)
-        ids = [e.ids for e in encodings]
-        return {"input_ids": ids[0] if single else ids}
+from newsroles.model.onnx_runtime import (  # noqa: F401  (their home before the torch-free path)
+    DEFAULT_RUNTIME,
+    ENCODER_FILE,
+    HEAD_FILE,
+    ONNX_RUNTIMES,
+    RUNTIMES,
+    FastTokenizer,
+    OrtEncoder,
+    load_onnx_parts,
+    require_onnxruntime,
+    runtime_of,
+)
 
 
 class OnnxEncoder(nn.Module):
-    """An encoder run by ONNX Runtime behind the interface SentenceRoleModel calls.
+    """An OrtEncoder (model/onnx_runtime.py) behind the interface SentenceRoleModel calls.
 
     `forward(input_ids=, attention_mask=)` returns an object with `.last_hidden_state`, a torch
     tensor, like a Hugging Face encoder's output; `.config.hidden_size` sizes the head.
-
-    Threads (`threads`, default PyTorch's count; `mode`, default env NEWSROLES_ORT_MODE or "split"):
-    "split" cuts each batch into one slice per thread and runs the slices at once on a single-
-    threaded session: no barrier between threads inside the graph, so a core taken by another job
-    slows one slice rather than every operator. "intra" is ONNX Runtime's own intra-op threading
-    and "nospin" the same without its spin-waiting. On the 2-core machine with a training job
-    beside it, split was the fastest of the three (BENCHMARKS.md). Dynamic quantisation scales each
-    slice's activations on their own, so int8 results move in the last digits with the batching.
     """
 
-    def __init__(self, path: str | Path, config: dict, threads: int | None = None, mode: str | None = None):
+    def __init__(self, ort: OrtEncoder, config: dict):
         super().__init__()
-        import os
-
-        import onnxruntime as ort
-
-        self.threads = max(1, threads or torch.get_num_threads())
-        self.mode = mode or os.environ.get("NEWSROLES_ORT_MODE", "split")
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = 1 if self.mode == "split" else self.threads
-        options.inter_op_num_threads = 1
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.log_severity_level = 3
-        if self.mode == "nospin":
-            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self.ort = ort
+        self.threads, self.mode, self.session = ort.threads, ort.mode, ort.session
         self.config = SimpleNamespace(**config)
-        self._pool = None
-
-    def _run(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        return self.session.run(["last_hidden_state"], {"input_ids": ids, "attention_mask": mask})[0]
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor):
         ids = input_ids.cpu().numpy().astype(np.int64)
         mask = attention_mask.cpu().numpy().astype(np.int64)
-        parts = min(self.threads, len(ids)) if self.mode == "split" else 1
-        if parts <= 1:
-            hidden = self._run(ids, mask)
-        else:
-            if self._pool is None:
-                from concurrent.futures import ThreadPoolExecutor
-
-                self._pool = ThreadPoolExecutor(self.threads)
-            bounds = np.linspace(0, len(ids), parts + 1).astype(int)
-            futures = [self._pool.submit(self._run, ids[a:b], mask[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
-            hidden = np.concatenate([f.result() for f in futures])
-        return SimpleNamespace(last_hidden_state=torch.from_numpy(hidden))
+        return SimpleNamespace(last_hidden_state=torch.from_numpy(self.ort(ids, mask)))
 
 
 class _RuntimeRoleModel(nn.Module):
@@ -216,17 +135,10 @@ def single_threaded_head(model: nn.Module) -> nn.Module:
     return model
 
 
-def require_onnxruntime(what: str) -> None:
-    try:
-        import onnxruntime  # noqa: F401
-    except ImportError:
-        raise UserError(f"{what} needs ONNX Runtime: pip install onnxruntime") from None
-
-
 def load_exported(folder: str | Path, manifest: dict, device: torch.device):
     """Rebuild an exported folder's classifier on the CPU: (model, tokenizer, manifest)."""
     from newsroles.model.classifier import SentenceRoleModel
-    from newsroles.model.saved import load_transformer, spec_from_config
+    from newsroles.model.saved import load_transformer
 
     folder = Path(folder)
     runtime = runtime_of(manifest)
@@ -263,20 +175,11 @@ def load_exported(folder: str | Path, manifest: dict, device: torch.device):
             )
         model, tokenizer, _ = load_transformer(folder, device, runtime="fp32")
         return Bf16RoleModel(single_threaded_head(model)).eval(), tokenizer, manifest
-    require_onnxruntime(f"model folder {folder} (runtime {runtime})")
     from safetensors import SafetensorError
     from safetensors.torch import load_model
 
-    spec = spec_from_config(read_config(folder))
-    encoder_config = json.loads((folder / "encoder" / "config.json").read_text(encoding="utf-8"))
-    try:
-        encoder = OnnxEncoder(folder / ENCODER_FILE, encoder_config)
-    except Exception as exc:  # onnxruntime raises its own exception types for a bad graph
-        raise UserError(f"cannot load the ONNX encoder ({str(exc).splitlines()[0][:200]})", folder / ENCODER_FILE)
-    try:
-        tokenizer = FastTokenizer(folder)
-    except Exception as exc:
-        raise UserError(f"cannot load the tokenizer ({str(exc).splitlines()[0][:200]})", folder / "tokenizer.json")
+    spec, encoder_config, ort_encoder, tokenizer = load_onnx_parts(folder, manifest, torch.get_num_threads())
+    encoder = OnnxEncoder(ort_encoder, encoder_config)
     model = SentenceRoleModel(encoder, spec, len(manifest["labels"]), len(manifest.get("aux_labels") or []))
     try:
         load_model(model, str(folder / HEAD_FILE), strict=True, device="cpu")

@@ -9,7 +9,7 @@ import torch
 from newsroles.model.classifier import SentenceRoleModel
 from newsroles.model.errors import UserError
 from newsroles.model.folder import read_config, read_manifest, write_common_files
-from newsroles.model.spec import ModelSpec
+from newsroles.model.spec import spec_from_config
 
 
 def save_transformer(
@@ -38,17 +38,6 @@ def save_transformer(
         data=data,
         extra={"aux_labels": aux_labels, "model_type": model.spec.type, **(extra or {})},
     )
-
-
-# What a folder written before a setting existed means by its absence: the behaviour before it
-# (not today's default, which may differ).
-SETTINGS_ADDED_LATER = {"lead_context": True, "headline_features": False, "paragraph_features": False}
-
-
-def spec_from_config(config: dict) -> ModelSpec:
-    known = {f for f in ModelSpec.__dataclass_fields__}
-    saved = {k: v for k, v in (config.get("model") or {}).items() if k in known}
-    return ModelSpec(**{**SETTINGS_ADDED_LATER, **saved})
 
 
 def load_transformer(

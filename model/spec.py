@@ -106,3 +106,14 @@ class ModelSpec:
 
 
 ModelSpec.RANGES = declared_ranges(ModelSpec)  # {field: (low, high)}, e.g. for a CLI option's check
+
+
+# What a folder written before a setting existed means by its absence: the behaviour before it
+# (not today's default, which may differ).
+SETTINGS_ADDED_LATER = {"lead_context": True, "headline_features": False, "paragraph_features": False}
+
+
+def spec_from_config(config: dict) -> ModelSpec:
+    known = {f for f in ModelSpec.__dataclass_fields__}
+    saved = {k: v for k, v in (config.get("model") or {}).items() if k in known}
+    return ModelSpec(**{**SETTINGS_ADDED_LATER, **saved})

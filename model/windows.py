@@ -9,13 +9,18 @@ model is the same thing with exactly one sentence (and no headline) per window.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import torch
+import numpy as np
 
 from newsroles.model.article import Article
 from newsroles.model.spec import ModelSpec
 
+if TYPE_CHECKING:
+    import torch
+
 POSITION_BUCKETS = 32  # sentence index embeddings; later sentences share the last bucket
+POSITION_EMBEDDING_DIM = 16
 N_POSITION_FEATURES = 4
 N_PARAGRAPH_FEATURES = 5
 
@@ -158,40 +163,37 @@ def n_features(spec: ModelSpec) -> int:
     return N_POSITION_FEATURES + (N_PARAGRAPH_FEATURES if spec.paragraph_features else 0)
 
 
-def collate_windows(
-    windows: list[Window],
-    pad_id: int,
-    labels: list[list[int]] | None = None,
-    aux: list[list[list[float]]] | None = None,
-) -> dict[str, torch.Tensor]:
-    """Pad a batch of windows into tensors. `labels[i]`/`aux[i]` are per sentence of window i."""
+def collate_arrays(windows: list[Window], pad_id: int) -> dict[str, np.ndarray]:
+    """Pad a batch of windows into numpy arrays, each window to the batch's longest (not to
+    max_length): what the encoder and head read, without torch (the ONNX path runs on these)."""
     batch = len(windows)
     max_tokens = max(len(w.input_ids) for w in windows)
     max_sents = max(len(w.spans) for w in windows)
-    input_ids = torch.full((batch, max_tokens), pad_id, dtype=torch.long)
-    attention = torch.zeros((batch, max_tokens), dtype=torch.long)
-    pool = torch.zeros((batch, max_sents, max_tokens))
-    title_pool = torch.zeros((batch, 1, max_tokens))  # all zero where a window has no headline
-    sep_index = torch.zeros((batch, max_sents), dtype=torch.long)
-    sent_mask = torch.zeros((batch, max_sents), dtype=torch.bool)
+    input_ids = np.full((batch, max_tokens), pad_id, dtype=np.int64)
+    attention = np.zeros((batch, max_tokens), dtype=np.int64)
+    pool = np.zeros((batch, max_sents, max_tokens), dtype=np.float32)
+    title_pool = np.zeros((batch, 1, max_tokens), dtype=np.float32)  # all zero where a window has no headline
+    sep_index = np.zeros((batch, max_sents), dtype=np.int64)
+    sent_mask = np.zeros((batch, max_sents), dtype=bool)
     width = len(windows[0].features[0]) if windows[0].features else N_POSITION_FEATURES
-    pos_feats = torch.zeros((batch, max_sents, width))
-    pos_index = torch.zeros((batch, max_sents), dtype=torch.long)
+    pos_feats = np.zeros((batch, max_sents, width), dtype=np.float32)
+    pos_index = np.zeros((batch, max_sents), dtype=np.int64)
     for b, w in enumerate(windows):
-        input_ids[b, : len(w.input_ids)] = torch.tensor(w.input_ids)
-        attention[b, : len(w.input_ids)] = 1
+        n, k = len(w.input_ids), len(w.spans)
+        input_ids[b, :n] = w.input_ids
+        attention[b, :n] = 1
         if w.title_span is not None:
             lo, hi = w.title_span
             title_pool[b, 0, lo:hi] = 1.0 / (hi - lo)
         for j, (lo, hi) in enumerate(w.spans):
             pool[b, j, lo:hi] = 1.0 / max(1, hi - lo)
             sep_index[b, j] = hi
-            sent_mask[b, j] = True
-            k = w.start + j
-            row = w.features[j] if w.features else position_features(k, w.n_article_sentences)
-            pos_feats[b, j] = torch.tensor(row)
-            pos_index[b, j] = min(k, POSITION_BUCKETS - 1)
-    out = {
+        sent_mask[b, :k] = True
+        rows = w.features if w.features else [position_features(w.start + j, w.n_article_sentences) for j in range(k)]
+        if k:
+            pos_feats[b, :k] = rows
+        pos_index[b, :k] = np.minimum(np.arange(w.start, w.start + k), POSITION_BUCKETS - 1)
+    return {
         "input_ids": input_ids,
         "attention_mask": attention,
         "pool": pool,
@@ -201,6 +203,19 @@ def collate_windows(
         "position_features": pos_feats,
         "position_index": pos_index,
     }
+
+
+def collate_windows(
+    windows: list[Window],
+    pad_id: int,
+    labels: list[list[int]] | None = None,
+    aux: list[list[list[float]]] | None = None,
+) -> dict[str, torch.Tensor]:
+    """Pad a batch of windows into tensors. `labels[i]`/`aux[i]` are per sentence of window i."""
+    import torch
+
+    out = {k: torch.from_numpy(v) for k, v in collate_arrays(windows, pad_id).items()}
+    batch, max_sents = out["sentence_mask"].shape
     if labels is not None:
         lab = torch.full((batch, max_sents), -100, dtype=torch.long)
         for b, row in enumerate(labels):

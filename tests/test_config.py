@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from newsroles.inference.cli import app
 from newsroles.model.base import SHIPPED_BASES, hub_id, shipped_base
-from newsroles.model.saved import spec_from_config
+from newsroles.model.spec import spec_from_config
 from newsroles.training.config import RunConfig, load_config
 
 ROOT = Path(__file__).resolve().parent.parent

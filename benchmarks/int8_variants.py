@@ -1,0 +1,122 @@
+"""Int8 variants of an exported encoder, scored side by side: which quantisation holds accuracy.
+
+    python benchmarks/int8_variants.py --onnx MODEL-onnx --calibration TRAIN.jsonl --data VALIDATION.jsonl
+
+From the fused fp32 graph of an `onnx` export (MODEL-onnx/encoder.onnx), writes each variant as a
+copy of that folder with another encoder.onnx, then labels --data with each (the torch-free path)
+and prints macro-F1, the change against fp32 in points, label agreement and speed:
+
+  dynamic        what `newsroles export --runtime onnx-int8` writes (per-channel weights, activations
+                 quantised per batch);
+  dynamic-u8u8   the same with unsigned weights;
+  static-minmax  static quantisation (QDQ, per-channel weights, only products with a weight;
+                 activation ranges calibrated on --calibration windows, min/max);
+  static-pct     the same with the 99.999th percentile of each activation.
+
+Calibration uses --calibration (the train split), never --data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def calibration_reader(folder: Path, data: Path, n_windows: int):
+    from onnxruntime.quantization import CalibrationDataReader
+
+    from newsroles.inference.predictor import load_labeler
+    from newsroles.model.batching import article_windows
+    from newsroles.model.windows import collate_arrays
+    from newsroles.training.readers import read_articles
+
+    labeler = load_labeler(folder, "cpu")
+    articles = read_articles(data)[: max(1, n_windows // 2)]
+    windows, _ = article_windows(labeler.tokenizer, articles, labeler.model.spec)
+    pad = labeler.tokenizer.pad_token_id or 0
+    feeds = []
+    for at in range(0, min(n_windows, len(windows)), 8):
+        arrays = collate_arrays(windows[at : at + 8], pad)
+        feeds.append({"input_ids": arrays["input_ids"], "attention_mask": arrays["attention_mask"]})
+
+    class Reader(CalibrationDataReader):
+        def __init__(self):
+            self.items = iter(feeds)
+
+        def get_next(self):
+            return next(self.items, None)
+
+    return Reader
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--onnx", type=Path, required=True, help="an `onnx` (fp32) export")
+    parser.add_argument("--calibration", type=Path, required=True, help="labeled .jsonl to calibrate on (train split)")
+    parser.add_argument("--data", type=Path, required=True, help="labeled .jsonl to score on (validation split)")
+    parser.add_argument("--windows", type=int, default=128)
+    parser.add_argument("--variants", default="dynamic,dynamic-u8u8,static-minmax,static-pct")
+    args = parser.parse_args()
+
+    import json
+    import logging
+
+    import onnx
+    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_dynamic, quantize_static
+
+    from newsroles.inference.export_checks import agreement
+    from newsroles.inference.predictor import load_labeler
+    from newsroles.training.evaluate import compute_metrics, gold_and_predictions
+    from newsroles.training.readers import read_articles
+
+    logging.getLogger().setLevel(logging.ERROR)
+    work = Path(tempfile.mkdtemp(prefix="newsroles-int8-"))
+    source = args.onnx / "encoder.onnx"
+    reader = None
+    rows = []
+    reference = load_labeler(args.onnx, "cpu")
+    articles = read_articles(args.data, reference.labels)
+    started = time.perf_counter()
+    base = reference.predict(articles)
+    fp32_seconds = time.perf_counter() - started
+    fp32_f1 = compute_metrics(*gold_and_predictions(articles, base, reference.labels), reference.labels)["macro_f1"]
+    rows.append(f"| fp32 (onnx) | {fp32_f1:.4f} | | 100% | {fp32_seconds:.1f} |")
+    print(rows[-1], file=sys.stderr, flush=True)
+    for name in args.variants.split(","):
+        folder = work / name
+        shutil.copytree(args.onnx, folder)
+        target = folder / "encoder.onnx"
+        common = {"per_channel": True, "extra_options": {"DefaultTensorType": onnx.TensorProto.FLOAT}}
+        if name.startswith("dynamic"):
+            weights = QuantType.QUInt8 if name.endswith("u8u8") else QuantType.QInt8
+            quantize_dynamic(str(source), str(target), weight_type=weights, **common)
+        else:
+            reader = reader or calibration_reader(args.onnx, args.calibration, args.windows)
+            method = CalibrationMethod.Percentile if name.endswith("pct") else CalibrationMethod.MinMax
+            options = {**common["extra_options"], "MatMulConstBOnly": True}  # products with a weight only
+            quantize_static(
+                str(source), str(target), reader(), quant_format=QuantFormat.QDQ, activation_type=QuantType.QUInt8,
+                weight_type=QuantType.QInt8, calibrate_method=method, per_channel=True, extra_options=options,
+            )
+        manifest = json.loads((folder / "newsroles.json").read_text())
+        manifest["runtime"] = "onnx-int8"
+        (folder / "newsroles.json").write_text(json.dumps(manifest))
+        labeler = load_labeler(folder, "cpu")
+        started = time.perf_counter()
+        probs = labeler.predict(articles)
+        seconds = time.perf_counter() - started
+        f1 = compute_metrics(*gold_and_predictions(articles, probs, labeler.labels), labeler.labels)["macro_f1"]
+        agree = agreement(base, probs)["label_agreement"]
+        rows.append(f"| {name} | {f1:.4f} | {100 * (f1 - fp32_f1):+.2f} | {100 * agree:.1f}% | {seconds:.1f} |")
+        print(rows[-1], file=sys.stderr, flush=True)
+    print("| int8 variant | macro-F1 | vs fp32 (points) | same label as fp32 | seconds |\n|---|---:|---:|---:|---:|")
+    print("\n".join(rows))
+    print(f"\nCommand: `python benchmarks/int8_variants.py {' '.join(sys.argv[1:])}`")
+
+
+if __name__ == "__main__":
+    main()
