@@ -49,7 +49,7 @@ def measure(folder: str, changes: dict, articles, repeats: int) -> dict:
     from model_comparison import timed_predict
 
     from newsroles.inference.predictor import load_labeler
-    from newsroles.model.forward import article_windows
+    from newsroles.model.batching import article_windows
     from newsroles.training.config import load_config
     from newsroles.training.evaluate import compute_metrics, gold_and_predictions
 

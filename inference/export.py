@@ -29,7 +29,7 @@ from newsroles.model.card import write_card
 from newsroles.model.errors import UserError
 from newsroles.model.fileio import atomic_dir
 from newsroles.model.folder import MANIFEST, package_version, read_config, read_manifest, write_json
-from newsroles.model.runtimes import (
+from newsroles.model.onnx_runtime import (
     DEFAULT_RUNTIME,
     ENCODER_FILE,
     HEAD_FILE,

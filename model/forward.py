@@ -6,7 +6,7 @@ import numpy as np
 import torch
 
 from newsroles.model.article import Article
-from newsroles.model.batching import article_windows, batches_by_length, run_windows  # noqa: F401  (their old home)
+from newsroles.model.batching import run_windows
 from newsroles.model.classifier import SentenceRoleModel
 from newsroles.model.errors import UserError
 from newsroles.model.windows import Window, collate_windows

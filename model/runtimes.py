@@ -36,18 +36,7 @@ from torch import nn
 from newsroles.model.errors import UserError
 from newsroles.model.folder import MANIFEST
 
-from newsroles.model.onnx_runtime import (  # noqa: F401  (their home before the torch-free path)
-    DEFAULT_RUNTIME,
-    ENCODER_FILE,
-    HEAD_FILE,
-    ONNX_RUNTIMES,
-    RUNTIMES,
-    FastTokenizer,
-    OrtEncoder,
-    load_onnx_parts,
-    require_onnxruntime,
-    runtime_of,
-)
+from newsroles.model.onnx_runtime import HEAD_FILE, RUNTIMES, OrtEncoder, load_onnx_parts, runtime_of
 
 
 class OnnxEncoder(nn.Module):

@@ -171,7 +171,7 @@ def test_check_scores_both_models_and_enforces_the_allowed_drop(fp32_model, arti
 def test_fast_tokenizer_matches_the_transformers_tokenizer(exported, articles):
     from transformers import AutoTokenizer
 
-    from newsroles.model.runtimes import FastTokenizer
+    from newsroles.model.onnx_runtime import FastTokenizer
 
     folder = exported["onnx"]
     texts = [s.text for a in articles for s in a.sentences] + ["", "Ünïcode – quotes “like this” and 1,000.5 numbers"]

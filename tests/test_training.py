@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from newsroles.inference.predictor import load_labeler
-from newsroles.model.forward import article_windows
+from newsroles.model.batching import article_windows
 from newsroles.model.windows import collate_windows
 from newsroles.training.config import load_config
 from newsroles.training.run import train_from_config

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from newsroles.model.article import Article
-from newsroles.model.forward import article_windows
+from newsroles.model.batching import article_windows
 from newsroles.model.windows import Window, tokenize_articles
 from newsroles.training.config import RunConfig
 from newsroles.training.distill import teacher_probabilities
