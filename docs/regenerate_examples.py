@@ -54,12 +54,10 @@ def training_output(model: Path, shown_as: str) -> str:
     from rich.console import Console
 
     from newsroles.training.evaluate import metrics_table
+    from newsroles.training.trainer import epoch_line
 
     metrics = json.loads((model / "metrics.json").read_text(encoding="utf-8"))
-    lines = []
-    for record in metrics.get("history", []):
-        fields = ", ".join(f"{k}={v}" for k, v in record.items() if k != "epoch")  # as training/trainer.py prints them
-        lines.append(f"epoch {record['epoch']}: {fields}")
+    lines = [epoch_line(record) for record in metrics.get("history", [])]
     console = Console(width=int(WIDTH), record=True, file=open(os.devnull, "w"), color_system=None)
     console.print(metrics_table(metrics["dev"], title="dev"))
     return "\n".join(lines) + "\n" + console.export_text() + f"model written to {shown_as}\n{shown_as}\n"

@@ -284,3 +284,11 @@ def test_grad_accumulation_takes_the_same_step(tiny_base_model, data, class_weig
     # Adam's eps, float rounding of the summed parts shows as a few 1e-6. 3e-5 is 1% of a step.
     for key in whole:
         torch.testing.assert_close(in_parts[key], whole[key], rtol=0, atol=3e-5)
+
+
+def test_epoch_line_rounds_scores_for_people_and_keeps_every_field():
+    from newsroles.training.trainer import epoch_line
+
+    record = {"epoch": 2, "step": 303, "loss": 0.73524, "seconds": 921.54, "weights": "raw", "dev_macro_f1": 0.6423815320057246}
+    line = epoch_line(record)
+    assert line == "epoch 2: step=303, loss=0.7352, seconds=921.5, weights=raw, dev_macro_f1=0.6424"

@@ -49,6 +49,18 @@ from newsroles.training.losses import aux_loss, class_weights, role_loss
 from newsroles.training.weight_average import WeightAverage
 
 
+
+def epoch_line(record: dict) -> str:
+    """One epoch's line as training prints it: scores to 4 decimals, seconds to 1 (metrics.json
+    keeps the full values)."""
+
+    def shown(key: str, value) -> str:
+        if isinstance(value, float):
+            return f"{value:.1f}" if key == "seconds" else f"{value:.4f}"
+        return str(value)
+
+    return f"epoch {record['epoch']}: " + ", ".join(f"{k}={shown(k, v)}" for k, v in record.items() if k != "epoch")
+
 def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
@@ -188,8 +200,7 @@ def fit(
         score, metrics, probs, use_average = score_epoch(run, dev if main else None, evaluate, record)
         state.history.append(record)
         if progress:
-            shown = ", ".join(f"{k}={v}" for k, v in record.items() if k != "epoch")
-            tqdm.write(f"epoch {epoch}: {shown}", file=sys.stderr)
+            tqdm.write(epoch_line(record), file=sys.stderr)
         if score > state.best.score:
             state.best = Best(score, kept_weights(run, use_average), epoch, metrics, probs)
         state.epoch, state.batches, state.batch_index, state.losses = epoch + 1, None, 0, []
