@@ -41,9 +41,11 @@ def write_teacher_targets(
     batch_size: int | None = None,
     decimals: int = 4,
     command: str | None = None,
+    progress: bool = False,
 ) -> Path:
     """Predict every sentence of the labeled `data` files with the `teacher` model folder and write
-    its probabilities (no text) to `output`, atomically. Returns `output`."""
+    its probabilities (no text) to `output`, atomically. Returns `output`. `progress`: a bar per
+    file on stderr (a large teacher on a CPU takes many minutes)."""
     labeler = load_labeler(teacher, device)
     probs: dict[str, np.ndarray] = {}
     files = []
@@ -51,7 +53,11 @@ def write_teacher_targets(
         articles = read_articles(path, labeler.labels, labels_name="the teacher's labels")
         if next(labeled_sentences(articles), None) is None:
             raise UserError("no labeled sentences: teacher targets are for the labeled data a student trains on", path)
-        for article, p in zip(articles, labeler.predict(articles, batch_size)):
+        bar = _bar(path, sum(len(a.sentences) for a in articles)) if progress else None
+        predicted = labeler.predict(articles, batch_size, bar.update if bar is not None else None)
+        if bar is not None:
+            bar.close()
+        for article, p in zip(articles, predicted):
             if article.id in probs:
                 raise UserError(f"article id '{article.id}' is in more than one data file; the targets are keyed by article id", path)
             probs[article.id] = p
@@ -66,3 +72,9 @@ def write_teacher_targets(
         "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     }
     return write_targets(output, header, probs, decimals)
+
+
+def _bar(path: str | Path, sentences: int):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=sentences, unit=" sentences", desc=f"teacher on {Path(path).name}", leave=False)

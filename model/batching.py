@@ -78,6 +78,9 @@ def run_windows(
     windows, owners = article_windows(tokenizer, articles, spec)
     window_probs: list[np.ndarray | None] = [None] * len(windows)
     window_aux: list[np.ndarray | None] = [None] * len(windows)
+    # Overlapping windows read some sentences twice; progress counts each sentence once, in the
+    # window whose prediction it keeps, so a bar's total is the number of sentences.
+    owned = np.bincount([w for own in owners for w, _ in own], minlength=len(windows))
     for batch_ids in batches_by_length(windows, batch_size, max_batch_tokens=batch_size * 128):
         probs, aux_probs = run_batch([windows[i] for i in batch_ids])
         for row, i in enumerate(batch_ids):
@@ -85,7 +88,7 @@ def run_windows(
             if aux_out is not None and aux_probs is not None:
                 window_aux[i] = aux_probs[row, : len(windows[i].spans)]
         if progress is not None:
-            progress(sum(len(windows[i].spans) for i in batch_ids))
+            progress(int(owned[batch_ids].sum()))
     aux_width = next((x.shape[1] for x in window_aux if x is not None), None)
     out = []
     for article, own in zip(articles, owners):

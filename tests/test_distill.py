@@ -103,6 +103,16 @@ def test_distill_targets_command_writes_the_file(tiny_article_model, data, tmp_p
     assert len(read_targets(out).articles) == 16
 
 
+def test_distill_targets_progress_bar_counts_every_sentence_and_changes_nothing(targets, tiny_article_model, data, tmp_path, capsys):
+    shown = write_teacher_targets(tiny_article_model, [data[0]], tmp_path / "t.json.gz", device="cpu", progress=True)
+    bar = capsys.readouterr().err
+    sentences = sum(len(a.sentences) for a in synthetic_articles(16, seed=21))
+    assert "teacher on train.jsonl" in bar and f"{sentences}/{sentences}" in bar
+    assert read_targets(shown).articles.keys() == read_targets(targets).articles.keys()
+    for key, rows in read_targets(targets).articles.items():
+        assert np.array_equal(read_targets(shown).articles[key], rows)
+
+
 # ---------------------------------------------------------------------------------------------
 # Training a student
 

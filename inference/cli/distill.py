@@ -19,6 +19,7 @@ def distill_targets(
     batch_size: int = typer.Option(None, "--batch-size", min=1, help="Windows per batch."),
     decimals: int = typer.Option(4, "--decimals", min=1, max=8, help="Probabilities are rounded to this many decimals."),
     models_dir: Path = typer.Option(Path("models"), "--models-dir", "-d", help="Where ids and names are looked up."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ):
     """Write a teacher model's per-sentence label probabilities on labeled data: the soft labels a
     student learns from with --train.distill_targets FILE (no corpus text is stored).
@@ -29,6 +30,6 @@ def distill_targets(
     from newsroles.model.registry import resolve_path
 
     folder = resolve_path(teacher, models_dir)
-    written = write_teacher_targets(folder, data, output, device, batch_size, decimals)
+    written = write_teacher_targets(folder, data, output, device, batch_size, decimals, progress=not quiet)
     stderr_console().print(f"teacher targets written to {written}")
     typer.echo(str(written))
