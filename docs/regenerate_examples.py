@@ -5,10 +5,12 @@ this script runs the command behind each NAME (or, for training, renders the mod
 record of its run) and writes the real output in place, with the paths of the measuring machine
 replaced by what a user would see (`models/default/<version>`, no temporary folders).
 
-    python docs/regenerate_examples.py --model models/default/<version>
+    python docs/regenerate_examples.py --model models/default/<version> --final models/default-final/<version>
 
-`make demo` trains the model; the TF-IDF baseline (seconds) is trained here for its own example
-and the comparison. `make docs MODEL=models/default/<version>` runs this.
+`make demo` trains both: MODEL is the selection run (its training, evaluation on validation and
+comparison are shown), FINAL its final fit on train + dev (its training and the labeled story are
+shown: it is the model a user labels with). The TF-IDF baseline (seconds) is trained here for its own
+example and the comparison. `make docs MODEL=... FINAL=...` runs this.
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ def shown(command: str, output: str, keep: int | None = None) -> str:
     return f"$ {command}\n" + "\n".join(lines) + "\n"
 
 
-def training_output(model: Path, shown_as: str) -> str:
+def training_output(model: Path, shown_as: str, dev_title: str = "dev") -> str:
     """What `newsroles train` printed, less its progress bars: the epoch lines, the dev table, the folder."""
     from rich.console import Console
 
@@ -59,13 +61,16 @@ def training_output(model: Path, shown_as: str) -> str:
     metrics = json.loads((model / "metrics.json").read_text(encoding="utf-8"))
     lines = [epoch_line(record) for record in metrics.get("history", [])]
     console = Console(width=int(WIDTH), record=True, file=open(os.devnull, "w"), color_system=None)
-    console.print(metrics_table(metrics["dev"], title="dev"))
+    console.print(metrics_table(metrics["dev"], title=dev_title))
     return "\n".join(lines) + "\n" + console.export_text() + f"model written to {shown_as}\n{shown_as}\n"
 
 
-def examples(model: Path, tmp: Path) -> dict[str, str]:
+def examples(model: Path, tmp: Path, final: Path | None = None) -> dict[str, str]:
     nr = [str(Path(sys.executable).with_name("newsroles"))]
     scrub = {str(model): "models/default/<version>", str(tmp) + "/": "", str(ROOT) + "/": ""}
+    if final is not None:
+        scrub[str(final)] = "models/default-final/<version>"
+    labeler, labeler_shown = (final, "models/default-final/<version>") if final is not None else (model, "models/default/<version>")
     baseline_run = run([*nr, "baseline", "--models-dir", str(tmp / "models")], scrub, stderr_first=True)
     baseline = next((tmp / "models" / "default-tfidf").iterdir())
     out = {
@@ -84,8 +89,8 @@ def examples(model: Path, tmp: Path) -> dict[str, str]:
             run([*nr, "evaluate", str(model), DEV, "--output", str(tmp / "eval.json")], scrub),
         ),
         "label": shown(
-            f"newsroles label {STORY} --model models/default/<version>",
-            run([*nr, "label", STORY, "--model", str(model)], scrub),
+            f"newsroles label {STORY} --model {labeler_shown}",
+            run([*nr, "label", STORY, "--model", str(labeler)], scrub),
             keep=30,
         ),
         "compare": shown(
@@ -93,16 +98,23 @@ def examples(model: Path, tmp: Path) -> dict[str, str]:
             run([*nr, "compare", str(baseline), str(model), "--data", DEV], scrub),
         ),
     }
+    if final is not None:
+        out["final"] = shown(
+            "newsroles train --final models/default/<version>",
+            training_output(final, "models/default-final/<version>", dev_title="dev (of the selection run)"),
+        )
     return out
 
 
-def rewrite(readme: str, blocks: dict[str, str]) -> tuple[str, list[str]]:
+def rewrite(readme: str, blocks: dict[str, str], optional: frozenset[str] = frozenset()) -> tuple[str, list[str]]:
+    """The README with each marked block replaced; `optional` blocks without an example stay as they are."""
     missing = []
 
     def fill(match: re.Match) -> str:
         name = match.group(1)
         if name not in blocks:
-            missing.append(name)
+            if name not in optional:
+                missing.append(name)
             return match.group(0)
         return f"<!-- example: {name} -->\n```console\n{blocks[name]}```\n"
 
@@ -111,12 +123,14 @@ def rewrite(readme: str, blocks: dict[str, str]) -> tuple[str, list[str]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", type=Path, required=True, help="the default model folder (from make demo)")
+    parser.add_argument("--model", type=Path, required=True, help="the default model's selection run (from make demo)")
+    parser.add_argument("--final", type=Path, help="its final fit on train + dev (from make demo); without it the final-fit example stays")
     parser.add_argument("--readme", type=Path, default=ROOT / "README.md")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="newsroles-docs-") as tmp:
-        blocks = examples(args.model.resolve(), Path(tmp))
-    text, missing = rewrite(args.readme.read_text(encoding="utf-8"), blocks)
+        blocks = examples(args.model.resolve(), Path(tmp), args.final.resolve() if args.final else None)
+    optional = frozenset() if args.final else frozenset({"final"})
+    text, missing = rewrite(args.readme.read_text(encoding="utf-8"), blocks, optional)
     if missing:
         sys.exit(f"README markers with no example: {', '.join(missing)}")
     args.readme.write_text(text, encoding="utf-8")
