@@ -77,3 +77,20 @@ def test_final_fit_keeps_raw_weights_where_the_selection_run_did(setup, tmp_path
         (copy / "config.yaml").write_text(yaml.safe_dump(config.to_dict()))
         prepare_final_fit(config, copy)
         assert config.train.ema_decay == decay and config.train.epochs == metrics["best_epoch"]
+
+
+def test_a_selection_saved_before_a_setting_existed_reads_it_as_the_behaviour_of_that_time(setup, tmp_path):
+    """A folder written before train.grad_accumulation (or model.headline_features) existed has no
+    such key: its absence means the old behaviour, so the same settings still make a final fit, and
+    a config that does change the behaviour is still refused."""
+    from newsroles.training.final_fit import prepare_final_fit
+
+    root, overrides, selection = setup
+    old = tmp_path / "old"
+    shutil.copytree(selection, old)
+    saved = yaml.safe_load((old / "config.yaml").read_text())
+    assert saved["train"].pop("grad_accumulation") == 1 and saved["model"].pop("headline_features") is False
+    (old / "config.yaml").write_text(yaml.safe_dump(saved))
+    prepare_final_fit(load_config("configs/tiny.yaml", overrides), old)
+    with pytest.raises(UserError, match="model.headline_features"):
+        prepare_final_fit(load_config("configs/tiny.yaml", {**overrides, "model.headline_features": "true"}), old)

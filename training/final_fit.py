@@ -17,6 +17,11 @@ import torch
 
 from newsroles.model.errors import UserError
 from newsroles.model.folder import read_config, read_manifest
+from newsroles.model.spec import SETTINGS_ADDED_LATER
+
+# What a selection run saved before a train setting existed means by its absence: the behaviour
+# before it (model settings: model/spec.py's SETTINGS_ADDED_LATER).
+TRAIN_SETTINGS_ADDED_LATER = {"grad_accumulation": 1}
 
 # Train settings that do not change what is learned (or that the final fit sets itself).
 UNCOMPARED_TRAIN_KEYS = {"epochs", "max_steps", "checkpoint_steps", "device", "precision", "eval_batch_size", "tune_label_bias"}
@@ -60,7 +65,7 @@ def read_selection(folder: str | Path) -> Selection:
 
 def setting_differences(config: dict, selected: dict) -> list[str]:
     """Dotted keys where the run's config differs from the selection run's in what shapes the model."""
-    config, selected = _without_idle_distillation(config), _without_idle_distillation(selected)
+    config, selected = _without_idle_distillation(config), _without_idle_distillation(_with_later_settings(selected))
     keys = [f"model.{k}" for k in sorted(set(config.get("model") or {}) | set(selected.get("model") or {}))]
     keys += [f"train.{k}" for k in sorted(set(config.get("train") or {}) | set(selected.get("train") or {})) if k not in UNCOMPARED_TRAIN_KEYS]
     keys.append("data.mapping")
@@ -70,6 +75,15 @@ def setting_differences(config: dict, selected: dict) -> list[str]:
         if (config.get(section) or {}).get(name) != (selected.get(section) or {}).get(name):
             out.append(key)
     return out
+
+
+def _with_later_settings(selected: dict) -> dict:
+    """The selection run's config with the settings added since it was saved, as their absence meant."""
+    return {
+        **selected,
+        "model": {**SETTINGS_ADDED_LATER, **(selected.get("model") or {})},
+        "train": {**TRAIN_SETTINGS_ADDED_LATER, **(selected.get("train") or {})},
+    }
 
 
 def _without_idle_distillation(config: dict) -> dict:
