@@ -13,12 +13,24 @@ and prints macro-F1, the change against fp32 in points, label agreement and spee
                  activation ranges calibrated on --calibration windows, min/max);
   static-pct     the same with the 99.999th percentile of each activation.
 
+Mixed variants keep some operators in fp32 (dynamic otherwise), to find where the accuracy goes:
+
+  dynamic-keep-embed      the embedding lookup (QEmbedLayerNormalization stores the tables in 8 bits);
+  dynamic-keep-attention  the fused self-attention (QAttention) of every layer;
+  dynamic-keep-ffn-out    each layer's feed-forward output product (its input, after GELU, has the
+                          widest range);
+  dynamic-keep-first / dynamic-keep-last   every operator of the first / last layer.
+
+A mixed variant may name its layers after @ (`dynamic-keep-ffn-out@0-2`: layers 0 to 2 only), and
+several mixed variants join with + (`dynamic-keep-attention+dynamic-keep-ffn-out`).
+
 Calibration uses --calibration (the train split), never --data.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import shutil
 import sys
 import tempfile
@@ -51,6 +63,42 @@ def calibration_reader(folder: Path, data: Path, n_windows: int):
             return next(self.items, None)
 
     return Reader
+
+
+KEEP_FP32 = {  # variant -> which of the fused graph's nodes stay fp32
+    "dynamic-keep-embed": lambda node: node.op_type == "EmbedLayerNormalization",
+    "dynamic-keep-attention": lambda node: node.op_type == "Attention",
+    "dynamic-keep-ffn-out": lambda node: node.op_type == "MatMul" and re.search(r"layer\.\d+/output/dense/", node.name) is not None,
+    "dynamic-keep-first": lambda node: node.name == "Attention_0" or "/layer.0/" in node.name,
+}
+MIXED = {*KEEP_FP32, "dynamic-keep-last"}  # keep-last depends on the layer count: kept_nodes()
+
+
+def kept_nodes(model, name: str) -> list[str]:
+    """The node names variant `name` leaves in fp32."""
+    if "+" in name:
+        return sorted({node for part in name.split("+") for node in kept_nodes(model, part)})
+    if "@" in name:
+        name, layers = name.split("@")
+        first, _, last = layers.partition("-")
+        wanted = range(int(first), int(last or first) + 1)
+        return [n for n in kept_nodes(model, name) if _layer(n) in wanted]
+    if name == "dynamic-keep-last":
+        layers = sum(1 for node in model.graph.node if node.op_type == "Attention")
+        last = layers - 1
+        return [n.name for n in model.graph.node if n.name == f"Attention_{last}" or f"/layer.{last}/" in n.name]
+    keep = KEEP_FP32[name]
+    return [n.name for n in model.graph.node if keep(n)]
+
+
+def _layer(node_name: str) -> int | None:
+    """The encoder layer a fused-graph node belongs to (Attention_3 or /layer.3/...), None outside them."""
+    found = re.search(r"(?:Attention_|/layer\.)(\d+)", node_name)
+    return int(found.group(1)) if found else None
+
+
+def is_mixed(name: str) -> bool:
+    return all(part.split("@")[0] in MIXED for part in name.split("+"))
 
 
 def main() -> None:
@@ -91,7 +139,10 @@ def main() -> None:
         shutil.copytree(args.onnx, folder)
         target = folder / "encoder.onnx"
         common = {"per_channel": True, "extra_options": {"DefaultTensorType": onnx.TensorProto.FLOAT}}
-        if name.startswith("dynamic"):
+        if is_mixed(name):
+            excluded = kept_nodes(onnx.load(str(source)), name)
+            quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8, nodes_to_exclude=excluded, **common)
+        elif name.startswith("dynamic"):
             weights = QuantType.QUInt8 if name.endswith("u8u8") else QuantType.QInt8
             quantize_dynamic(str(source), str(target), weight_type=weights, **common)
         else:
