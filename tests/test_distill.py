@@ -103,14 +103,32 @@ def test_distill_targets_command_writes_the_file(tiny_article_model, data, tmp_p
     assert len(read_targets(out).articles) == 16
 
 
-def test_distill_targets_progress_bar_counts_every_sentence_and_changes_nothing(targets, tiny_article_model, data, tmp_path, capsys):
+def test_distill_targets_progress_bar_counts_every_sentence_and_changes_nothing(targets, tiny_article_model, data, tmp_path, capsys, monkeypatch):
+    import newsroles.inference.distill_targets as module
+
     shown = write_teacher_targets(tiny_article_model, [data[0]], tmp_path / "t.json.gz", device="cpu", progress=True)
-    bar = capsys.readouterr().err
-    sentences = sum(len(a.sentences) for a in synthetic_articles(16, seed=21))
-    assert "teacher on train.jsonl" in bar and f"{sentences}/{sentences}" in bar
+    assert "teacher on train.jsonl" in capsys.readouterr().err  # the bar is drawn on stderr
     assert read_targets(shown).articles.keys() == read_targets(targets).articles.keys()
     for key, rows in read_targets(targets).articles.items():
         assert np.array_equal(read_targets(shown).articles[key], rows)
+    bars = []  # what the bar was told: its total and each update (tqdm redraws on a timer, so not its text)
+
+    class Recording:
+        def __init__(self, path, total):
+            self.total, self.updates, self.closed = total, [], False
+            bars.append(self)
+
+        def update(self, n):
+            self.updates.append(n)
+
+        def close(self):
+            self.closed = True
+
+    monkeypatch.setattr(module, "_bar", Recording)
+    write_teacher_targets(tiny_article_model, [data[0]], tmp_path / "u.json.gz", device="cpu", batch_size=1, progress=True)
+    sentences = sum(len(a.sentences) for a in synthetic_articles(16, seed=21))
+    (bar,) = bars
+    assert bar.total == sum(bar.updates) == sentences and bar.closed and len(bar.updates) > 1
 
 
 # ---------------------------------------------------------------------------------------------
