@@ -49,7 +49,6 @@ from newsroles.training.losses import aux_loss, class_weights, role_loss
 from newsroles.training.weight_average import WeightAverage
 
 
-
 def epoch_line(record: dict) -> str:
     """One epoch's line as training prints it: scores to 4 decimals, seconds to 1 (metrics.json
     keeps the full values)."""
@@ -60,6 +59,7 @@ def epoch_line(record: dict) -> str:
         return str(value)
 
     return f"epoch {record['epoch']}: " + ", ".join(f"{k}={shown(k, v)}" for k, v in record.items() if k != "epoch")
+
 
 def seed_everything(seed: int) -> None:
     random.seed(seed)
