@@ -306,14 +306,15 @@ def train_step(run: Setup, batch_ids: list[int], examples: TrainingExamples) -> 
     # A short last batch may leave a process nothing: it computes a window at weight 0, because
     # every process must join each step's gradient all-reduce.
     parts = micro_batches(share or batch_ids[:1], tc.grad_accumulation)
-    total = targets_weight([examples.labels[i] for i in batch_ids], run.class_weights)
+    whole_batch_here = len(parts) == 1 and acc.num_processes == 1  # weight 1: no total needed
+    total = None if whole_batch_here else targets_weight([examples.labels[i] for i in batch_ids], run.class_weights)
     run.optimizer.zero_grad(set_to_none=True)
     loss_sum = 0.0
     try:
         for k, part in enumerate(parts):
             if not share:
                 weight = 0.0
-            elif len(parts) == 1 and acc.num_processes == 1:
+            elif whole_batch_here:
                 weight = 1.0
             elif total > 0:
                 weight = acc.num_processes * targets_weight([examples.labels[i] for i in part], run.class_weights) / total
