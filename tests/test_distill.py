@@ -18,7 +18,7 @@ from newsroles.model.errors import InputWarning, UserError
 from newsroles.model.folder import file_fingerprint
 from newsroles.training.checkpoint import config_fingerprint
 from newsroles.training.config import load_config
-from newsroles.training.distill import distillation_record
+from newsroles.training.distill import prepare_distillation
 from newsroles.training.losses import distill_loss
 from newsroles.training.run import load_split, train_from_config
 from newsroles.training.teacher_targets import read_targets
@@ -224,12 +224,12 @@ def test_other_bytes_with_the_same_articles_warn_and_are_recorded(tiny_base_mode
     rewritten.write_text(data[0].read_text() + "\n")  # a blank line more: same articles, other sha256
     config = student_config(tiny_base_model, (rewritten, data[1]), **{"train.distill_targets": str(targets)})
     with pytest.warns(InputWarning, match="sha256 differs"):
-        record = distillation_record(config, load_split(config, LABELS, "train"), LABELS)
+        record = prepare_distillation(config, load_split(config, LABELS, "train"), LABELS).record
     assert record["train_data_matches"] is False
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         config = student_config(tiny_base_model, data, **{"train.distill_targets": str(targets)})
-        assert distillation_record(config, load_split(config, LABELS, "train"), LABELS)["train_data_matches"]
+        assert prepare_distillation(config, load_split(config, LABELS, "train"), LABELS).record["train_data_matches"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -288,7 +288,7 @@ def test_distilled_config_is_the_default_plus_the_teacher_and_says_when_the_file
     monkeypatch.chdir(tmp_path)
     config = load_config(None, {"train.distill_targets": "configs/teacher/absent.json.gz", "data.train": "t.jsonl"})
     with pytest.raises(UserError, match="distill-targets"):
-        distillation_record(config, [], LABELS)
+        prepare_distillation(config, [], LABELS)
 
 
 def test_a_configs_path_missing_here_is_found_in_the_installed_package(tmp_path, monkeypatch):

@@ -14,6 +14,7 @@ again, e.g. converted anew, give different bytes); the model's metrics record wh
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
@@ -50,19 +51,22 @@ def load_teacher(config) -> TeacherTargets | None:
     return read_targets(path)
 
 
-def teacher_probabilities(config, articles: list, labels: list[str]) -> list[np.ndarray] | None:
-    """Per training article, the teacher's (sentences, labels) probabilities; None without distillation."""
-    targets = load_teacher(config)
-    return None if targets is None else aligned_targets(targets, articles, labels)
+@dataclass
+class Distillation:
+    """A distilling run's teacher targets, read and checked once: what metrics.json and the model
+    card say about them, and per training article the teacher's (sentences, labels) probabilities."""
+
+    record: dict
+    soft: list[np.ndarray]
 
 
-def distillation_record(config, articles: list, labels: list[str]) -> dict | None:
-    """Check the targets against the training data (early, before any model is built) and return
-    what metrics.json and the model card say about the distillation; None when it is off."""
+def prepare_distillation(config, articles: list, labels: list[str]) -> Distillation | None:
+    """Read the targets and check them against the training data (early, before any model is
+    built); None when distillation is off."""
     targets = load_teacher(config)
     if targets is None:
         return None
-    aligned_targets(targets, articles, labels)
+    soft = aligned_targets(targets, articles, labels)
     train_sha = file_fingerprint(config.data.train)
     seen = [d.get("sha256") for d in targets.header.get("data") or [] if isinstance(d, dict)]
     if train_sha not in seen:
@@ -73,7 +77,7 @@ def distillation_record(config, articles: list, labels: list[str]) -> dict | Non
             ),
             stacklevel=2,
         )
-    return {
+    record = {
         "teacher": targets.header.get("teacher"),
         "targets": {"path": str(config.train.distill_targets), "sha256": file_fingerprint(targets.path)},
         "teacher_command": targets.header.get("command"),
@@ -81,6 +85,7 @@ def distillation_record(config, articles: list, labels: list[str]) -> dict | Non
         "temperature": config.train.distill_temperature,
         "train_data_matches": train_sha in seen,
     }
+    return Distillation(record, soft)
 
 
 def blend_distillation(gold_loss: torch.Tensor, logits: torch.Tensor, gold: torch.Tensor, soft: list[np.ndarray], tc) -> torch.Tensor:

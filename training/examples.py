@@ -11,7 +11,6 @@ from newsroles.model.article import Article
 from newsroles.model.batching import article_windows
 from newsroles.model.windows import Window, tokenize_articles
 from newsroles.training.config import RunConfig
-from newsroles.training.distill import teacher_probabilities
 
 
 @dataclass
@@ -50,12 +49,14 @@ def make_examples(
     return TrainingExamples(windows, window_labels, window_aux, soft)
 
 
-def epoch_examples(config: RunConfig, tokenizer, train: list[Article], spec, labels, aux_labels) -> list[TrainingExamples]:
+def epoch_examples(
+    config: RunConfig, tokenizer, train: list[Article], spec, labels, aux_labels, soft: list[np.ndarray] | None = None
+) -> list[TrainingExamples]:
     """The training windows of each epoch: the same every epoch, or with `train.shift_windows` cut
-    differently each epoch (from the seed and the epoch alone, so a resumed run sees the same)."""
+    differently each epoch (from the seed and the epoch alone, so a resumed run sees the same).
+    `soft`: per article, a teacher's probabilities to distil (training/distill.py), or None."""
     tc = config.train
     tokens = tokenize_articles(tokenizer, train, spec)
-    soft = teacher_probabilities(config, train, labels)
     if not (tc.shift_windows and spec.is_article):
         return [make_examples(tokenizer, train, spec, labels, aux_labels, tokens=tokens, soft_targets=soft)] * tc.epochs
     out = []

@@ -75,6 +75,8 @@ def build_model(config: RunConfig, labels: list[str], aux_labels: list[str]):
     that model itself to fine-tune further (same architecture and label set)."""
     from transformers import AutoModel, AutoTokenizer
 
+    from newsroles.model.encoder_layers import keep_first_layers
+
     if (Path(config.model.base) / MANIFEST).is_file():
         from newsroles.model.saved import load_transformer
 
@@ -91,6 +93,7 @@ def build_model(config: RunConfig, labels: list[str], aux_labels: list[str]):
         encoder = AutoModel.from_pretrained(base)
     except OSError as exc:
         raise UserError(f"cannot load base model '{config.model.base}' ({str(exc).splitlines()[0]})")
+    keep_first_layers(encoder, config.model.encoder_layers, f"base model '{config.model.base}'")
     model = SentenceRoleModel(encoder, config.model, len(labels), len(aux_labels) if config.train.aux_weight > 0 else 0)
     return model, tokenizer, aux_labels if model.aux_head is not None else []
 
@@ -160,9 +163,9 @@ def train_from_config(
 
         train, dev = merge_train_and_dev(train, dev, labels, selection), None
     aux_labels = sorted({name for a in train for s in a.sentences for name in s.source_labels})
-    from newsroles.training.distill import distillation_record
+    from newsroles.training.distill import prepare_distillation
 
-    distillation = distillation_record(config, train, labels)  # hook: checks the teacher targets before any model is built
+    distillation = prepare_distillation(config, train, labels)  # hook: checks the teacher targets before any model is built
 
     model, tokenizer, aux_labels = build_model(config, labels, aux_labels)
 
@@ -171,7 +174,8 @@ def train_from_config(
         return compute_metrics(gold, pred, labels)
 
     result = fit(
-        config, model, tokenizer, train, dev, labels, aux_labels, evaluate, progress=progress, checkpoint=checkpoint, resume=resume
+        config, model, tokenizer, train, dev, labels, aux_labels, evaluate, progress=progress, checkpoint=checkpoint, resume=resume,
+        soft_targets=distillation.soft if distillation is not None else None,
     )
     from newsroles.training.distributed import end_processes, is_main_process
 
@@ -180,7 +184,7 @@ def train_from_config(
         return None
     metrics = {"history": result.history, "best_epoch": result.best_epoch}
     if distillation is not None:
-        metrics["distillation"] = distillation
+        metrics["distillation"] = distillation.record
     if result.best_metrics is not None:
         metrics["dev"] = result.best_metrics
         if config.train.tune_label_bias:
