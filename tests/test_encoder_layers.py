@@ -1,0 +1,42 @@
+"""model.encoder_layers: a model trained on the first N layers of its base saves, reloads and
+labels as a model with an N-layer encoder."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+from transformers import AutoModel
+
+from newsroles.inference.predictor import load_labeler
+from newsroles.model.encoder_layers import keep_first_layers
+from newsroles.model.errors import UserError
+from newsroles.training.config import load_config
+from newsroles.training.run import train_from_config
+from synthetic import synthetic_articles, write_jsonl
+
+
+def test_a_model_on_the_first_layer_learns_saves_and_reloads_short(tiny_base_model, tmp_path):
+    train = write_jsonl(synthetic_articles(40, seed=1), tmp_path / "train.jsonl")
+    dev = write_jsonl(synthetic_articles(12, seed=2), tmp_path / "dev.jsonl")
+    overrides = {"model.base": str(tiny_base_model), "data.train": str(train), "data.dev": str(dev),
+                 "train.epochs": "4", "model.encoder_layers": "1"}
+    folder = train_from_config(load_config("configs/tiny.yaml", overrides), output=tmp_path / "short", progress=False)
+    assert json.loads((folder / "metrics.json").read_text())["dev"]["macro_f1"] > 0.9
+    assert json.loads((folder / "encoder" / "config.json").read_text())["num_hidden_layers"] == 1
+    assert yaml.safe_load((folder / "config.yaml").read_text())["model"]["encoder_layers"] == 1
+    labeler = load_labeler(folder, device="cpu")
+    assert len(labeler.model.encoder.encoder.layer) == 1
+    probs = labeler.predict(synthetic_articles(3, seed=3))
+    assert all(p.shape[1] == 4 for p in probs)
+
+
+def test_keep_first_layers_cuts_in_place_and_refuses_more_than_the_base_has(tiny_base_model):
+    encoder = AutoModel.from_pretrained(tiny_base_model)
+    assert keep_first_layers(encoder, None) is encoder and len(encoder.encoder.layer) == 2
+    first = encoder.encoder.layer[0]
+    keep_first_layers(encoder, 1)
+    assert list(encoder.encoder.layer) == [first] and encoder.config.num_hidden_layers == 1
+    with pytest.raises(UserError, match=r"encoder_layers is 3, more than the 1 layer\(s\) of the base encoder"):
+        keep_first_layers(encoder, 3)
