@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from newsroles.inference.predictor import load_labeler
+from newsroles.inference.progress import sentence_bar
 from newsroles.model.article import labeled_sentences
 from newsroles.model.errors import UserError
 from newsroles.model.folder import file_fingerprint, read_config
@@ -53,7 +54,7 @@ def write_teacher_targets(
         articles = read_articles(path, labeler.labels, labels_name="the teacher's labels")
         if next(labeled_sentences(articles), None) is None:
             raise UserError("no labeled sentences: teacher targets are for the labeled data a student trains on", path)
-        bar = _bar(path, sum(len(a.sentences) for a in articles)) if progress else None
+        bar = sentence_bar(progress, f"teacher on {Path(path).name}", sum(len(a.sentences) for a in articles))
         predicted = labeler.predict(articles, batch_size, bar.update if bar is not None else None)
         if bar is not None:
             bar.close()
@@ -72,9 +73,3 @@ def write_teacher_targets(
         "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     }
     return write_targets(output, header, probs, decimals)
-
-
-def _bar(path: str | Path, sentences: int):
-    from tqdm.auto import tqdm
-
-    return tqdm(total=sentences, unit=" sentences", desc=f"teacher on {Path(path).name}", leave=False)

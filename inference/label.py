@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+from newsroles.inference.progress import sentence_bar
 from newsroles.model.errors import UserError
 from newsroles.model.folder import latest_model
 from newsroles.model.registry import resolve_path
@@ -71,7 +72,7 @@ def label_inputs(
     labeler = load_labeler(resolve_path(model, models_dir) if model is not None else latest_model(models_dir), device)
     labeler.min_confidence = min_confidence  # below it a sentence is left unlabeled (inference/withhold.py)
     report = LabelReport()
-    bar = _progress_bar(progress)
+    bar = sentence_bar(progress, "labeling")
     started = time.perf_counter()
 
     def count(n_sentences: int) -> None:
@@ -108,11 +109,3 @@ def _show_articles(bar, articles: int, started: float) -> None:
     if bar is not None:
         rate = articles / max(time.perf_counter() - started, 1e-9)
         bar.set_postfix({"articles": articles, "articles/s": f"{rate:.1f}"}, refresh=False)
-
-
-def _progress_bar(enabled: bool):
-    if not enabled:
-        return None
-    from tqdm.auto import tqdm
-
-    return tqdm(unit=" sentences", desc="labeling", leave=False)

@@ -114,7 +114,7 @@ def test_distill_targets_progress_bar_counts_every_sentence_and_changes_nothing(
     bars = []  # what the bar was told: its total and each update (tqdm redraws on a timer, so not its text)
 
     class Recording:
-        def __init__(self, path, total):
+        def __init__(self, enabled, desc, total):
             self.total, self.updates, self.closed = total, [], False
             bars.append(self)
 
@@ -124,7 +124,7 @@ def test_distill_targets_progress_bar_counts_every_sentence_and_changes_nothing(
         def close(self):
             self.closed = True
 
-    monkeypatch.setattr(module, "_bar", Recording)
+    monkeypatch.setattr(module, "sentence_bar", Recording)
     write_teacher_targets(tiny_article_model, [data[0]], tmp_path / "u.json.gz", device="cpu", batch_size=1, progress=True)
     sentences = sum(len(a.sentences) for a in synthetic_articles(16, seed=21))
     (bar,) = bars
