@@ -1,6 +1,6 @@
 """Where the time of `newsroles label` goes, with an ONNX export: one run, one breakdown.
 
-    python benchmarks/profile_labeling.py --model MODEL-onnx-int8 [--data VALIDATION.jsonl] [--sentences 1000]
+    python benchmarks/profile_labeling.py --model MODEL-onnx-int8 [--data VALIDATION.jsonl] [--sentences 1000 (0: all)]
 
 Stages, timed in one process on the first stories of --data holding --sentences sentences, given
 as raw text (as `newsroles label` reads an archive):
@@ -73,7 +73,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", type=Path, required=True, help="an onnx or onnx-int8 export")
     parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data" / "newsdiscourse" / "validation.jsonl")
-    parser.add_argument("--sentences", type=int, default=1000)
+    parser.add_argument("--sentences", type=int, default=1000, help="profile the first stories holding at least this many sentences (0: all), as labeling_speed.py")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--threads-modes", action="store_true", help="also time the encoder's thread modes and batch sizes")
     parser.add_argument("--sizes", default="16,32,64", help="batch sizes for --threads-modes (comma-separated)")
@@ -90,7 +90,7 @@ def main() -> None:
 
     source, n = [], 0
     for article in read_articles(args.data):
-        if n >= args.sentences:
+        if 0 < args.sentences <= n:
             break
         source.append(article)
         n += len(article.sentences)
