@@ -113,7 +113,7 @@ ModelSpec.RANGES = declared_ranges(ModelSpec)  # {field: (low, high)}, e.g. for 
 
 # What a folder written before a setting existed means by its absence: the behaviour before it
 # (not today's default, which may differ).
-SETTINGS_ADDED_LATER = {"lead_context": True, "headline_features": False, "paragraph_features": False}
+SETTINGS_ADDED_LATER = {"lead_context": True, "headline_features": False, "paragraph_features": False, "encoder_layers": None}
 
 
 def spec_from_config(config: dict) -> ModelSpec:

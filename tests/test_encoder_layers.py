@@ -12,6 +12,7 @@ from transformers import AutoModel
 from newsroles.inference.predictor import load_labeler
 from newsroles.model.encoder_layers import keep_first_layers
 from newsroles.model.errors import UserError
+from newsroles.model.spec import spec_from_config
 from newsroles.training.config import load_config
 from newsroles.training.run import train_from_config
 from synthetic import synthetic_articles, write_jsonl
@@ -40,3 +41,8 @@ def test_keep_first_layers_cuts_in_place_and_refuses_more_than_the_base_has(tiny
     assert list(encoder.encoder.layer) == [first] and encoder.config.num_hidden_layers == 1
     with pytest.raises(UserError, match=r"encoder_layers is 3, more than the 1 layer\(s\) of the base encoder"):
         keep_first_layers(encoder, 3)
+
+
+def test_a_folder_saved_before_the_setting_means_every_layer():
+    assert spec_from_config({"model": {"base": "x"}}).encoder_layers is None
+    assert spec_from_config({"model": {"encoder_layers": 4}}).encoder_layers == 4
