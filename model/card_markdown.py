@@ -136,7 +136,7 @@ def render_markdown(card: dict) -> str:
         ["name", card["name"]],
         ["created", card.get("created")],
         ["kind", card["kind"]],
-        ["base model", card.get("base_model") or ("none (trained from scratch on TF-IDF features)" if card["kind"] == "tfidf" else None)],
+        ["base model", _base_text(card)],
         ["parent version", f"`{parent}` ({card.get('parent_path')})" if parent else "none"],
         ["runtime", _runtime_text(card)],
         ["newsroles", card["software"].get("newsroles")],
@@ -232,3 +232,12 @@ def render_markdown(card: dict) -> str:
     parts.append("## Framework versions\n")
     parts.append("\n".join(f"- {k}: {v}" for k, v in sw.items() if v) + "\n")
     return str(ModelCard(f"---\n{card_data(card).to_yaml()}\n---\n" + "\n".join(parts)))
+
+
+def _base_text(card: dict) -> str | None:
+    """The base encoder, and how many of its layers the model keeps when model.encoder_layers cut it."""
+    if card["kind"] == "tfidf":
+        return card.get("base_model") or "none (trained from scratch on TF-IDF features)"
+    layers = ((card.get("config") or {}).get("model") or {}).get("encoder_layers")
+    base = card.get("base_model")
+    return f"{base} (its first {layers} layers: model.encoder_layers)" if base and layers else base
