@@ -1,13 +1,11 @@
 """Writing a transformer's encoder as a fused (and optionally int8) ONNX graph, for `newsroles export`.
 
-Per-channel weight scales, quantising the fused attention as well as the MatMuls, and keeping the
-first layer's feed-forward output product in fp32 were chosen by measurement (BENCHMARKS.md,
-"Export runtimes: design measurements" and "Int8: which quantisation holds accuracy").
+Per-channel weight scales and quantising the fused attention as well as the MatMuls were chosen by
+measurement (BENCHMARKS.md, "Export runtimes: design measurements").
 """
 
 from __future__ import annotations
 
-import re
 import shutil
 import warnings
 from pathlib import Path
@@ -16,16 +14,6 @@ import torch
 from torch import nn
 
 OPSET = 17
-
-# The first layer's feed-forward output product stays fp32 in the int8 graph: int8 errors made early
-# travel through every later layer, and this one product held most of int8's loss on the default
-# model (BENCHMARKS.md) for no measurable speed.
-KEPT_FP32 = re.compile(r"layer\.0/output/dense/")
-
-
-def kept_fp32_nodes(graph) -> list[str]:
-    """Names of the fused graph's MatMul nodes that int8 quantisation leaves in fp32."""
-    return [n.name for n in graph.node if n.op_type == "MatMul" and KEPT_FP32.search(n.name)]
 
 
 class _EncoderGraph(nn.Module):
@@ -88,24 +76,17 @@ def export_encoder_onnx(encoder: nn.Module, path: Path, quantize: bool, workdir:
         root = logging.getLogger()
         level = root.level
         root.setLevel(max(level, logging.ERROR))  # onnxruntime's "consider pre-processing" notice
-        kept = kept_fp32_nodes(onnx.load(str(optimised), load_external_data=False).graph)
         try:
             quantize_dynamic(
                 str(optimised),
                 str(path),
                 weight_type=QuantType.QInt8,
                 per_channel=True,
-                nodes_to_exclude=kept,
                 extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
             )
         finally:
             root.setLevel(level)
-        details["quantization"] = {
-            "method": "onnxruntime dynamic",
-            "weights": "int8 per channel",
-            "activations": "uint8 per batch",
-            "kept_fp32": kept,
-        }
+        details["quantization"] = {"method": "onnxruntime dynamic", "weights": "int8 per channel", "activations": "uint8 per batch"}
     else:
         shutil.copyfile(optimised, path)
     return details
