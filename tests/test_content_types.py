@@ -29,8 +29,8 @@ def test_train_evaluate_and_label_with_the_eight_content_types(tiny_base_model, 
     trained = runner.invoke(app, [
         "train", "--config", "configs/content-types.yaml", "--output", str(tmp_path / "model"), "--quiet",
         "--data.train", str(data / "train.jsonl"), "--data.dev", str(data / "validation.jsonl"),
-        "--model.base", str(tiny_base_model), "--model.max_length", "128", "--model.context_hidden", "16",
-        "--train.epochs", "1", "--train.batch_size", "2",
+        "--model.base", str(tiny_base_model), "--model.encoder_layers", "null", "--model.max_length", "128",
+        "--model.context_hidden", "16", "--train.epochs", "1", "--train.batch_size", "2",
     ])
     assert trained.exit_code == 0, trained.output
     manifest = json.loads((tmp_path / "model" / "newsroles.json").read_text())
