@@ -110,8 +110,13 @@ class OrtEncoder:
     single-threaded session: no barrier between threads inside the graph, so a core taken by
     another job slows one slice rather than every operator. "intra" is ONNX Runtime's own intra-op
     threading and "nospin" the same without its spin-waiting. On the 2-core machine with a training
-    job beside it, split was the fastest of the three (BENCHMARKS.md). Dynamic quantisation scales
-    each slice's activations on their own, so int8 results move in the last digits with the batching.
+    job beside it, split was the fastest of the three (BENCHMARKS.md).
+
+    Each session call reads at most CALL_TOKENS tokens (one long window, or several short ones),
+    at the windows' own length: an int8 graph quantises each call's activations with one scale, and
+    a batch of eight 512-token windows sharing one scale cost the default model 0.6-1.3 macro-F1
+    points, where one window per call costs 0.1 (BENCHMARKS.md). Calls are also the unit of work
+    handed to the threads in split mode, which keeps both cores busy to the end of a batch.
     """
 
     def __init__(self, path: str | Path, threads: int | None = None, mode: str | None = None):
@@ -134,16 +139,42 @@ class OrtEncoder:
         return self.session.run(["last_hidden_state"], {"input_ids": ids, "attention_mask": mask})[0]
 
     def __call__(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        parts = min(self.threads, len(ids)) if self.mode == "split" else 1
-        if parts <= 1:
-            return self._run(ids, mask)
-        if self._pool is None:
-            from concurrent.futures import ThreadPoolExecutor
+        """Hidden states (windows, tokens, hidden) for a padded batch; zeros at padded positions."""
+        lengths = np.maximum(mask.sum(axis=1), 1)
+        calls = call_groups(lengths, CALL_TOKENS)
+        pieces = [(rows, int(lengths[rows].max())) for rows in calls]
+        if self.mode == "split" and self.threads > 1 and len(pieces) > 1:
+            if self._pool is None:
+                from concurrent.futures import ThreadPoolExecutor
 
-            self._pool = ThreadPoolExecutor(self.threads)
-        bounds = np.linspace(0, len(ids), parts + 1).astype(int)
-        futures = [self._pool.submit(self._run, ids[a:b], mask[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
-        return np.concatenate([f.result() for f in futures])
+                self._pool = ThreadPoolExecutor(self.threads)
+            futures = [self._pool.submit(self._run, ids[rows, :n], mask[rows, :n]) for rows, n in pieces]
+            outputs = [f.result() for f in futures]
+        else:
+            outputs = [self._run(ids[rows, :n], mask[rows, :n]) for rows, n in pieces]
+        hidden = np.zeros(ids.shape + (outputs[0].shape[-1],), dtype=np.float32)
+        for (rows, n), out in zip(pieces, outputs):
+            hidden[rows, :n] = out
+        return hidden
+
+
+# Tokens one session call reads at most (a longer window is read alone): int8 activations share
+# one scale per call (see OrtEncoder).
+CALL_TOKENS = 512
+
+
+def call_groups(lengths: np.ndarray, limit: int) -> list[np.ndarray]:
+    """Consecutive rows grouped so that each group, padded to its longest row, holds at most
+    `limit` tokens (a row longer than `limit` forms a group alone)."""
+    groups, start, longest = [], 0, 0
+    for i, n in enumerate(lengths):
+        longest_with = max(longest, int(n))
+        if i > start and longest_with * (i - start + 1) > limit:
+            groups.append(np.arange(start, i))
+            start, longest_with = i, int(n)
+        longest = longest_with
+    groups.append(np.arange(start, len(lengths)))
+    return groups
 
 
 _BLAS = None

@@ -148,3 +148,34 @@ def test_label_command_with_an_onnx_export_never_imports_torch(onnx_copies, tmp_
     assert done.returncode == 0, done.stderr[-2000:]
     rows = [json.loads(line) for line in output.read_text().splitlines()]
     assert len(rows) == 3 and all(s["label"] in LABELS or s.get("reason") for row in rows for s in row["sentences"])
+
+
+def test_call_groups_cover_every_row_in_order_within_the_token_limit():
+    from newsroles.model.onnx_runtime import call_groups
+
+    lengths = np.array([12, 20, 20, 30, 64, 200, 40])
+    groups = call_groups(lengths, 64)
+    assert np.concatenate(groups).tolist() == list(range(len(lengths)))
+    for rows in groups:
+        assert len(rows) == 1 or lengths[rows].max() * len(rows) <= 64  # a row over the limit goes alone
+    assert [g.tolist() for g in groups] == [[0, 1, 2], [3], [4], [5], [6]]
+
+
+@pytest.mark.parametrize("mode", ["split", "intra"])
+def test_int8_encoder_reads_each_call_alone_so_batch_neighbours_change_nothing(onnx_copies, monkeypatch, mode):
+    """Int8 activations are scaled per session call: a window's hidden states must not depend on
+    the other windows of its batch (nor on their padding)."""
+    from newsroles.model import onnx_runtime
+    from newsroles.model.onnx_runtime import ENCODER_FILE, OrtEncoder
+
+    monkeypatch.setattr(onnx_runtime, "CALL_TOKENS", 40)  # each of the windows below alone
+    encoder = OrtEncoder(onnx_copies["onnx-int8"] / ENCODER_FILE, threads=2, mode=mode)
+    rng = np.random.default_rng(0)
+    lengths = [12, 25, 40]
+    ids = rng.integers(5, 90, size=(3, 40))
+    mask = (np.arange(40)[None, :] < np.array(lengths)[:, None]).astype(np.int64)
+    batch = encoder(ids, mask)
+    for i, n in enumerate(lengths):
+        alone = encoder(ids[i : i + 1, :n], mask[i : i + 1, :n])
+        assert np.array_equal(batch[i, :n], alone[0])
+        assert not batch[i, n:].any()  # padded positions are zeros
