@@ -114,9 +114,9 @@ class OrtEncoder:
 
     Each session call reads at most CALL_TOKENS tokens (one long window, or several short ones),
     at the windows' own length: an int8 graph quantises each call's activations with one scale, and
-    a batch of eight 512-token windows sharing one scale cost the default model 0.6-1.3 macro-F1
-    points, where one window per call costs 0.1 (BENCHMARKS.md). Calls are also the unit of work
-    handed to the threads in split mode, which keeps both cores busy to the end of a batch.
+    half batches (several 512-token windows and their padding) sharing one scale cost the default
+    model 0.4-1.3 macro-F1 points, where one window per call costs under 0.1 (BENCHMARKS.md). Calls
+    are also the unit of work handed to the threads in split mode.
     """
 
     def __init__(self, path: str | Path, threads: int | None = None, mode: str | None = None):
