@@ -106,9 +106,9 @@ class OrtEncoder:
     """The encoder graph in an ONNX Runtime session: (ids, mask) int64 arrays -> hidden states.
 
     Threads (`threads`, default `default_threads()`; `mode`, default env NEWSROLES_ORT_MODE or
-    "split"): "split" cuts each batch into one slice per thread and runs the slices at once on a
+    "split"): "split" runs the batch's calls (below) on a pool of one thread per core, each on the
     single-threaded session: no barrier between threads inside the graph, so a core taken by
-    another job slows one slice rather than every operator. "intra" is ONNX Runtime's own intra-op
+    another job slows one call rather than every operator. "intra" is ONNX Runtime's own intra-op
     threading and "nospin" the same without its spin-waiting. On the 2-core machine with a training
     job beside it, split was the fastest of the three (BENCHMARKS.md).
 
@@ -116,7 +116,7 @@ class OrtEncoder:
     at the windows' own length: an int8 graph quantises each call's activations with one scale, and
     half batches (several 512-token windows and their padding) sharing one scale cost the default
     model 0.4-1.3 macro-F1 points, where one window per call costs under 0.1 (BENCHMARKS.md). Calls
-    are also the unit of work handed to the threads in split mode.
+    are what split mode hands to its threads.
     """
 
     def __init__(self, path: str | Path, threads: int | None = None, mode: str | None = None):

@@ -78,7 +78,7 @@ class ModelSpec:
     type: Literal["article", "sentence"] = _DEFAULT["type"]
     base: Str = _DEFAULT["base"]
     # Keep only the base encoder's first N transformer layers (null: all of them): fewer layers,
-    # proportionally less encoder work per token (BENCHMARKS.md: issue 15, fewer layers).
+    # proportionally less encoder work per token (BENCHMARKS.md: "Fewer encoder layers").
     encoder_layers: Annotated[Int, Between(1, 128)] | None = _DEFAULT["encoder_layers"]
     # Tokens per window, special tokens and headline included; longer sentences are truncated inside a window.
     max_length: Annotated[Int, Between(16, 8192)] = _DEFAULT["max_length"]
