@@ -168,8 +168,9 @@ def main() -> None:
 
 
 def modes_table(labeler, articles, sizes: list[int]) -> tuple[str, dict]:
-    """The encoder alone over the same padded batches: thread modes x batch sizes, medians of 3,
-    run round-robin so load changes hit every cell alike."""
+    """The encoder alone over the same batches: thread modes x batch sizes, medians of 3, run
+    round-robin so load changes hit every cell alike. (Padding every window to max_length is no
+    longer a variant: OrtEncoder reads each call at its windows' own length, whatever the padding.)"""
     from newsroles.model.batching import article_windows, batches_by_length
     from newsroles.model.onnx_runtime import ENCODER_FILE, OrtEncoder
     from newsroles.model.windows import collate_arrays
@@ -178,32 +179,21 @@ def modes_table(labeler, articles, sizes: list[int]) -> tuple[str, dict]:
     pad = labeler.tokenizer.pad_token_id or 0
     sentences = sum(len(w.spans) for w in windows)
     encoders = {mode: OrtEncoder(labeler.path / ENCODER_FILE, mode=mode) for mode in ("split", "intra", "nospin")}
-    cells: dict[tuple[str, int, str], list[float]] = {}
+    cells: dict[tuple[str, int], list[float]] = {}
     for _ in range(3):
         for size in sizes:
-            for packing in ("by length", "padded to max_length"):
-                batches = []
-                for ids in batches_by_length(windows, size, max_batch_tokens=size * 128):
-                    arrays = collate_arrays([windows[i] for i in ids], pad)
-                    if packing != "by length":  # what padding every window to the encoder's maximum costs
-                        import numpy as np
-
-                        extra = labeler.model.spec.max_length - arrays["input_ids"].shape[1]
-                        arrays = {k: np.pad(arrays[k], ((0, 0), (0, extra)), constant_values=pad if k == "input_ids" else 0) for k in ("input_ids", "attention_mask")}
-                    batches.append(arrays)
-                for mode, encoder in encoders.items():
-                    if packing != "by length" and mode != "split":
-                        continue
-                    started = time.perf_counter()
-                    for arrays in batches:
-                        encoder(arrays["input_ids"], arrays["attention_mask"])
-                    cells.setdefault((mode, size, packing), []).append(time.perf_counter() - started)
-    lines = ["| encoder mode | batch size | windows padded | sentences/s (median of 3) |", "|---|---:|---|---:|"]
+            batches = [collate_arrays([windows[i] for i in ids], pad) for ids in batches_by_length(windows, size, max_batch_tokens=size * 128)]
+            for mode, encoder in encoders.items():
+                started = time.perf_counter()
+                for arrays in batches:
+                    encoder(arrays["input_ids"], arrays["attention_mask"])
+                cells.setdefault((mode, size), []).append(time.perf_counter() - started)
+    lines = ["| encoder mode | batch size | sentences/s (median of 3) |", "|---|---:|---:|"]
     out = {}
-    for (mode, size, packing), seconds in cells.items():
+    for (mode, size), seconds in cells.items():
         rate = sentences / statistics.median(seconds)
-        out[f"{mode}/{size}/{packing}"] = rate
-        lines.append(f"| {mode} | {size} | {packing} | {rate:.0f} |")
+        out[f"{mode}/{size}"] = rate
+        lines.append(f"| {mode} | {size} | {rate:.0f} |")
     return "\n".join(lines), out
 
 
