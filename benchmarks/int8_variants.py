@@ -69,7 +69,7 @@ KEEP_FP32 = {  # variant -> which of the fused graph's nodes stay fp32
     "dynamic-keep-embed": lambda node: node.op_type == "EmbedLayerNormalization",
     "dynamic-keep-attention": lambda node: node.op_type == "Attention",
     "dynamic-keep-ffn-out": lambda node: node.op_type == "MatMul" and re.search(r"layer\.\d+/output/dense/", node.name) is not None,
-    "dynamic-keep-first": lambda node: node.name == "Attention_0" or "/layer.0/" in node.name,
+    "dynamic-keep-first": lambda node: _layer(node.name) == 0,
 }
 MIXED = {*KEEP_FP32, "dynamic-keep-last"}  # keep-last depends on the layer count: kept_nodes()
 
@@ -84,9 +84,8 @@ def kept_nodes(model, name: str) -> list[str]:
         wanted = range(int(first), int(last or first) + 1)
         return [n for n in kept_nodes(model, name) if _layer(n) in wanted]
     if name == "dynamic-keep-last":
-        layers = sum(1 for node in model.graph.node if node.op_type == "Attention")
-        last = layers - 1
-        return [n.name for n in model.graph.node if n.name == f"Attention_{last}" or f"/layer.{last}/" in n.name]
+        last = sum(1 for node in model.graph.node if node.op_type == "Attention") - 1
+        return [n.name for n in model.graph.node if _layer(n.name) == last]
     keep = KEEP_FP32[name]
     return [n.name for n in model.graph.node if keep(n)]
 
