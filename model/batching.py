@@ -58,6 +58,23 @@ def batches_by_length(windows: list[Window], batch_size: int, max_batch_tokens: 
     return batches
 
 
+def batches_by_article(windows: list[Window], batch_size: int) -> list[list[int]]:
+    """Window indices in batches of whole articles (an article's windows together, in order), for a
+    context layer over the article; articles of similar window length share a batch, and an article
+    with more windows than `batch_size` is a batch of its own."""
+    groups: dict[int, list[int]] = {}
+    for i, w in enumerate(windows):
+        groups.setdefault(w.article, []).append(i)
+    by_length = sorted(groups.values(), key=lambda rows: max(len(windows[i].input_ids) for i in rows))
+    batches: list[list[int]] = []
+    for rows in by_length:
+        if batches and len(batches[-1]) + len(rows) <= batch_size:
+            batches[-1].extend(rows)
+        else:
+            batches.append(list(rows))
+    return batches
+
+
 def run_windows(
     tokenizer,
     articles: list[Article],
@@ -81,7 +98,11 @@ def run_windows(
     # Overlapping windows read some sentences twice; progress counts each sentence once, in the
     # window whose prediction it keeps, so a bar's total is the number of sentences.
     owned = np.bincount([w for own in owners for w, _ in own], minlength=len(windows))
-    for batch_ids in batches_by_length(windows, batch_size, max_batch_tokens=batch_size * 128):
+    if spec.article_context:
+        batches = batches_by_article(windows, batch_size)
+    else:
+        batches = batches_by_length(windows, batch_size, max_batch_tokens=batch_size * 128)
+    for batch_ids in batches:
         probs, aux_probs = run_batch([windows[i] for i in batch_ids])
         for row, i in enumerate(batch_ids):
             window_probs[i] = probs[row, : len(windows[i].spans)]

@@ -1,8 +1,8 @@
 """The neural sentence-role classifier: a transformer encoder and a per-sentence head.
 
 Each sentence is represented by its pooled token span (and/or its separator token), joined with
-its position in the article, optionally passed through a BiGRU over the window's sentences so
-neighbouring roles inform each other, then classified. An auxiliary head predicts the corpus's
+its position in the article, optionally passed through a BiGRU over the window's (or the whole
+article's) sentences so neighbouring roles inform each other, then classified. An auxiliary head predicts the corpus's
 fine-grained labels (multi-label) as extra training signal; it is unused at inference.
 """
 
@@ -31,7 +31,7 @@ class SentenceRoleModel(nn.Module):
             self.position_embedding = nn.Embedding(POSITION_BUCKETS, POSITION_EMBEDDING_DIM)
             width += n_features(spec) + POSITION_EMBEDDING_DIM
         self.context = None
-        if spec.is_article and spec.context_layer == "gru":
+        if spec.is_article and spec.context_layer in ("gru", "article"):
             self.context = nn.GRU(width, spec.context_hidden, batch_first=True, bidirectional=True)
             width += 2 * spec.context_hidden
         self.dropout = nn.Dropout(spec.dropout)
@@ -60,13 +60,25 @@ class SentenceRoleModel(nn.Module):
             parts.append(batch["position_features"].to(hidden.dtype))
             parts.append(self.position_embedding(batch["position_index"]).to(hidden.dtype))
         x = torch.cat(parts, dim=-1)
-        if self.context is not None:
-            lengths = batch["sentence_mask"].sum(1).clamp(min=1).cpu()
-            packed = pack_padded_sequence(x.float(), lengths, batch_first=True, enforce_sorted=False)
-            ctx, _ = self.context(packed)
-            ctx, _ = pad_packed_sequence(ctx, batch_first=True, total_length=x.size(1))
-            x = torch.cat([x, ctx.to(x.dtype)], dim=-1)
+        if self.context is not None and self.spec.article_context:
+            x = torch.cat([x, self.article_context(x, batch["article_order"], batch["article_slot"]).to(x.dtype)], dim=-1)
+        elif self.context is not None:
+            x = torch.cat([x, self.run_context(x.float(), batch["sentence_mask"].sum(1)).to(x.dtype)], dim=-1)
         return self.dropout(x)
+
+    def run_context(self, sequences: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """The BiGRU over padded sequences (batch, steps, width) of the given lengths."""
+        packed = pack_padded_sequence(sequences, lengths.clamp(min=1).cpu(), batch_first=True, enforce_sorted=False)
+        ctx, _ = self.context(packed)
+        return pad_packed_sequence(ctx, batch_first=True, total_length=sequences.size(1))[0]
+
+    def article_context(self, x: torch.Tensor, order: torch.Tensor, slot: torch.Tensor) -> torch.Tensor:
+        """The BiGRU over each article's sentences in order (model/windows.py article_layout),
+        read back into the windows' (batch, sentences) grid."""
+        flat = x.float().reshape(-1, x.size(-1))
+        ctx = self.run_context(flat[order.clamp(min=0)], (order >= 0).sum(1))
+        ctx = ctx.reshape(-1, ctx.size(-1))[slot.clamp(min=0)]
+        return ctx * (slot >= 0).unsqueeze(-1).to(ctx.dtype)
 
     def forward(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor | None]:
         x = self.sentence_vectors(batch)

@@ -65,7 +65,7 @@ def article_probabilities(
     want_aux = aux_out is not None
 
     def run_batch(windows: list[Window]):
-        batch = {k: v.to(device) for k, v in collate_windows(windows, pad_id).items()}
+        batch = {k: v.to(device) for k, v in collate_windows(windows, pad_id, article_context=model.spec.article_context).items()}
         try:
             with autocast(device, dtype):
                 logits, aux = model(batch)

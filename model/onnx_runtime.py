@@ -228,7 +228,7 @@ class NumpyHead:
         self.w = {k: np.asarray(v, dtype=np.float32) for k, v in weights.items()}
         self.use_headline = spec.is_article and spec.headline_features
         self.use_positions = spec.is_article and spec.position_features
-        self.use_context = spec.is_article and spec.context_layer == "gru"
+        self.use_context = spec.is_article and spec.context_layer in ("gru", "article")
         width = hidden * (2 if spec.pooling == "mean+sep" else 1)
         expected = {"head.weight": None, "head.bias": (n_labels,), "label_bias": (n_labels,)}
         if self.use_headline:
@@ -275,15 +275,24 @@ class NumpyHead:
             parts.append(batch["position_features"])
             parts.append(self.w["position_embedding.weight"][batch["position_index"]])
         x = np.concatenate(parts, axis=-1).astype(np.float32, copy=False)
-        if self.use_context:
-            lengths = np.maximum(batch["sentence_mask"].sum(1), 1)
-            w = self.w
-            both = [
-                _gru_direction(x, *(w[f"context.{n}_{suffix}"] for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")), lengths, suffix != "l0")
-                for suffix in ("l0", "l0_reverse")
-            ]
-            x = np.concatenate([x, *both], axis=-1)
+        if self.use_context and self.spec.article_context:
+            order, slot = batch["article_order"], batch["article_slot"]
+            ctx = self.run_context(x.reshape(-1, x.shape[-1])[np.maximum(order, 0)], (order >= 0).sum(1))
+            ctx = ctx.reshape(-1, ctx.shape[-1])[np.maximum(slot, 0)] * (slot >= 0)[..., None]
+            x = np.concatenate([x, ctx.astype(np.float32, copy=False)], axis=-1)
+        elif self.use_context:
+            x = np.concatenate([x, self.run_context(x, batch["sentence_mask"].sum(1))], axis=-1)
         return x
+
+    def run_context(self, sequences: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        """The BiGRU over padded sequences (batch, steps, width) of the given lengths."""
+        lengths = np.maximum(lengths, 1)
+        w = self.w
+        both = [
+            _gru_direction(sequences, *(w[f"context.{n}_{suffix}"] for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")), lengths, suffix != "l0")
+            for suffix in ("l0", "l0_reverse")
+        ]
+        return np.concatenate(both, axis=-1)
 
     def __call__(self, hidden: np.ndarray, batch: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray | None]:
         """(logits, auxiliary logits or None), as SentenceRoleModel.forward returns them."""
@@ -303,7 +312,7 @@ class OnnxArticleModel:
         self.n_labels = n_labels
 
     def run_batch(self, windows: list[Window], pad_id: int) -> tuple[np.ndarray, np.ndarray | None]:
-        batch = collate_arrays(windows, pad_id)
+        batch = collate_arrays(windows, pad_id, self.spec.article_context)
         hidden = self.encoder(batch["input_ids"], batch["attention_mask"])
         with one_blas_thread():
             logits, aux = self.head(hidden, batch)

@@ -98,14 +98,20 @@ class ModelSpec:
     # Where the sentence stands among the article's paragraphs (when the input has paragraphs).
     paragraph_features: Bool = _DEFAULT["paragraph_features"]
     pooling: Literal["mean", "sep", "mean+sep"] = _DEFAULT["pooling"]
-    # gru: a BiGRU over the window's sentence vectors.
-    context_layer: Literal["gru", "none"] = _DEFAULT["context_layer"]
+    # gru: a BiGRU over the window's sentence vectors; article: a BiGRU over the whole article's
+    # (all its windows in one batch), so a sentence in a later window still reads the lead.
+    context_layer: Literal["gru", "article", "none"] = _DEFAULT["context_layer"]
     context_hidden: Annotated[Int, Between(8, 4096)] = _DEFAULT["context_hidden"]
     dropout: Annotated[Float, Between(0.0, 0.9)] = _DEFAULT["dropout"]
 
     @property
     def is_article(self) -> bool:
         return self.type == "article"
+
+    @property
+    def article_context(self) -> bool:
+        """Whether batches must hold whole articles (the context layer reads all of an article's windows)."""
+        return self.is_article and self.context_layer == "article"
 
 
 ModelSpec.RANGES = declared_ranges(ModelSpec)  # {field: (low, high)}, e.g. for a CLI option's check

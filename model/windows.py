@@ -126,12 +126,52 @@ def assign_owners(windows: list[Window], n_sentences: int) -> list[tuple[int, in
     best: list[tuple[tuple[int, int], int, int] | None] = [None] * n_sentences
     for w_index, w in enumerate(windows):
         for k in range(w.start, w.end):
-            left = k - w.start if w.start > 0 else n_sentences
-            right = w.end - 1 - k if w.end < n_sentences else n_sentences
-            score = (min(left, right), left + right)
+            score = context_score(w, k)
             if best[k] is None or score > best[k][0]:
                 best[k] = (score, w_index, k - w.start)
     return [(b[1], b[2]) for b in best]  # type: ignore[index]
+
+
+def context_score(w: Window, k: int) -> tuple[int, int]:
+    """How much context sentence k has in window w: (the smaller side, both sides); an article edge counts as complete."""
+    n = w.n_article_sentences
+    left = k - w.start if w.start > 0 else n
+    right = w.end - 1 - k if w.end < n else n
+    return (min(left, right), left + right)
+
+
+def article_layout(windows: list[Window], max_sents: int) -> tuple[np.ndarray, np.ndarray]:
+    """Where each article's sentences sit in a batch, for a context layer over whole articles.
+
+    Returns (order, slot). order (articles, longest article): each article's sentences in article
+    order, as flat indices into the batch's (windows x max_sents) grid, -1 past the article's end.
+    slot (windows, max_sents): for each window sentence, its row in order's flattened grid (-1 for
+    padding). A sentence that several windows read (overlap) enters the article's sequence once,
+    from the window where it has the most context, and every copy gets that sequence's output.
+    """
+    groups: dict[int, list[int]] = {}
+    for b, w in enumerate(windows):
+        groups.setdefault(w.article, []).append(b)
+    chosen: list[dict[int, tuple[tuple[int, int], int]]] = []  # per article: sentence -> (score, grid index)
+    for rows in groups.values():
+        best: dict[int, tuple[tuple[int, int], int]] = {}
+        for b in rows:
+            w = windows[b]
+            for k in range(w.start, w.end):
+                score = context_score(w, k)
+                if k not in best or score > best[k][0]:
+                    best[k] = (score, b * max_sents + k - w.start)
+        chosen.append(best)
+    longest = max((len(best) for best in chosen), default=0)
+    order = np.full((len(chosen), max(longest, 1)), -1, dtype=np.int64)
+    slot = np.full((len(windows), max_sents), -1, dtype=np.int64)
+    for a, (rows, best) in enumerate(zip(groups.values(), chosen)):
+        row_of = {k: a * order.shape[1] + i for i, k in enumerate(sorted(best))}
+        order[a, : len(best)] = [best[k][1] for k in sorted(best)]
+        for b in rows:
+            w = windows[b]
+            slot[b, : w.end - w.start] = [row_of[k] for k in range(w.start, w.end)]
+    return order, slot
 
 
 def position_features(k: int, n: int) -> list[float]:
@@ -163,9 +203,10 @@ def n_features(spec: ModelSpec) -> int:
     return N_POSITION_FEATURES + (N_PARAGRAPH_FEATURES if spec.paragraph_features else 0)
 
 
-def collate_arrays(windows: list[Window], pad_id: int) -> dict[str, np.ndarray]:
+def collate_arrays(windows: list[Window], pad_id: int, article_context: bool = False) -> dict[str, np.ndarray]:
     """Pad a batch of windows into numpy arrays, each window to the batch's longest (not to
-    max_length): what the encoder and head read, without torch (the ONNX path runs on these)."""
+    max_length): what the encoder and head read, without torch (the ONNX path runs on these).
+    `article_context`: also the batch's `article_layout` (article_order, article_slot)."""
     batch = len(windows)
     max_tokens = max(len(w.input_ids) for w in windows)
     max_sents = max(len(w.spans) for w in windows)
@@ -193,7 +234,7 @@ def collate_arrays(windows: list[Window], pad_id: int) -> dict[str, np.ndarray]:
         if k:
             pos_feats[b, :k] = rows
         pos_index[b, :k] = np.minimum(np.arange(w.start, w.start + k), POSITION_BUCKETS - 1)
-    return {
+    out = {
         "input_ids": input_ids,
         "attention_mask": attention,
         "pool": pool,
@@ -203,6 +244,9 @@ def collate_arrays(windows: list[Window], pad_id: int) -> dict[str, np.ndarray]:
         "position_features": pos_feats,
         "position_index": pos_index,
     }
+    if article_context:
+        out["article_order"], out["article_slot"] = article_layout(windows, max_sents)
+    return out
 
 
 def collate_windows(
@@ -210,11 +254,12 @@ def collate_windows(
     pad_id: int,
     labels: list[list[int]] | None = None,
     aux: list[list[list[float]]] | None = None,
+    article_context: bool = False,
 ) -> dict[str, torch.Tensor]:
     """Pad a batch of windows into tensors. `labels[i]`/`aux[i]` are per sentence of window i."""
     import torch
 
-    out = {k: torch.from_numpy(v) for k, v in collate_arrays(windows, pad_id).items()}
+    out = {k: torch.from_numpy(v) for k, v in collate_arrays(windows, pad_id, article_context).items()}
     batch, max_sents = out["sentence_mask"].shape
     if labels is not None:
         lab = torch.full((batch, max_sents), -100, dtype=torch.long)

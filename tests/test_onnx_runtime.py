@@ -52,16 +52,17 @@ class FixedEncoder(nn.Module):
         {"pooling": "mean+sep", "paragraph_features": True, "context_layer": "none"},
         {"headline_features": True, "position_features": False},
         {"type": "sentence"},
+        {"context_layer": "article", "max_length": 40},
     ],
-    ids=["default", "sep+headline", "mean+sep+paragraphs-no-gru", "headline-no-positions", "sentence-model"],
+    ids=["default", "sep+headline", "mean+sep+paragraphs-no-gru", "headline-no-positions", "sentence-model", "article-context"],
 )
 def test_numpy_head_computes_what_the_torch_head_does(tiny_base_model, settings):
     spec = replace(ModelSpec(base=str(tiny_base_model), max_length=64, max_sentence_tokens=24, max_title_tokens=8, context_hidden=16), **settings)
     tokenizer = FastTokenizer(tiny_base_model)
     articles = synthetic_articles(4, seed=3)
     windows, _ = article_windows(tokenizer, articles, spec)
-    windows = windows[:9]
-    arrays = collate_arrays(windows, tokenizer.pad_token_id)
+    windows = windows[:9]  # the article layer reads what the batch holds of an article: the last one only in part
+    arrays = collate_arrays(windows, tokenizer.pad_token_id, spec.article_context)
     torch.manual_seed(2)
     hidden = torch.randn(*arrays["input_ids"].shape, HIDDEN)
     model = SentenceRoleModel(FixedEncoder(hidden), spec, len(LABELS), 3).eval()

@@ -62,8 +62,8 @@ def end_processes() -> None:
         state.destroy_process_group()
 
 
-def process_share(batch: list[int], rank: int, processes: int) -> list[int]:
-    """This process's windows of a global batch (every `processes`-th, from `rank`)."""
+def process_share(batch: list, rank: int, processes: int) -> list:
+    """This process's pieces (windows, or whole articles) of a global batch (every `processes`-th, from `rank`)."""
     return batch[rank::processes]
 
 
@@ -79,7 +79,7 @@ def targets_weight(label_rows: list[list[int]], class_weights: torch.Tensor | No
     return float(sum(weights[label] for label in labeled))
 
 
-def micro_batches(share: list[int], parts: int) -> list[list[int]]:
+def micro_batches(share: list, parts: int) -> list[list]:
     """`share` cut into at most `parts` nearly equal runs, for gradient accumulation."""
     parts = max(1, min(parts, len(share)))
     size, extra = divmod(len(share), parts)

@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import dataclasses
-import math
 import random
 import sys
 import time
@@ -68,17 +67,40 @@ def seed_everything(seed: int) -> None:
     torch.cuda.manual_seed_all(seed)
 
 
-def shuffled_batches(windows: list[Window], batch_size: int, rng: random.Random) -> list[list[int]]:
-    """Random batches of similar-length windows: shuffle, sort within chunks, shuffle the batches."""
-    order = list(range(len(windows)))
-    rng.shuffle(order)
+def shuffled_batches(windows: list[Window], batch_size: int, rng: random.Random, whole_articles: bool = False) -> list[list[int]]:
+    """Random batches of similar-length windows: shuffle, sort within chunks, shuffle the batches.
+
+    `whole_articles` (a context layer over the article): an article's windows stay together, in
+    order, and a batch holds whole articles up to `batch_size` windows (a longer article alone)."""
+    units = batch_units(list(range(len(windows))), windows, whole_articles)
+    rng.shuffle(units)
     chunk = batch_size * 50
-    batches = []
-    for at in range(0, len(order), chunk):
-        part = sorted(order[at : at + chunk], key=lambda i: len(windows[i].input_ids))
-        batches.extend(part[b : b + batch_size] for b in range(0, len(part), batch_size))
+    batches: list[list[int]] = []
+    for at in range(0, len(units), chunk):
+        part = sorted(units[at : at + chunk], key=lambda unit: max(len(windows[i].input_ids) for i in unit))
+        current: list[int] = []
+        for unit in part:
+            if current and len(current) + len(unit) > batch_size:
+                batches.append(current)
+                current = []
+            current = current + unit
+        if current:
+            batches.append(current)
     rng.shuffle(batches)
     return batches
+
+
+def batch_units(batch_ids: list[int], windows: list[Window], whole_articles: bool) -> list[list[int]]:
+    """`batch_ids` as the pieces that may not be split: single windows, or each article's windows."""
+    if not whole_articles:
+        return [[i] for i in batch_ids]
+    units: list[list[int]] = []
+    for i in batch_ids:
+        if units and windows[units[-1][-1]].article == windows[i].article:
+            units[-1].append(i)
+        else:
+            units.append([i])
+    return units
 
 
 @dataclass
@@ -189,7 +211,7 @@ def fit(
             break
         state.epoch = epoch
         if state.batches is None:  # a new epoch; a resumed one goes on in the order it had drawn
-            state.batches = shuffled_batches(run.plans[epoch - 1].windows, tc.batch_size, run.rng)
+            state.batches = shuffled_batches(run.plans[epoch - 1].windows, tc.batch_size, run.rng, run.model.spec.article_context)
             state.batch_index, state.losses = 0, []
         train_epoch(run, state, progress, save)
         record = {
@@ -250,7 +272,10 @@ def make_setup(
         weight_decay=tc.weight_decay,
     )
     optimizer = accelerator.prepare_optimizer(optimizer)  # the fp16 gradient scaler steps it
-    planned = sum(math.ceil(len(plan.windows) / tc.batch_size) for plan in plans)
+    # The steps the loop will take: its batches drawn as it will draw them (the same seed), since
+    # whole-article batches (an article context layer) do not all fill to batch_size.
+    draw = random.Random(config.seed)
+    planned = sum(len(shuffled_batches(plan.windows, tc.batch_size, draw, model.spec.article_context)) for plan in plans)
     total_steps = planned if tc.max_steps is None else min(tc.max_steps, planned)
     return Setup(
         config=config,
@@ -305,10 +330,13 @@ def train_step(run: Setup, batch_ids: list[int], examples: TrainingExamples) -> 
     one part the weight is 1 and unused).
     """
     tc, acc = run.config.train, run.accelerator
-    share = process_share(batch_ids, acc.process_index, acc.num_processes)
+    whole_articles = run.model.spec.article_context
+    units = batch_units(batch_ids, examples.windows, whole_articles)  # an article context layer needs its whole article
+    share_units = process_share(units, acc.process_index, acc.num_processes)
+    share = [i for unit in share_units for i in unit]
     # A short last batch may leave a process nothing: it computes a window at weight 0, because
     # every process must join each step's gradient all-reduce.
-    parts = micro_batches(share or batch_ids[:1], tc.grad_accumulation)
+    parts = [[i for unit in part for i in unit] for part in micro_batches(share_units or units[:1], tc.grad_accumulation)]
     whole_batch_here = len(parts) == 1 and acc.num_processes == 1  # weight 1: no total needed
     total = None if whole_batch_here else targets_weight([examples.labels[i] for i in batch_ids], run.class_weights)
     run.optimizer.zero_grad(set_to_none=True)
@@ -328,6 +356,7 @@ def train_step(run: Setup, batch_ids: list[int], examples: TrainingExamples) -> 
                 run.pad_id,
                 labels=[examples.labels[i] for i in part],
                 aux=[examples.aux[i] for i in part] if run.aux_labels else None,
+                article_context=whole_articles,
             )
             batch = {key: v.to(run.device) for key, v in batch.items()}
             last = k == len(parts) - 1
