@@ -292,3 +292,28 @@ def test_epoch_line_rounds_scores_for_people_and_keeps_every_field():
     record = {"epoch": 2, "step": 303, "loss": 0.73524, "seconds": 921.54, "weights": "raw", "dev_macro_f1": 0.6423815320057246}
     line = epoch_line(record)
     assert line == "epoch 2: step=303, loss=0.7352, seconds=921.5, weights=raw, dev_macro_f1=0.6424"
+
+
+@pytest.mark.parametrize("decay", [1.0, 0.5])
+def test_layer_decay_slows_each_encoder_layer_below_the_top(tiny_base_model, data, decay):
+    from newsroles.training.run import build_model, resolve_labels
+    from newsroles.training.trainer import parameter_groups
+
+    config = config_for(tiny_base_model, data, **{"train.layer_decay": str(decay), "train.learning_rate": "1e-4"})
+    model, _, _ = build_model(config, resolve_labels(config), [])
+    groups = parameter_groups(model, config.train)
+    rate_of = {id(p): g["lr"] for g in groups for p in g["params"]}
+    names = dict(model.named_parameters())
+    assert sorted(rate_of) == sorted(id(p) for p in names.values()), "every parameter in exactly one group"
+    assert sum(len(g["params"]) for g in groups) == len(names)
+    rate = {name: rate_of[id(p)] for name, p in names.items()}
+    layers = model.encoder.config.num_hidden_layers  # 2 in the tiny base
+    top = next(n for n in names if f"layer.{layers - 1}." in n)
+    bottom = next(n for n in names if "layer.0." in n)
+    embeddings = next(n for n in names if "embeddings" in n)
+    assert rate[top] == pytest.approx(1e-4)
+    assert rate[bottom] == pytest.approx(1e-4 * decay ** (layers - 1))
+    assert rate[embeddings] == pytest.approx(1e-4 * decay**layers)
+    assert rate["head.weight"] == config.train.head_learning_rate
+    if decay == 1.0:  # the two groups of a model trained before the setting (checkpoints resume)
+        assert len(groups) == 2

@@ -72,6 +72,9 @@ class TrainConfig:
     learning_rate: Annotated[Float, Between(1e-8, 1.0)] = _TRAIN["learning_rate"]  # encoder
     # Classifier head, position embeddings, GRU.
     head_learning_rate: Annotated[Float, Between(1e-8, 1.0)] = _TRAIN["head_learning_rate"]
+    # Layer-wise learning-rate decay: each encoder layer below the top learns at this factor of the
+    # one above it (the embeddings one step below the first layer); 1 = every layer at learning_rate.
+    layer_decay: Annotated[Float, Between(0.01, 1.0)] = _TRAIN["layer_decay"]
     batch_size: Annotated[Int, Between(1, 4096)] = _TRAIN["batch_size"]  # windows per step (sentences, for a sentence model)
     # Gradient accumulation: each process computes its share of a batch in this many parts (less
     # memory, the same step). batch_size stays the global batch, over all processes.

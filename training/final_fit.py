@@ -21,7 +21,7 @@ from newsroles.model.spec import SETTINGS_ADDED_LATER
 
 # What a selection run saved before a train setting existed means by its absence: the behaviour
 # before it (model settings: model/spec.py's SETTINGS_ADDED_LATER).
-TRAIN_SETTINGS_ADDED_LATER = {"grad_accumulation": 1}
+TRAIN_SETTINGS_ADDED_LATER = {"grad_accumulation": 1, "layer_decay": 1.0}
 
 # Train settings that do not change what is learned (or that the final fit sets itself).
 UNCOMPARED_TRAIN_KEYS = {"epochs", "max_steps", "checkpoint_steps", "device", "precision", "eval_batch_size", "tune_label_bias"}

@@ -18,6 +18,7 @@ import contextlib
 import copy
 import dataclasses
 import random
+import re
 import sys
 import time
 from dataclasses import dataclass, field
@@ -239,6 +240,31 @@ def fit(
     )
 
 
+def parameter_groups(model: SentenceRoleModel, tc) -> list[dict]:
+    """The optimizer's groups: the head at head_learning_rate; the encoder at learning_rate, each
+    layer below the top at `layer_decay` times the rate of the layer above (embeddings lowest)."""
+    n_layers = model.encoder.config.num_hidden_layers
+    rates: dict[float, list] = {}
+    head = []
+    for name, param in model.named_parameters():
+        if not name.startswith("encoder."):
+            head.append(param)
+            continue
+        depth = encoder_depth(name, n_layers)  # 0 = embeddings, n_layers = the top layer and above
+        rates.setdefault(tc.learning_rate * tc.layer_decay ** (n_layers - depth), []).append(param)
+    groups = [{"params": params, "lr": lr} for lr, params in sorted(rates.items(), reverse=True)]
+    return groups + [{"params": head, "lr": tc.head_learning_rate}]
+
+
+def encoder_depth(name: str, n_layers: int) -> int:
+    """How high an encoder parameter sits: 0 for the embeddings, i + 1 for layer i, n_layers for
+    anything above the layers (a pooler), as BERT-, RoBERTa- and DeBERTa-style names say."""
+    match = re.search(r"\.layers?\.(\d+)\.", name)
+    if match:
+        return int(match.group(1)) + 1
+    return 0 if "embeddings" in name else n_layers
+
+
 def make_setup(
     config: RunConfig, model: SentenceRoleModel, tokenizer, train: list[Article], labels: list[str], aux_labels: list[str],
     soft_targets: list[np.ndarray] | None = None,
@@ -262,15 +288,7 @@ def make_setup(
     if not plans[0].windows:
         raise UserError("the training data has no sentences", config.data.train)
     weights = class_weights(train, labels, tc.class_weighting)
-    encoder_params = [p for n, p in model.named_parameters() if n.startswith("encoder.")]
-    head_params = [p for n, p in model.named_parameters() if not n.startswith("encoder.")]
-    optimizer = torch.optim.AdamW(
-        [
-            {"params": encoder_params, "lr": tc.learning_rate},
-            {"params": head_params, "lr": tc.head_learning_rate},
-        ],
-        weight_decay=tc.weight_decay,
-    )
+    optimizer = torch.optim.AdamW(parameter_groups(model, tc), weight_decay=tc.weight_decay)
     optimizer = accelerator.prepare_optimizer(optimizer)  # the fp16 gradient scaler steps it
     # The steps the loop will take: its batches drawn as it will draw them (the same seed), since
     # whole-article batches (an article context layer) do not all fill to batch_size.
