@@ -16,6 +16,9 @@ from newsroles.model.spec import ModelSpec
 from newsroles.model.windows import POSITION_BUCKETS, POSITION_EMBEDDING_DIM, n_features
 
 
+ENCODE_CHUNK = 32  # windows per encoder call when labeling (see SentenceRoleModel.encode)
+
+
 class SentenceRoleModel(nn.Module):
     def __init__(self, encoder: nn.Module, spec: ModelSpec, n_labels: int, n_aux: int = 0):
         super().__init__()
@@ -43,8 +46,20 @@ class SentenceRoleModel(nn.Module):
         self.register_buffer("temperature", torch.ones(()))
         self.aux_head = nn.Linear(width, n_aux) if n_aux else None
 
+    def encode(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """The encoder's hidden states. Without gradients, at most ENCODE_CHUNK windows at a time:
+        a whole-article batch (context_layer: article) holds every window of a long article, and
+        the attention of all of them at once could take gigabytes."""
+        if torch.is_grad_enabled() or len(input_ids) <= ENCODE_CHUNK:
+            return self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        parts = [
+            self.encoder(input_ids=input_ids[at : at + ENCODE_CHUNK], attention_mask=attention_mask[at : at + ENCODE_CHUNK]).last_hidden_state
+            for at in range(0, len(input_ids), ENCODE_CHUNK)
+        ]
+        return torch.cat(parts)
+
     def sentence_vectors(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        hidden = self.encoder(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).last_hidden_state
+        hidden = self.encode(batch["input_ids"], batch["attention_mask"])
         parts = []
         if self.spec.pooling in ("mean", "mean+sep"):
             parts.append(torch.bmm(batch["pool"].to(hidden.dtype), hidden))

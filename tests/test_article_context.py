@@ -185,3 +185,21 @@ def test_accumulated_parts_never_split_an_article(tiny_base_model, data):
     assert parts_loss == pytest.approx(whole_loss, rel=1e-5)
     for key in whole:
         torch.testing.assert_close(in_parts[key], whole[key], rtol=0, atol=3e-5)
+
+
+def test_labeling_encodes_a_long_article_in_chunks_with_the_same_result(article_context_model, monkeypatch):
+    """A whole-article batch can hold many windows; without gradients the encoder reads them a
+    few at a time, which changes nothing but the memory it takes."""
+    from newsroles.model import classifier
+
+    articles = synthetic_articles(1, seed=4)
+    articles[0].sentences[1:1] = [s for a in synthetic_articles(6, seed=8) for s in a.sentences[:-1]]
+    labeler = load_labeler(article_context_model, device="cpu")
+    whole = labeler.predict(articles, batch_size=64)
+    calls = []
+    encoder = labeler.model.encoder
+    monkeypatch.setattr(classifier, "ENCODE_CHUNK", 2)
+    monkeypatch.setattr(encoder, "forward", lambda *a, _f=encoder.forward, **k: calls.append(len(k["input_ids"])) or _f(*a, **k))
+    chunked = labeler.predict(articles, batch_size=64)
+    assert len(calls) > 2 and max(calls) <= 2
+    np.testing.assert_allclose(chunked[0], whole[0], atol=1e-5)
