@@ -6,7 +6,7 @@ from pathlib import Path
 
 import torch
 
-from newsroles.model.classifier import SentenceRoleModel
+from newsroles.model.classifier import SentenceRoleModel, fp32_encoder
 from newsroles.model.errors import UserError
 from newsroles.model.folder import read_config, read_manifest, write_common_files
 from newsroles.model.spec import spec_from_config
@@ -61,7 +61,7 @@ def load_transformer(
 
     spec = spec_from_config(read_config(folder))
     try:
-        encoder = AutoModel.from_config(AutoConfig.from_pretrained(folder / "encoder"))
+        encoder = fp32_encoder(AutoModel.from_config(AutoConfig.from_pretrained(folder / "encoder")))
         tokenizer = AutoTokenizer.from_pretrained(folder)
     except (OSError, ValueError) as exc:
         raise UserError(f"cannot rebuild the encoder or tokenizer ({str(exc).splitlines()[0]})", folder)

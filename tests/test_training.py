@@ -317,3 +317,20 @@ def test_layer_decay_slows_each_encoder_layer_below_the_top(tiny_base_model, dat
     assert rate["head.weight"] == config.train.head_learning_rate
     if decay == 1.0:  # the two groups of a model trained before the setting (checkpoints resume)
         assert len(groups) == 2
+
+
+def test_a_base_saved_in_half_precision_trains_and_reloads_in_fp32(tiny_base_model, data, tmp_path):
+    """Many hub checkpoints are saved in bf16 or fp16; the encoder must still meet the fp32 head."""
+    from transformers import AutoModel, AutoTokenizer
+
+    from newsroles.model.saved import load_transformer
+
+    half = tmp_path / "bf16-base"
+    AutoModel.from_pretrained(tiny_base_model).to(torch.bfloat16).save_pretrained(half)
+    AutoTokenizer.from_pretrained(tiny_base_model).save_pretrained(half)
+    config = config_for(tiny_base_model, data, **{"model.base": str(half), "train.epochs": "1", "train.max_steps": "2"})
+    folder = train_from_config(config, output=tmp_path / "model", progress=False)
+    encoder_config = json.loads((folder / "encoder" / "config.json").read_text())
+    assert encoder_config.get("dtype", encoder_config.get("torch_dtype")) == "float32"
+    model, _, _ = load_transformer(folder, torch.device("cpu"))
+    assert {p.dtype for p in model.parameters()} == {torch.float32}

@@ -12,7 +12,7 @@ import torch
 
 from newsroles.model.article import Article, labeled_sentences
 from newsroles.model.base import resolve_base_model
-from newsroles.model.classifier import SentenceRoleModel
+from newsroles.model.classifier import SentenceRoleModel, fp32_encoder
 from newsroles.model.errors import UserError
 from newsroles.model.fileio import atomic_dir
 from newsroles.model.folder import MANIFEST
@@ -90,7 +90,7 @@ def build_model(config: RunConfig, labels: list[str], aux_labels: list[str]):
     base = resolve_base_model(config.model.base)
     try:
         tokenizer = AutoTokenizer.from_pretrained(base)
-        encoder = AutoModel.from_pretrained(base)
+        encoder = fp32_encoder(AutoModel.from_pretrained(base))
     except OSError as exc:
         raise UserError(f"cannot load base model '{config.model.base}' ({str(exc).splitlines()[0]})")
     keep_first_layers(encoder, config.model.encoder_layers, f"base model '{config.model.base}'")
