@@ -14,7 +14,7 @@ BIN := $(VENV)/bin
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup browser test demo docs benchmark mpnet accurate teacher-targets content-types-data clean
+.PHONY: setup browser test demo docs benchmark mpnet accurate teacher-targets content-types-data gpu-bundle clean
 
 setup: $(VENV)/.installed
 
@@ -69,6 +69,13 @@ teacher-targets: setup
 # The corpus with the paper's eight content types as labels, for configs/content-types.yaml.
 content-types-data: setup
 	$(BIN)/newsroles data convert $(SHARED)/data/newsdiscourse data/newsdiscourse-content-types --mapping content-types
+
+# What benchmarks/gpu_check.sh needs on the device tool's GPU machine (no network there): .device/,
+# about 45 MB of wheels, the default's base in bf16 and the converted data. Then, with the device
+# tool: run "bash benchmarks/gpu_check.sh", carry [".device"], timeout_s 560.
+gpu-bundle: setup
+	$(BIN)/newsroles data convert $(SHARED)/data/newsdiscourse data/newsdiscourse
+	$(BIN)/python benchmarks/gpu_bundle.py
 
 # The README's console examples, regenerated from what make demo trained:
 #   make docs MODEL=models/default/<version> FINAL=models/default-final/<version>

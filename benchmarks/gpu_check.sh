@@ -1,0 +1,82 @@
+#!/bin/bash
+# Issue 15's GPU checks in one run on the `device` tool's H200 (no network there, at most 64 MiB
+# carried, 10 minutes a command). Prepare here, then run from the repository root:
+#   python benchmarks/gpu_bundle.py          # writes .device/ (wheels, bf16 base, data), ~45 MB
+#   device run: command "bash benchmarks/gpu_check.sh", carry [".device"], timeout_s 560
+# Writes under $OUT: env.txt, tests.log, train.log, metrics.json, speed.log, summary.md.
+# Without a GPU it stops at once (exit 3): every stage below is meant for CUDA. DRY_RUN=1 runs the
+# same plumbing on a CPU in a minute (a few training steps, a small archive) to check the script.
+set -u
+DRY=${DRY_RUN:-0}
+DEVICE=cuda; STEPS=(); REPEAT=20; TESTS=(tests)
+[ "$DRY" = 1 ] && { DEVICE=cpu; STEPS=(--train.max_steps 3 --train.epochs 1); REPEAT=1; TESTS=(tests/test_article_context.py); }
+OUT=${OUT:-/tmp/gpu-check}
+mkdir -p "$OUT"
+export HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false PYTHONUNBUFFERED=1
+PY=${PYTHON:-python3}
+START=$(date +%s)
+log() { echo "[$(( $(date +%s) - START ))s] $*" | tee -a "$OUT/summary.md"; }
+
+# The machine has torch, transformers, onnxruntime and typer; pydantic and our import root are
+# what it lacks: the wheels go to /tmp/site, and newsroles/<part> are links to this checkout.
+mkdir -p /tmp/site/newsroles
+$PY -c "import pydantic" 2>/dev/null || $PY -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .device/wheels/*.whl || exit 1
+for part in model training inference configs; do ln -sfn "$PWD/$part" "/tmp/site/newsroles/$part"; done
+export PYTHONPATH=/tmp/site
+NEWSROLES=("$PY" -m newsroles.inference.cli)
+
+{ nvidia-smi; $PY -c "import torch, transformers, onnxruntime; print('torch', torch.__version__, 'cuda', torch.cuda.is_available(), torch.cuda.get_device_name(0) if torch.cuda.is_available() else ''); print('transformers', transformers.__version__, 'onnxruntime', onnxruntime.__version__)"; } > "$OUT/env.txt" 2>&1
+[ "$DRY" = 1 ] || $PY -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 3)" || { log "no CUDA GPU: nothing to check"; exit 3; }
+log "# GPU check ($(grep -m1 '^torch' "$OUT/env.txt"))"
+
+# 1. The test suite with a GPU present (device=auto now picks CUDA; the CUDA-only tests run).
+timeout 180 $PY -m pytest -q -p no:cacheprovider --ignore tests/test_browser.py "${TESTS[@]}" > "$OUT/tests.log" 2>&1
+log "tests: exit $? — $(tail -1 "$OUT/tests.log")"
+
+# 2. The default model trained on the GPU (bf16 autocast), from the bundled 4-layer base.
+rm -rf /tmp/gpu-default
+t0=$(date +%s%N)
+timeout 240 "${NEWSROLES[@]}" train --model.base .device/base --model.encoder_layers null --train.device "$DEVICE" "${STEPS[@]}" \
+  --data.train .device/data/train.jsonl --data.dev .device/data/validation.jsonl -o /tmp/gpu-default > "$OUT/train.log" 2>&1
+status=$?
+t1=$(date +%s%N)
+cp /tmp/gpu-default/metrics.json "$OUT/metrics.json" 2>/dev/null
+log "training: exit $status, $(( (t1 - t0) / 1000000 )) ms wall; $(grep -a 'macro F1' "$OUT/train.log" | tail -1 | tr -s ' │' ' ')"
+[ $status = 0 ] || exit 1
+
+# 3. Labeling speed: `newsroles label` end to end on the validation stories repeated 20 times
+# (raw text, so splitting and writing count), then in process at several batch sizes.
+DEVICE=$DEVICE REPEAT=$REPEAT $PY - > "$OUT/speed.log" 2>&1 <<'EOF'
+import json, os, subprocess, sys, time
+from pathlib import Path
+
+from newsroles.inference.predictor import load_labeler
+from newsroles.training.readers import read_articles
+
+device, repeat = os.environ["DEVICE"], int(os.environ["REPEAT"])
+articles = read_articles(".device/data/validation.jsonl")
+archive = Path("/tmp/archive.jsonl")
+with archive.open("w") as f:
+    for r in range(repeat):
+        for a in articles:
+            f.write(json.dumps({"id": f"{a.id}-{r}", "text": " ".join(s.text for s in a.sentences)}) + "\n")
+for batch in (128, 1024):
+    for attempt in (1, 2):  # the first pays CUDA's start-up and kernel choice
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "newsroles.inference.cli", "label", str(archive), "--model", "/tmp/gpu-default",
+                        "--device", device, "--batch-size", str(batch), "-o", "/tmp/labels.jsonl", "--quiet"], check=True)
+        seconds = time.perf_counter() - t0
+        n = sum(len(json.loads(line)["sentences"]) for line in open("/tmp/labels.jsonl"))
+        print(f"e2e newsroles label, batch {batch}, run {attempt}: {n} sentences in {seconds:.2f} s = {n / seconds:.0f} sentences/s")
+labeler = load_labeler("/tmp/gpu-default", device=device)
+many = articles * repeat
+n = sum(len(a.sentences) for a in many)
+for batch in (128, 512, 2048):
+    labeler.predict(many[:50], batch_size=batch)
+    t0 = time.perf_counter()
+    labeler.predict(many, batch_size=batch)
+    seconds = time.perf_counter() - t0
+    print(f"in process, batch {batch}: {n} sentences in {seconds:.2f} s = {n / seconds:.0f} sentences/s")
+EOF
+log "labeling: exit $?"
+sed 's/^/    /' "$OUT/speed.log" | grep sentences/s | tee -a "$OUT/summary.md"
