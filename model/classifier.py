@@ -2,8 +2,9 @@
 
 Each sentence is represented by its pooled token span (and/or its separator token), joined with
 its position in the article, optionally passed through a BiGRU over the window's (or the whole
-article's) sentences so neighbouring roles inform each other, then classified. An auxiliary head predicts the corpus's
-fine-grained labels (multi-label) as extra training signal; it is unused at inference.
+article's) sentences so neighbouring roles inform each other, then classified. An auxiliary head
+predicts the corpus's fine-grained labels (multi-label) as extra training signal; it is unused at
+inference.
 """
 
 from __future__ import annotations

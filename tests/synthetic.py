@@ -1,10 +1,14 @@
-"""Synthetic labeled articles a small model can learn: each role has its own vocabulary."""
+"""Synthetic labeled articles a small model can learn (each role has its own vocabulary), and a
+stand-in encoder for comparing heads."""
 
 from __future__ import annotations
 
 import json
 import random
 from pathlib import Path
+from types import SimpleNamespace
+
+from torch import nn
 
 from newsroles.model.article import Article, Sentence
 
@@ -34,3 +38,20 @@ def synthetic_articles(n: int, seed: int = 0) -> list[Article]:
 def write_jsonl(articles: list[Article], path: Path) -> Path:
     path.write_text("".join(json.dumps(a.to_dict()) + "\n" for a in articles), encoding="utf-8")
     return path
+
+
+def write_splits(folder: Path) -> tuple[Path, Path]:
+    """A train split of 40 synthetic articles and a dev split of 12 in `folder`, as JSONL."""
+    return write_jsonl(synthetic_articles(40, seed=1), folder / "train.jsonl"), write_jsonl(synthetic_articles(12, seed=2), folder / "dev.jsonl")
+
+
+class FixedEncoder(nn.Module):
+    """Stands in for an encoder: returns given hidden states, so that only the heads are compared."""
+
+    def __init__(self, hidden):
+        super().__init__()
+        self.hidden = hidden
+        self.config = SimpleNamespace(hidden_size=hidden.shape[-1])
+
+    def forward(self, input_ids, attention_mask):
+        return SimpleNamespace(last_hidden_state=self.hidden)

@@ -5,13 +5,10 @@ from __future__ import annotations
 
 import json
 import random
-from dataclasses import replace
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
 import torch
-from torch import nn
 
 from newsroles.inference.predictor import load_labeler
 from newsroles.model.batching import article_windows, batches_by_article
@@ -22,7 +19,7 @@ from newsroles.model.windows import article_layout, build_windows, collate_array
 from newsroles.training.config import load_config
 from newsroles.training.run import train_from_config
 from newsroles.training.trainer import shuffled_batches
-from synthetic import synthetic_articles, write_jsonl
+from synthetic import FixedEncoder, synthetic_articles, write_splits
 
 CLS, SEP = 101, 102
 LABELS = ["stance", "quote", "background", "fact"]
@@ -80,16 +77,6 @@ def test_training_batches_keep_articles_whole_and_in_order():
     assert sorted(len(b) for b in plain)[1:] == [5] * (len(plain) - 1)
 
 
-class FixedEncoder(nn.Module):
-    def __init__(self, hidden: torch.Tensor):
-        super().__init__()
-        self.hidden = hidden
-        self.config = SimpleNamespace(hidden_size=hidden.shape[-1])
-
-    def forward(self, input_ids, attention_mask):
-        return SimpleNamespace(last_hidden_state=self.hidden)
-
-
 @pytest.mark.parametrize("context_layer", ["article", "gru"])
 def test_a_later_window_reads_the_first_only_with_the_article_layer(tiny_base_model, context_layer):
     spec = ModelSpec(base=str(tiny_base_model), max_length=48, max_sentence_tokens=24, max_title_tokens=8,
@@ -119,10 +106,7 @@ def test_a_later_window_reads_the_first_only_with_the_article_layer(tiny_base_mo
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("synthetic")
-    train = write_jsonl(synthetic_articles(40, seed=1), folder / "train.jsonl")
-    dev = write_jsonl(synthetic_articles(12, seed=2), folder / "dev.jsonl")
-    return train, dev
+    return write_splits(tmp_path_factory.mktemp("synthetic"))
 
 
 def config_for(tiny_base_model, data, **overrides):

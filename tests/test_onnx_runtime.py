@@ -8,12 +8,10 @@ import json
 import subprocess
 import sys
 from dataclasses import replace
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
 import torch
-from torch import nn
 
 from newsroles.inference.predictor import OnnxLabeler, TransformerLabeler, load_labeler
 from newsroles.model.classifier import SentenceRoleModel
@@ -23,25 +21,13 @@ from newsroles.model.spec import ModelSpec
 from newsroles.model.windows import collate_arrays
 from newsroles.model.batching import article_windows
 from conftest import build_tiny_article_model
-from synthetic import synthetic_articles, write_jsonl
+from synthetic import FixedEncoder, synthetic_articles, write_jsonl
 
 pytest.importorskip("onnxruntime", reason="ONNX Runtime is not installed")
 pytest.importorskip("onnx", reason="onnx is not installed")
 
 LABELS = ["stance", "quote", "background", "fact"]
 HIDDEN = 32
-
-
-class FixedEncoder(nn.Module):
-    """Stands in for the encoder: returns given hidden states, so only the heads are compared."""
-
-    def __init__(self, hidden: torch.Tensor):
-        super().__init__()
-        self.hidden = hidden
-        self.config = SimpleNamespace(hidden_size=hidden.shape[-1])
-
-    def forward(self, input_ids, attention_mask):
-        return SimpleNamespace(last_hidden_state=self.hidden)
 
 
 @pytest.mark.parametrize(

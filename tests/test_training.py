@@ -13,15 +13,12 @@ from newsroles.model.batching import article_windows
 from newsroles.model.windows import collate_windows
 from newsroles.training.config import load_config
 from newsroles.training.run import train_from_config
-from synthetic import synthetic_articles, write_jsonl
+from synthetic import synthetic_articles, write_splits
 
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("synthetic")
-    train = write_jsonl(synthetic_articles(40, seed=1), folder / "train.jsonl")
-    dev = write_jsonl(synthetic_articles(12, seed=2), folder / "dev.jsonl")
-    return train, dev
+    return write_splits(tmp_path_factory.mktemp("synthetic"))
 
 
 def config_for(tiny_base_model, data, **overrides):
