@@ -47,3 +47,22 @@ def test_keep_first_layers_cuts_in_place_and_refuses_more_than_the_base_has(tiny
 def test_a_folder_saved_before_the_setting_means_every_layer():
     assert spec_from_config({"model": {"base": "x"}}).encoder_layers is None
     assert spec_from_config({"model": {"encoder_layers": 4}}).encoder_layers == 4
+
+
+@pytest.mark.parametrize(
+    "overrides, noted",
+    [
+        ({}, False),  # the default base: the cut was measured on it
+        ({"model.base": "sentence-transformers/all-MiniLM-L6-v2"}, False),  # the same base by its hub id
+        ({"model.base": "roberta-base"}, True),  # another base inherits the default's 4 layers
+        ({"model.base": "roberta-base", "model.encoder_layers": "null"}, False),
+        ({"model.base": "roberta-base", "model.encoder_layers": "6"}, False),  # chosen, not inherited
+    ],
+)
+def test_another_base_cut_to_the_defaults_layers_gets_a_note(overrides, noted):
+    from newsroles.training.run import layer_cut_notice
+
+    notice = layer_cut_notice(load_config("configs/default.yaml", overrides))
+    assert (notice is not None) == noted
+    if noted:
+        assert "only the first 4 layers of roberta-base" in notice and "--model.encoder_layers null" in notice

@@ -98,6 +98,20 @@ def build_model(config: RunConfig, labels: list[str], aux_labels: list[str]):
     return model, tokenizer, aux_labels if model.aux_head is not None else []
 
 
+def layer_cut_notice(config: RunConfig) -> str | None:
+    """A note for a run that cuts another base to the default's layer count: model.encoder_layers
+    is inherited from the default config, whose choice was measured on MiniLM alone."""
+    from newsroles.model.base import hub_id
+    from newsroles.model.spec import packaged_default_config
+
+    default = packaged_default_config()["model"]
+    n = config.model.encoder_layers
+    if n is None or n != default.get("encoder_layers") or hub_id(config.model.base) == hub_id(default["base"]):
+        return None
+    return (f"note: model.encoder_layers is {n}, the default's choice for {default['base']}: only the first {n} layers of "
+            f"{config.model.base} are trained (--model.encoder_layers null keeps them all)")
+
+
 def checkpoint_dir(config: RunConfig, config_path: str | Path | None, output: str | Path | None) -> Path:
     """Where a run keeps its resumable state: beside an explicit output, else under the models dir."""
     if output is not None:

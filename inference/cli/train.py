@@ -37,9 +37,12 @@ def train(
 
     Example: newsroles train --config configs/default.yaml --train.epochs 2
     """
-    from newsroles.training.run import train_from_config
+    from newsroles.training.run import layer_cut_notice, train_from_config
 
     run_config = run_config_for(ctx, config, models_dir)
+    notice = layer_cut_notice(run_config) if final is None else None  # a final fit repeats its selection's choice
+    if notice:
+        stderr_console().print(notice, highlight=False)
     final_from = None
     if final is not None:
         from newsroles.model.registry import resolve_path
