@@ -5,7 +5,7 @@
 #   device run: command "bash benchmarks/gpu_check.sh", carry [".device"], timeout_s 560
 # Writes under $OUT: env.txt, tests.log, train.log, metrics.json, speed.log, summary.md.
 # Without a GPU it stops at once (exit 3): every stage below is meant for CUDA. DRY_RUN=1 runs the
-# same plumbing on a CPU in a minute (a few training steps, a small archive) to check the script.
+# same plumbing on a CPU in about three minutes (a few training steps, one copy of the stories).
 set -u
 DRY=${DRY_RUN:-0}
 DEVICE=cuda; STEPS=(); REPEAT=20; TESTS=(tests)
