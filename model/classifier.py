@@ -28,7 +28,7 @@ def fp32_encoder(encoder: nn.Module) -> nn.Module:
     return encoder
 
 
-ENCODE_CHUNK = 32  # windows per encoder call when labeling (see SentenceRoleModel.encode)
+ENCODE_CHUNK = 32  # windows per encoder call when labeling whole-article batches (SentenceRoleModel.encode)
 
 
 class SentenceRoleModel(nn.Module):
@@ -59,10 +59,11 @@ class SentenceRoleModel(nn.Module):
         self.aux_head = nn.Linear(width, n_aux) if n_aux else None
 
     def encode(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        """The encoder's hidden states. Without gradients, at most ENCODE_CHUNK windows at a time:
-        a whole-article batch (context_layer: article) holds every window of a long article, and
-        the attention of all of them at once could take gigabytes."""
-        if torch.is_grad_enabled() or len(input_ids) <= ENCODE_CHUNK:
+        """The encoder's hidden states. A whole-article batch (context_layer: article) holds every
+        window of a long article, which at once could take gigabytes of attention: labeling (no
+        gradients) reads such a batch ENCODE_CHUNK windows at a time. Other batches are capped in
+        tokens where they are made (model/batching.py) and run whole, as large as the caller asked."""
+        if torch.is_grad_enabled() or not self.spec.article_context or len(input_ids) <= ENCODE_CHUNK:
             return self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
         parts = [
             self.encoder(input_ids=input_ids[at : at + ENCODE_CHUNK], attention_mask=attention_mask[at : at + ENCODE_CHUNK]).last_hidden_state

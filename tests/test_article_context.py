@@ -187,3 +187,20 @@ def test_labeling_encodes_a_long_article_in_chunks_with_the_same_result(article_
     chunked = labeler.predict(articles, batch_size=64)
     assert len(calls) > 2 and max(calls) <= 2
     np.testing.assert_allclose(chunked[0], whole[0], atol=1e-5)
+
+
+def test_window_batches_run_the_encoder_whole(tiny_base_model, monkeypatch):
+    """Only whole-article batches are read in chunks: a GPU's large batches of windows stay large."""
+    from newsroles.model import classifier
+
+    spec = ModelSpec(base=str(tiny_base_model), max_length=48, max_sentence_tokens=24, max_title_tokens=8, context_hidden=16)
+    tokenizer = FastTokenizer(tiny_base_model)
+    windows, _ = article_windows(tokenizer, synthetic_articles(3, seed=5), spec)
+    arrays = collate_arrays(windows, tokenizer.pad_token_id)
+    encoder = FixedEncoder(torch.zeros(*arrays["input_ids"].shape, HIDDEN))
+    calls = []
+    monkeypatch.setattr(encoder, "forward", lambda *a, _f=encoder.forward, **k: calls.append(len(k["input_ids"])) or _f(*a, **k))
+    monkeypatch.setattr(classifier, "ENCODE_CHUNK", 2)
+    with torch.no_grad():
+        SentenceRoleModel(encoder, spec, len(LABELS)).eval()({k: torch.from_numpy(v) for k, v in arrays.items()})
+    assert calls == [len(windows)] and len(windows) > 2
