@@ -29,40 +29,48 @@ def band_name(lo: int, hi: int | None) -> str:
 
 def position_rows(articles, probabilities, labels: list[str]) -> list[tuple[int, str, str, str]]:
     """(index in the article, gold label, predicted label, corpus labels) for every scored sentence."""
-    rows = []
-    for article, probs in zip(articles, probabilities):
-        for k, (sentence, p) in enumerate(zip(article.sentences, probs)):
-            if sentence.label is not None:
-                rows.append((k, sentence.label, labels[int(p.argmax())], "+".join(sentence.source_labels or [])))
-    return rows
+    from newsroles.model.article import labeled_sentences
+
+    return [
+        (item.position, item.label, labels[int(probabilities[item.article][item.position].argmax())], "+".join(item.sentence.source_labels or []))
+        for item in labeled_sentences(articles, labels, "the model's labels")
+    ]
 
 
-def confusion_lines(rows, role: str = "fact", lead: int = 3) -> list[str]:
-    """What gold `role` sentences are taken for, what is taken for `role`, and the corpus labels of
-    the sentences wrongly taken for it among the first `lead`."""
-    missed = Counter(r[2] for r in rows if r[1] == role)
-    taken = Counter(r[1] for r in rows if r[2] == role)
-    early = Counter(r[3] for r in rows if r[0] < lead and r[2] == role and r[1] != role)
-    show = lambda c: ", ".join(f"{k} {v}" for k, v in c.most_common())  # noqa: E731
-    return [f"gold {role} labeled as: {show(missed)}", f"labeled {role}, gold: {show(taken)}",
-            f"labeled {role} wrongly in sentences 0-{lead - 1}, corpus labels: {show(early)}"]
+def scores(rows, labels: list[str]) -> dict:
+    from newsroles.training.evaluate import compute_metrics
+
+    return compute_metrics([r[1] for r in rows], [r[2] for r in rows], labels)
 
 
-def band_table(rows: list[tuple[int, str, str]], role: str = "fact") -> list[list[str]]:
+def band_table(rows, labels: list[str], role: str = "fact") -> list[list[str]]:
     out = []
+    k = labels.index(role)
     for lo, hi in BANDS:
         band = [r for r in rows if r[0] >= lo and (hi is None or r[0] < hi)]
         if not band:
             continue
-        gold = sum(r[1] == role for r in band)
-        predicted = sum(r[2] == role for r in band)
-        hits = sum(r[1] == r[2] == role for r in band)
-        accuracy = sum(r[1] == r[2] for r in band) / len(band)
+        m = scores(band, labels)
+        gold = m["per_label"][role]["support"]
+        predicted = sum(row[k] for row in m["confusion_matrix"])
         out.append([
-            band_name(lo, hi), str(len(band)), f"{accuracy:.3f}", str(gold), str(predicted),
-            f"{hits / gold:.2f}" if gold else "n/a", f"{hits / predicted:.2f}" if predicted else "n/a",
+            band_name(lo, hi), str(len(band)), f"{m['accuracy']:.3f}", str(gold), str(predicted),
+            f"{m['per_label'][role]['recall']:.2f}" if gold else "n/a",
+            f"{m['per_label'][role]['precision']:.2f}" if predicted else "n/a",
         ])
     return out
+
+
+def confusion_lines(rows, labels: list[str], role: str = "fact", lead: int = 3) -> list[str]:
+    """What gold `role` sentences are taken for, what is taken for `role`, and the corpus labels of
+    the sentences wrongly taken for it among the first `lead`."""
+    cm, k = scores(rows, labels)["confusion_matrix"], labels.index(role)
+    missed = Counter({label: cm[k][j] for j, label in enumerate(labels) if cm[k][j]})
+    taken = Counter({label: cm[j][k] for j, label in enumerate(labels) if cm[j][k]})
+    early = Counter(r[3] for r in rows if r[0] < lead and r[2] == role and r[1] != role)
+    show = lambda c: ", ".join(f"{name} {n}" for name, n in c.most_common())  # noqa: E731
+    return [f"gold {role} labeled as: {show(missed)}", f"labeled {role}, gold: {show(taken)}",
+            f"labeled {role} wrongly in sentences 0-{lead - 1}, corpus labels: {show(early)}"]
 
 
 def main() -> None:
@@ -78,11 +86,12 @@ def main() -> None:
     header = "| sentence index | scored | accuracy | gold fact | predicted fact | fact recall | fact precision |"
     for folder in args.models:
         labeler = load_labeler(folder, device="cpu")
-        rows = position_rows(articles, labeler.predict(articles, batch_size=32), labeler.manifest["labels"])
+        labels = list(labeler.manifest["labels"])
+        rows = position_rows(articles, labeler.predict(articles, batch_size=32), labels)
         print(f"\n{folder.name}\n\n{header}\n|" + "---|" * 7)
-        for cells in band_table(rows):
+        for cells in band_table(rows, labels):
             print("| " + " | ".join(cells) + " |")
-        print("\n" + "\n".join(f"- {line}" for line in confusion_lines(rows)))
+        print("\n" + "\n".join(f"- {line}" for line in confusion_lines(rows, labels)))
 
 
 if __name__ == "__main__":
