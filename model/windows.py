@@ -166,8 +166,9 @@ def article_layout(windows: list[Window], max_sents: int) -> tuple[np.ndarray, n
     order = np.full((len(chosen), max(longest, 1)), -1, dtype=np.int64)
     slot = np.full((len(windows), max_sents), -1, dtype=np.int64)
     for a, (rows, best) in enumerate(zip(groups.values(), chosen)):
-        row_of = {k: a * order.shape[1] + i for i, k in enumerate(sorted(best))}
-        order[a, : len(best)] = [best[k][1] for k in sorted(best)]
+        sentences = sorted(best)
+        row_of = {k: a * order.shape[1] + i for i, k in enumerate(sentences)}
+        order[a, : len(best)] = [best[k][1] for k in sentences]
         for b in rows:
             w = windows[b]
             slot[b, : w.end - w.start] = [row_of[k] for k in range(w.start, w.end)]
