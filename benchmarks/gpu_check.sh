@@ -47,26 +47,24 @@ log "training: exit $status, $(( (t1 - t0) / 1000000 )) ms wall; $(grep -a 'macr
 # 3. Labeling speed: `newsroles label` end to end on the validation stories repeated 20 times
 # (raw text, so splitting and writing count), then in process at several batch sizes.
 DEVICE=$DEVICE REPEAT=$REPEAT $PY - > "$OUT/speed.log" 2>&1 <<'EOF'
-import json, os, subprocess, sys, time
+import json, os, sys, time
 from pathlib import Path
+
+sys.path.insert(0, "benchmarks")
+from labeling_speed import run_cli, write_archive  # the CPU benchmark's archive and timed CLI run
 
 from newsroles.inference.predictor import load_labeler
 from newsroles.training.readers import read_articles
 
 device, repeat = os.environ["DEVICE"], int(os.environ["REPEAT"])
-articles = read_articles(".device/data/validation.jsonl")
-archive = Path("/tmp/archive.jsonl")
-with archive.open("w") as f:
-    for r in range(repeat):
-        for a in articles:
-            f.write(json.dumps({"id": f"{a.id}-{r}", "text": " ".join(s.text for s in a.sentences)}) + "\n")
+data = Path(".device/data/validation.jsonl")
+articles = read_articles(data)
+archive, labels = Path("/tmp/archive.jsonl"), Path("/tmp/labels.jsonl")
+write_archive(data, repeat * len(articles), 10**6, archive)  # every sentence of every story, `repeat` times
 for batch in (128, 1024):
     for attempt in (1, 2):  # the first pays CUDA's start-up and kernel choice
-        t0 = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "newsroles.inference.cli", "label", str(archive), "--model", "/tmp/gpu-default",
-                        "--device", device, "--batch-size", str(batch), "-o", "/tmp/labels.jsonl", "--quiet"], check=True)
-        seconds = time.perf_counter() - t0
-        n = sum(len(json.loads(line)["sentences"]) for line in open("/tmp/labels.jsonl"))
+        seconds = run_cli("/tmp/gpu-default", archive, labels, 0, ("--device", device, "--batch-size", str(batch)))
+        n = sum(len(json.loads(line)["sentences"]) for line in labels.open())
         print(f"e2e newsroles label, batch {batch}, run {attempt}: {n} sentences in {seconds:.2f} s = {n / seconds:.0f} sentences/s")
 labeler = load_labeler("/tmp/gpu-default", device=device)
 many = articles * repeat

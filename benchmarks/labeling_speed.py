@@ -246,10 +246,10 @@ def run_archive(args) -> dict:
     }
 
 
-def run_cli(folder, inputs: Path, output: Path, threads: int) -> float:
-    """Seconds for one `newsroles label` process, start to exit."""
+def run_cli(folder, inputs: Path, output: Path, threads: int, extra: tuple[str, ...] = ()) -> float:
+    """Seconds for one `newsroles label` process, start to exit (`extra`: more of its options)."""
     command = [sys.executable, "-m", "newsroles.inference.cli", "label", str(inputs), "--model", str(folder),
-               "--output", str(output), "--quiet"]
+               "--output", str(output), "--quiet", *extra]
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
     if threads:
         env["OMP_NUM_THREADS"] = str(threads)
