@@ -40,7 +40,7 @@ test: setup browser
 
 # The model a user should use: settings chosen on dev (the selection run, scored on validation),
 # then the same settings retrained on train + dev (the final fit, models/default-final/<version>),
-# which labels the example story. About 22 min on a quiet 2-core CPU (BENCHMARKS.md, issue 11).
+# which labels the example story. About 33 min on a 2-core CPU (BENCHMARKS.md, issue 11).
 demo: setup
 	$(BIN)/newsroles data convert $(SHARED)/data/newsdiscourse data/newsdiscourse
 	$(BIN)/newsroles baseline --config configs/default.yaml
