@@ -1,13 +1,16 @@
 """Int8 variants of an exported encoder, scored side by side: which quantisation holds accuracy.
 
-    python benchmarks/int8_variants.py --onnx MODEL-onnx --calibration TRAIN.jsonl --data VALIDATION.jsonl
+    python benchmarks/int8_variants.py --onnx MODEL-onnx [MODEL2-onnx ...] --data VALIDATION.jsonl [--calibration TRAIN.jsonl]
 
 From the fused fp32 graph of an `onnx` export (MODEL-onnx/encoder.onnx), writes each variant as a
 copy of that folder with another encoder.onnx, then labels --data with each (the torch-free path)
 and prints macro-F1, the change against fp32 in points, label agreement and speed:
 
-  dynamic        what `newsroles export --runtime onnx-int8` writes (per-channel weights, activations
-                 quantised per batch);
+  per-token      what `newsroles export --runtime onnx-int8` writes (inference/int8_graph.py: per-channel
+                 weights, each token's activations scaled on their own, attention unfused);
+  per-token-fp32-tables   the same with the embedding tables left in fp32;
+  dynamic        ONNX Runtime's dynamic quantisation, what the export wrote until session 8 (per-channel
+                 weights, one activation scale per session call);
   dynamic-u8u8   the same with unsigned weights;
   static-minmax  static quantisation (QDQ, per-channel weights, only products with a weight;
                  activation ranges calibrated on --calibration windows, min/max);
@@ -24,7 +27,7 @@ Mixed variants keep some operators in fp32 (dynamic otherwise), to find where th
 A mixed variant may name its layers after @ (`dynamic-keep-ffn-out@0-2`: layers 0 to 2 only), and
 several mixed variants join with + (`dynamic-keep-attention+dynamic-keep-ffn-out`).
 
-Calibration uses --calibration (the train split), never --data.
+Calibration (static variants only) uses --calibration (the train split), never --data.
 """
 
 from __future__ import annotations
@@ -96,17 +99,30 @@ def _layer(node_name: str) -> int | None:
     return int(found.group(1)) if found else None
 
 
+def timed_predict(labeler, articles, repeats: int):
+    """(probabilities, median seconds) of labeling `articles` `repeats` times."""
+    import statistics
+
+    seconds = []
+    for _ in range(max(1, repeats)):
+        started = time.perf_counter()
+        probs = labeler.predict(articles)
+        seconds.append(time.perf_counter() - started)
+    return probs, statistics.median(seconds)
+
+
 def is_mixed(name: str) -> bool:
     return all(part.split("@")[0] in MIXED for part in name.split("+"))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--onnx", type=Path, required=True, help="an `onnx` (fp32) export")
-    parser.add_argument("--calibration", type=Path, required=True, help="labeled .jsonl to calibrate on (train split)")
+    parser.add_argument("--onnx", type=Path, nargs="+", required=True, help="`onnx` (fp32) exports of one or more models")
+    parser.add_argument("--calibration", type=Path, help="labeled .jsonl to calibrate the static variants on (train split)")
     parser.add_argument("--data", type=Path, required=True, help="labeled .jsonl to score on (validation split)")
     parser.add_argument("--windows", type=int, default=128)
-    parser.add_argument("--variants", default="dynamic,dynamic-u8u8,static-minmax,static-pct")
+    parser.add_argument("--repeats", type=int, default=1, help="label --data this many times per variant; seconds are the median")
+    parser.add_argument("--variants", default="per-token,dynamic")
     args = parser.parse_args()
 
     import json
@@ -122,48 +138,51 @@ def main() -> None:
 
     logging.getLogger().setLevel(logging.ERROR)
     work = Path(tempfile.mkdtemp(prefix="newsroles-int8-"))
-    source = args.onnx / "encoder.onnx"
-    reader = None
     rows = []
-    reference = load_labeler(args.onnx, "cpu")
-    articles = read_articles(args.data, reference.labels)
-    started = time.perf_counter()
-    base = reference.predict(articles)
-    fp32_seconds = time.perf_counter() - started
-    fp32_f1 = compute_metrics(*gold_and_predictions(articles, base, reference.labels), reference.labels)["macro_f1"]
-    rows.append(f"| fp32 (onnx) | {fp32_f1:.4f} | | 100% | {fp32_seconds:.1f} |")
-    print(rows[-1], file=sys.stderr, flush=True)
-    for name in args.variants.split(","):
-        folder = work / name
-        shutil.copytree(args.onnx, folder)
-        target = folder / "encoder.onnx"
-        common = {"per_channel": True, "extra_options": {"DefaultTensorType": onnx.TensorProto.FLOAT}}
-        if is_mixed(name):
-            excluded = kept_nodes(onnx.load(str(source)), name)
-            quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8, nodes_to_exclude=excluded, **common)
-        elif name.startswith("dynamic"):
-            weights = QuantType.QUInt8 if name.endswith("u8u8") else QuantType.QInt8
-            quantize_dynamic(str(source), str(target), weight_type=weights, **common)
-        else:
-            reader = reader or calibration_reader(args.onnx, args.calibration, args.windows)
-            method = CalibrationMethod.Percentile if name.endswith("pct") else CalibrationMethod.MinMax
-            options = {**common["extra_options"], "MatMulConstBOnly": True}  # products with a weight only
-            quantize_static(
-                str(source), str(target), reader(), quant_format=QuantFormat.QDQ, activation_type=QuantType.QUInt8,
-                weight_type=QuantType.QInt8, calibrate_method=method, per_channel=True, extra_options=options,
-            )
-        manifest = json.loads((folder / "newsroles.json").read_text())
-        manifest["runtime"] = "onnx-int8"
-        (folder / "newsroles.json").write_text(json.dumps(manifest))
-        labeler = load_labeler(folder, "cpu")
-        started = time.perf_counter()
-        probs = labeler.predict(articles)
-        seconds = time.perf_counter() - started
-        f1 = compute_metrics(*gold_and_predictions(articles, probs, labeler.labels), labeler.labels)["macro_f1"]
-        agree = agreement(base, probs)["label_agreement"]
-        rows.append(f"| {name} | {f1:.4f} | {100 * (f1 - fp32_f1):+.2f} | {100 * agree:.1f}% | {seconds:.1f} |")
+    for model in args.onnx:
+        source = model / "encoder.onnx"
+        reader = None  # calibration windows, read with this model's tokenizer when a static variant asks
+        reference = load_labeler(model, "cpu")
+        articles = read_articles(args.data, reference.labels)
+        base, fp32_seconds = timed_predict(reference, articles, args.repeats)
+        fp32_f1 = compute_metrics(*gold_and_predictions(articles, base, reference.labels), reference.labels)["macro_f1"]
+        rows.append(f"| {model.name} | fp32 (onnx) | {fp32_f1:.4f} | | 100% | {fp32_seconds:.1f} |")
         print(rows[-1], file=sys.stderr, flush=True)
-    print("| int8 variant | macro-F1 | vs fp32 (points) | same label as fp32 | seconds |\n|---|---:|---:|---:|---:|")
+        for name in args.variants.split(","):
+            folder = work / model.name / name
+            shutil.copytree(model, folder)
+            target = folder / "encoder.onnx"
+            common = {"per_channel": True, "extra_options": {"DefaultTensorType": onnx.TensorProto.FLOAT}}
+            if name in ("per-token", "per-token-fp32-tables"):
+                from newsroles.inference.int8_graph import write_int8_encoder
+
+                write_int8_encoder(source, target, folder, tables=name == "per-token")
+            elif is_mixed(name):
+                excluded = kept_nodes(onnx.load(str(source)), name)
+                quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8, nodes_to_exclude=excluded, **common)
+            elif name.startswith("dynamic"):
+                weights = QuantType.QUInt8 if name.endswith("u8u8") else QuantType.QInt8
+                quantize_dynamic(str(source), str(target), weight_type=weights, **common)
+            else:
+                if args.calibration is None:
+                    parser.error(f"variant {name} needs --calibration (the train split)")
+                reader = reader or calibration_reader(model, args.calibration, args.windows)
+                method = CalibrationMethod.Percentile if name.endswith("pct") else CalibrationMethod.MinMax
+                options = {**common["extra_options"], "MatMulConstBOnly": True}  # products with a weight only
+                quantize_static(
+                    str(source), str(target), reader(), quant_format=QuantFormat.QDQ, activation_type=QuantType.QUInt8,
+                    weight_type=QuantType.QInt8, calibrate_method=method, per_channel=True, extra_options=options,
+                )
+            manifest = json.loads((folder / "newsroles.json").read_text())
+            manifest["runtime"] = "onnx-int8"
+            (folder / "newsroles.json").write_text(json.dumps(manifest))
+            labeler = load_labeler(folder, "cpu")
+            probs, seconds = timed_predict(labeler, articles, args.repeats)
+            f1 = compute_metrics(*gold_and_predictions(articles, probs, labeler.labels), labeler.labels)["macro_f1"]
+            agree = agreement(base, probs)["label_agreement"]
+            rows.append(f"| {model.name} | {name} | {f1:.4f} | {100 * (f1 - fp32_f1):+.2f} | {100 * agree:.1f}% | {seconds:.1f} |")
+            print(rows[-1], file=sys.stderr, flush=True)
+    print("| model | int8 variant | macro-F1 | vs fp32 (points) | same label as fp32 | seconds (median) |\n|---|---|---:|---:|---:|---:|")
     print("\n".join(rows))
     print(f"\nCommand: `python benchmarks/int8_variants.py {' '.join(sys.argv[1:])}`")
 

@@ -1,7 +1,7 @@
 """Writing a transformer's encoder as a fused (and optionally int8) ONNX graph, for `newsroles export`.
 
-Per-channel weight scales and quantising the fused attention as well as the MatMuls were chosen by
-measurement (BENCHMARKS.md, "Export runtimes: design measurements").
+The int8 graph (inference/int8_graph.py) scales each token's activations on their own, chosen by
+measurement over six trained models (BENCHMARKS.md, "Int8 per token").
 """
 
 from __future__ import annotations
@@ -73,20 +73,15 @@ def export_encoder_onnx(encoder: nn.Module, path: Path, quantize: bool, workdir:
     if quantize:
         import logging
 
+        from newsroles.inference.int8_graph import write_int8_encoder
+
         root = logging.getLogger()
         level = root.level
         root.setLevel(max(level, logging.ERROR))  # onnxruntime's "consider pre-processing" notice
         try:
-            quantize_dynamic(
-                str(optimised),
-                str(path),
-                weight_type=QuantType.QInt8,
-                per_channel=True,
-                extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
-            )
+            details["quantization"] = write_int8_encoder(optimised, path, workdir)
         finally:
             root.setLevel(level)
-        details["quantization"] = {"method": "onnxruntime dynamic", "weights": "int8 per channel", "activations": "uint8 per batch"}
     else:
         shutil.copyfile(optimised, path)
     return details

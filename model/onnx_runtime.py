@@ -113,10 +113,11 @@ class OrtEncoder:
     job beside it, split was the fastest of the three (BENCHMARKS.md).
 
     Each session call reads at most CALL_TOKENS tokens (one long window, or several short ones),
-    at the windows' own length: an int8 graph quantises each call's activations with one scale, and
-    half batches (several 512-token windows and their padding) sharing one scale cost the default
-    model 0.4-1.3 macro-F1 points, where one window per call costs under 0.1 (BENCHMARKS.md). Calls
-    are what split mode hands to its threads.
+    at the windows' own length. An int8 graph written by ONNX Runtime's dynamic quantisation (the
+    exports before session 8) scales each call's activations together, and half batches sharing one
+    scale cost 0.4-1.3 macro-F1 points (BENCHMARKS.md); today's per-token graph
+    (inference/int8_graph.py) reads each token alone. Calls also bound memory, and are what split
+    mode hands to its threads.
     """
 
     def __init__(self, path: str | Path, threads: int | None = None, mode: str | None = None):
@@ -158,8 +159,8 @@ class OrtEncoder:
         return hidden
 
 
-# Tokens one session call reads at most (a longer window is read alone): int8 activations share
-# one scale per call (see OrtEncoder).
+# Tokens one session call reads at most (a longer window is read alone): older int8 exports share
+# one activation scale per call (see OrtEncoder).
 CALL_TOKENS = 512
 
 

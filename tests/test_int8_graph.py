@@ -1,0 +1,123 @@
+"""The int8 encoder graph (inference/int8_graph.py): products scaled per token, attention unfused."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+onnx = pytest.importorskip("onnx", reason="onnx is not installed")
+ort = pytest.importorskip("onnxruntime", reason="ONNX Runtime is not installed")
+
+from onnx import TensorProto, helper, numpy_helper  # noqa: E402
+
+from newsroles.inference.int8_graph import quantize_per_token, unfuse_attention  # noqa: E402
+
+
+def run(model, **feeds) -> np.ndarray:
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    return session.run(None, feeds)[0]
+
+
+def product_graph(weight: np.ndarray, second_activation: bool = False):
+    """y = x @ W (W a weight), and with `second_activation` also z = y @ x^T-like product of two
+    activations, which must stay fp32."""
+    rows, cols = weight.shape
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", "tokens", rows])
+    nodes = [helper.make_node("MatMul", ["x", "W"], ["y"], name="product")]
+    outputs = [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", "tokens", cols])]
+    if second_activation:
+        nodes += [helper.make_node("Transpose", ["y"], ["yt"], perm=[0, 2, 1]), helper.make_node("MatMul", ["y", "yt"], ["z"], name="scores")]
+        outputs = [helper.make_tensor_value_info("z", TensorProto.FLOAT, ["batch", "tokens", "tokens"])]
+    graph = helper.make_graph(nodes, "g", [x], outputs, [numpy_helper.from_array(weight.astype(np.float32), "W")])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
+def test_per_token_product_is_close_to_fp32():
+    rng = np.random.default_rng(0)
+    weight = rng.normal(size=(64, 48)).astype(np.float32)
+    x = rng.normal(size=(2, 9, 64)).astype(np.float32)
+    got = run(quantize_per_token(product_graph(weight)), x=x)
+    want = x @ weight
+    assert got.shape == want.shape
+    assert np.abs(got - want).max() < 0.02 * np.abs(want).max()
+    ops = {node.op_type for node in quantize_per_token(product_graph(weight)).graph.node}
+    assert "MatMulIntegerToFloat" in ops and "MatMul" not in ops
+
+
+def test_one_token_with_large_activations_leaves_the_others_as_they_were():
+    """What per-token scaling is for: with one scale per call, a token 1000x larger coarsens every
+    other token's int8 steps; with a scale per token the others' outputs do not change at all."""
+    rng = np.random.default_rng(1)
+    weight = rng.normal(size=(32, 16)).astype(np.float32)
+    model = quantize_per_token(product_graph(weight))
+    x = rng.normal(size=(1, 6, 32)).astype(np.float32)
+    loud = x.copy()
+    loud[0, 0] *= 1000.0
+    quiet_out, loud_out = run(model, x=x), run(model, x=loud)
+    np.testing.assert_array_equal(quiet_out[0, 1:], loud_out[0, 1:])
+    assert not np.array_equal(quiet_out[0, 0], loud_out[0, 0])
+
+
+def test_a_zero_row_gives_zeros_not_nan():
+    weight = np.ones((8, 4), np.float32)
+    x = np.zeros((1, 3, 8), np.float32)
+    x[0, 1] = 1.0
+    out = run(quantize_per_token(product_graph(weight)), x=x)
+    assert np.isfinite(out).all() and (out[0, 0] == 0).all() and np.allclose(out[0, 1], 8.0, rtol=0.01)
+
+
+def test_products_of_two_activations_stay_fp32():
+    weight = np.eye(8, dtype=np.float32)
+    model = quantize_per_token(product_graph(weight, second_activation=True))
+    products = {node.name: node.op_type for node in model.graph.node if "MatMul" in node.op_type}
+    assert products == {"product/int8": "MatMulIntegerToFloat", "scores": "MatMul"}
+
+
+def fused_attention_graph(hidden=16, heads=2, seed=2):
+    """One com.microsoft Attention node with its weights, as onnxruntime's BERT fusion writes it."""
+    rng = np.random.default_rng(seed)
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", "tokens", hidden])
+    mask = helper.make_tensor_value_info("mask_index", TensorProto.INT32, ["batch"])
+    out = helper.make_tensor_value_info("out", TensorProto.FLOAT, ["batch", "tokens", hidden])
+    inits = [
+        numpy_helper.from_array(rng.normal(size=(hidden, 3 * hidden)).astype(np.float32), "qkv_weight"),
+        numpy_helper.from_array(rng.normal(size=(3 * hidden,)).astype(np.float32), "qkv_bias"),
+    ]
+    node = helper.make_node("Attention", ["x", "qkv_weight", "qkv_bias", "mask_index"], ["out"], domain="com.microsoft", num_heads=heads)
+    graph = helper.make_graph([node], "attention", [x, mask], [out], inits)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("com.microsoft", 1)])
+
+
+def test_unfused_attention_computes_what_the_fused_node_does_padding_included():
+    x = np.random.default_rng(3).normal(size=(2, 7, 16)).astype(np.float32)
+    lengths = np.array([7, 4], np.int32)  # the second sequence is padded after 4 tokens
+    fused = fused_attention_graph()
+    want = run(fused, x=x, mask_index=lengths)
+    unfused = unfuse_attention(fused_attention_graph())
+    assert [n.op_type for n in unfused.graph.node] == ["MatMul", "Split", "MultiHeadAttention"]
+    got = run(unfused, x=x, mask_index=lengths)
+    np.testing.assert_allclose(got[0], want[0], atol=1e-4)
+    np.testing.assert_allclose(got[1, :4], want[1, :4], atol=1e-4)
+    # ... and its input product is then quantised like any other.
+    assert "MatMulIntegerToFloat" in {n.op_type for n in quantize_per_token(unfused).graph.node}
+
+
+def test_attention_with_options_it_does_not_know_is_left_fused():
+    model = fused_attention_graph()
+    model.graph.node[0].attribute.append(helper.make_attribute("unidirectional", 1))
+    assert [n.op_type for n in unfuse_attention(model).graph.node] == ["Attention"]
+
+
+def test_export_records_how_its_int8_graph_was_made(tiny_base_model, tmp_path):
+    from conftest import build_tiny_article_model
+    from newsroles.inference.export import export_model
+
+    folder = build_tiny_article_model(tmp_path / "fp32", tiny_base_model)
+    copy = export_model(folder, tmp_path / "int8", runtime="onnx-int8").folder
+    manifest = json.loads((copy / "newsroles.json").read_text(encoding="utf-8"))
+    found = json.dumps(manifest)
+    assert "int8 per token" in found
+    graph = onnx.load(str(copy / "encoder.onnx"))
+    assert not any(node.op_type == "MatMul" and node.input[1] in {i.name for i in graph.graph.initializer} for node in graph.graph.node)
