@@ -9,6 +9,9 @@ and prints macro-F1, the change against fp32 in points, label agreement and spee
   per-token      what `newsroles export --runtime onnx-int8` writes (inference/int8_graph.py: per-channel
                  weights, each token's activations scaled on their own, attention unfused);
   per-token-fp32-tables   the same with the embedding tables left in fp32;
+  nbits8-BLOCK   ONNX Runtime's MatMulNBits: 8-bit weights and int8 products, activations and weights
+                 scaled per BLOCK input channels (e.g. nbits8-32); the fused attention stays fp32.
+                 Needs `pip install onnx_ir` (its quantiser's dependency, not ours);
   dynamic        ONNX Runtime's dynamic quantisation, what the export wrote until session 8 (per-channel
                  weights, one activation scale per session call);
   dynamic-u8u8   the same with unsigned weights;
@@ -157,6 +160,14 @@ def main() -> None:
                 from newsroles.inference.int8_graph import write_int8_encoder
 
                 write_int8_encoder(source, target, folder, tables=name == "per-token")
+            elif name.startswith("nbits8-"):  # nbits8-BLOCK: needs `pip install onnx_ir`
+                from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
+
+                quantizer = MatMulNBitsQuantizer(
+                    onnx.load(str(source)), bits=8, block_size=int(name.split("-")[1]), is_symmetric=True, accuracy_level=4
+                )
+                quantizer.process()
+                quantizer.model.save_model_to_file(str(target), use_external_data_format=False)
             elif is_mixed(name):
                 excluded = kept_nodes(onnx.load(str(source)), name)
                 quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8, nodes_to_exclude=excluded, **common)

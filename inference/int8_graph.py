@@ -5,7 +5,7 @@ ONNX Runtime's dynamic quantisation gives all the tokens of one call a single ac
 few tokens with large activations coarsen every other token's; from one trained model to the next the
 copy's validation macro-F1 moved by -0.04 to -1.43 points, 2.1-2.4% of labels changed (BENCHMARKS.md,
 "Int8 per token"). Here each token (each row of a product's input) gets its own scale, computed as
-the graph runs (-0.11 to -0.79 points, 0.7-1.2% of labels changed, on the same six models):
+the graph runs (-0.21 to -0.80 points, 0.9-1.2% of labels changed, on the same six models):
 
     s = max|x| / 127 over the row;  q = round(x / s) + 128 as uint8;  y = (q - 128) @ Wq * s * w_scale
 
