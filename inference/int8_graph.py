@@ -22,7 +22,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-QUANT_OPSET = 21  # blocked QuantizeLinear / DequantizeLinear: a scale per row
+QUANT_OPSET = 21  # blocked QuantizeLinear: a scale per row
 PLAIN_ATTENTION_INPUTS = 4  # input, weights, bias, mask index: anything more (past state, extra bias) stays fused
 
 
@@ -68,7 +68,7 @@ def unfuse_attention(model: onnx.ModelProto) -> onnx.ModelProto:
 def quantize_per_token(model: onnx.ModelProto) -> onnx.ModelProto:
     """Replace every MatMul whose second input is a weight by its int8 form with one activation scale
     per row (module docstring). Products of two activations are left in fp32. The graph moves to
-    opset QUANT_OPSET, whose QuantizeLinear and DequantizeLinear take a scale per row (blocked)."""
+    opset QUANT_OPSET, whose (blocked) QuantizeLinear takes a scale per row."""
     graph = model.graph
     inits = {init.name: init for init in graph.initializer}
     added: list[onnx.TensorProto] = []
@@ -130,7 +130,7 @@ def quantize_per_token(model: onnx.ModelProto) -> onnx.ModelProto:
 
 def write_int8_encoder(fused: str, output: str, workdir, tables: bool = True) -> dict:
     """From the fused fp32 graph at `fused`, write the int8 graph at `output`; returns what it did.
-    `tables`: the embedding tables in 8 bits (a third of the file; fp32 tables moved 0.2% fewer
+    `tables`: the embedding tables in 8 bits (a third of the file; fp32 tables moved 0.2-0.3% fewer
     labels on two models, BENCHMARKS.md)."""
     from pathlib import Path
 
