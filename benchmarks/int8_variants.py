@@ -106,12 +106,11 @@ def timed_predict(labeler, articles, repeats: int):
     """(probabilities, median seconds) of labeling `articles` `repeats` times."""
     import statistics
 
-    seconds = []
-    for _ in range(max(1, repeats)):
-        started = time.perf_counter()
-        probs = labeler.predict(articles)
-        seconds.append(time.perf_counter() - started)
-    return probs, statistics.median(seconds)
+    from labeling_speed import time_repeats  # benchmarks/ is on the path when this script runs
+
+    probs = []
+    seconds = time_repeats(lambda: probs.append(labeler.predict(articles)), max(1, repeats))
+    return probs[-1], statistics.median(seconds)
 
 
 def is_mixed(name: str) -> bool:
@@ -159,7 +158,7 @@ def main() -> None:
             if name in ("per-token", "per-token-fp32-tables"):
                 from newsroles.inference.int8_graph import write_int8_encoder
 
-                write_int8_encoder(source, target, folder, tables=name == "per-token")
+                write_int8_encoder(source, target, work, tables=name == "per-token")  # work: its scratch file, not the copy
             elif name.startswith("nbits8-"):  # nbits8-BLOCK: needs `pip install onnx_ir`
                 from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
 

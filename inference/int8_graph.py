@@ -31,7 +31,7 @@ def unfuse_attention(model: onnx.ModelProto) -> onnx.ModelProto:
     and MultiHeadAttention(q, k, v, b, mask): the same arithmetic, with the product exposed. Attention
     nodes with other options or inputs are left as they are (they stay fp32)."""
     graph = model.graph
-    weights = {init.name for init in graph.initializer}
+    weights = {init.name: init for init in graph.initializer}
     nodes = []
     for node in graph.node:
         inputs = list(node.input)
@@ -48,7 +48,7 @@ def unfuse_attention(model: onnx.ModelProto) -> onnx.ModelProto:
         x, w, b = inputs[:3]
         mask = inputs[3] if len(inputs) > 3 else ""
         heads = helper.get_attribute_value(node.attribute[0])
-        hidden = next(init.dims[0] for init in graph.initializer if init.name == w)
+        hidden = weights[w].dims[0]
         name = node.name or node.output[0]
         sizes = numpy_helper.from_array(np.array([hidden] * 3, np.int64), f"{name}/qkv_sizes")
         graph.initializer.append(sizes)
