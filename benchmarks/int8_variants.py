@@ -44,7 +44,9 @@ import time
 from pathlib import Path
 
 
-def calibration_feeds(folder: Path, data: Path, n_windows: int) -> list[dict]:
+def calibration_reader(folder: Path, data: Path, n_windows: int):
+    from onnxruntime.quantization import CalibrationDataReader
+
     from newsroles.inference.predictor import load_labeler
     from newsroles.model.batching import article_windows
     from newsroles.model.windows import collate_arrays
@@ -58,13 +60,6 @@ def calibration_feeds(folder: Path, data: Path, n_windows: int) -> list[dict]:
     for at in range(0, min(n_windows, len(windows)), 8):
         arrays = collate_arrays(windows[at : at + 8], pad)
         feeds.append({"input_ids": arrays["input_ids"], "attention_mask": arrays["attention_mask"]})
-    return feeds
-
-
-def calibration_reader(folder: Path, data: Path, n_windows: int):
-    from onnxruntime.quantization import CalibrationDataReader
-
-    feeds = calibration_feeds(folder, data, n_windows)
 
     class Reader(CalibrationDataReader):
         def __init__(self):
@@ -164,18 +159,6 @@ def main() -> None:
                 from newsroles.inference.int8_graph import write_int8_encoder
 
                 write_int8_encoder(source, target, work, tables=name == "per-token")  # work: its scratch file, not the copy
-            elif name.startswith("per-token-keep-"):  # per-token-keep-PATTERN: products whose name matches stay fp32
-                from newsroles.inference.int8_graph import write_int8_encoder
-
-                pattern = name[len("per-token-keep-"):]
-                write_int8_encoder(source, target, work, keep=lambda node_name: re.search(pattern, node_name) is not None)
-            elif name.startswith("smooth-"):  # smooth-ALPHA: per token after SmoothQuant, calibrated on --calibration
-                from newsroles.inference.int8_graph import write_int8_encoder
-
-                if args.calibration is None:
-                    parser.error(f"variant {name} needs --calibration (the train split)")
-                feeds = calibration_feeds(model, args.calibration, args.windows)
-                write_int8_encoder(source, target, work, calibration=feeds, alpha=float(name.split("-")[1]))
             elif name.startswith("nbits8-"):  # nbits8-BLOCK: needs `pip install onnx_ir`
                 from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
 

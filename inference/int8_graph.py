@@ -65,7 +65,7 @@ def unfuse_attention(model: onnx.ModelProto) -> onnx.ModelProto:
     return model
 
 
-def quantize_per_token(model: onnx.ModelProto, keep=None) -> onnx.ModelProto:
+def quantize_per_token(model: onnx.ModelProto) -> onnx.ModelProto:
     """Replace every MatMul whose second input is a weight by its int8 form with one activation scale
     per row (module docstring). Products of two activations are left in fp32. The graph moves to
     opset QUANT_OPSET, whose (blocked) QuantizeLinear takes a scale per row."""
@@ -83,7 +83,7 @@ def quantize_per_token(model: onnx.ModelProto, keep=None) -> onnx.ModelProto:
         "int8/last_axis": np.array([-1], np.int64),
     }
     for node in graph.node:
-        if node.op_type != "MatMul" or node.domain not in ("", "ai.onnx") or node.input[1] not in inits or (keep and keep(node.name)):
+        if node.op_type != "MatMul" or node.domain not in ("", "ai.onnx") or node.input[1] not in inits:
             nodes.append(node)
             continue
         x, w_name = node.input
@@ -128,58 +128,7 @@ def quantize_per_token(model: onnx.ModelProto, keep=None) -> onnx.ModelProto:
     return model
 
 
-def activation_channel_maxima(model: onnx.ModelProto, feeds) -> dict[str, np.ndarray]:
-    """The largest |value| of each input channel of every product with a weight, over the real
-    (unmasked) tokens of `feeds` (dicts of input_ids and attention_mask), run in fp32."""
-    import onnxruntime as ort
-
-    probe = onnx.ModelProto()
-    probe.CopyFrom(model)
-    inits = {init.name for init in probe.graph.initializer}
-    wanted = sorted({n.input[0] for n in probe.graph.node if n.op_type == "MatMul" and n.input[1] in inits})
-    known = {o.name for o in probe.graph.output}
-    probe.graph.output.extend(helper.make_tensor_value_info(name, TensorProto.FLOAT, None) for name in wanted if name not in known)
-    session = ort.InferenceSession(probe.SerializeToString(), providers=["CPUExecutionProvider"])
-    maxima: dict[str, np.ndarray] = {}
-    for feed in feeds:
-        real = np.asarray(feed["attention_mask"]).reshape(-1) > 0
-        for name, value in zip(wanted, session.run(wanted, feed)):
-            rows = np.abs(value.reshape(-1, value.shape[-1]))[real]
-            top = rows.max(axis=0)
-            maxima[name] = np.maximum(maxima[name], top) if name in maxima else top
-    return maxima
-
-
-def smooth_products(model: onnx.ModelProto, maxima: dict[str, np.ndarray], alpha: float = 0.5) -> onnx.ModelProto:
-    """Move the range of wide activation channels into the weights (SmoothQuant, Xiao et al. 2023):
-    x @ W = (x / s) @ (s W) with s = a^alpha / w^(1-alpha) per input channel, a the channel's
-    calibrated max |x| and w its weight row's. A per-token scale then no longer follows a few loud
-    channels. Adds one multiplication per product."""
-    graph = model.graph
-    inits = {init.name: init for init in graph.initializer}
-    nodes = []
-    for node in graph.node:
-        x = node.input[0] if node.input else ""
-        if node.op_type != "MatMul" or len(node.input) < 2 or node.input[1] not in inits or x not in maxima:
-            nodes.append(node)
-            continue
-        name = node.name or node.output[0]
-        init = inits[node.input[1]]
-        w = numpy_helper.to_array(init).astype(np.float32)
-        a = np.maximum(maxima[x], 1e-5)
-        s = np.clip(a**alpha / np.maximum(np.abs(w).max(axis=1), 1e-5) ** (1 - alpha), 1e-4, 1e4).astype(np.float32)
-        init.CopyFrom(numpy_helper.from_array(w * s[:, None], init.name))
-        inverse = numpy_helper.from_array((1 / s).astype(np.float32), f"{name}/smooth/inverse")
-        graph.initializer.append(inverse)
-        nodes.append(helper.make_node("Mul", [x, inverse.name], [f"{name}/smooth/input"], name=f"{name}/smooth"))
-        node.input[0] = f"{name}/smooth/input"
-        nodes.append(node)
-    del graph.node[:]
-    graph.node.extend(nodes)
-    return model
-
-
-def write_int8_encoder(fused: str, output: str, workdir, tables: bool = True, calibration=None, alpha: float = 0.5, keep=None) -> dict:
+def write_int8_encoder(fused: str, output: str, workdir, tables: bool = True) -> dict:
     """From the fused fp32 graph at `fused`, write the int8 graph at `output`; returns what it did.
     `tables`: the embedding tables in 8 bits (a third of the file; fp32 tables moved 0.2-0.3% fewer
     labels on two models, BENCHMARKS.md)."""
@@ -195,10 +144,7 @@ def write_int8_encoder(fused: str, output: str, workdir, tables: bool = True, ca
             str(fused), source, weight_type=QuantType.QInt8, op_types_to_quantize=["EmbedLayerNormalization"],
             extra_options={"DefaultTensorType": TensorProto.FLOAT},
         )
-    model = unfuse_attention(onnx.load(source))
-    if calibration is not None:
-        model = smooth_products(model, activation_channel_maxima(unfuse_attention(onnx.load(str(fused))), calibration), alpha)
-    model = quantize_per_token(model, keep)
+    model = quantize_per_token(unfuse_attention(onnx.load(source)))
     onnx.save(model, str(output))
     return {
         "method": "newsroles per token",
