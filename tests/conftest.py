@@ -17,6 +17,16 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
+def write_file(path: Path, data: str | bytes) -> Path:
+    """Write text (UTF-8) or bytes at `path`, making its folder: the tests' bad and odd input files."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(data, bytes):
+        path.write_bytes(data)
+    else:
+        path.write_text(data, encoding="utf-8")
+    return path
+
+
 def _brat_miniature() -> Path:
     """The brat miniature corpus (tests/brat_miniature.py), written once per test session."""
     import atexit

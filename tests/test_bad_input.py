@@ -20,7 +20,7 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from conftest import BRAT_MINIATURE
+from conftest import BRAT_MINIATURE, write_file
 from newsroles.inference.cli import app
 from synthetic import synthetic_articles, write_jsonl
 
@@ -33,15 +33,6 @@ runner = CliRunner()
 
 def invoke(*args, input=None):
     return runner.invoke(app, [str(a) for a in args], input=input)
-
-
-def write(path: Path, data: str | bytes) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if isinstance(data, bytes):
-        path.write_bytes(data)
-    else:
-        path.write_text(data, encoding="utf-8")
-    return path
 
 
 def jsonl(*records) -> str:
@@ -78,7 +69,7 @@ def ws(tmp_path_factory, tiny_base_model):
     assert trained.exit_code == 0, trained.output
     baseline = invoke("baseline", *common, "--output", root / "baseline")
     assert baseline.exit_code == 0, baseline.output
-    write(root / "story.txt", "Storm hits coast\n\nA storm killed 12 people on Monday, officials said. More rain is expected.\n")
+    write_file(root / "story.txt", "Storm hits coast\n\nA storm killed 12 people on Monday, officials said. More rain is expected.\n")
     shutil.copytree(BRAT_MINIATURE / "validation", root / "brat")
     return root
 
@@ -92,7 +83,7 @@ class Ctx:
         self.train_data, self.dev_data = ws / "train.jsonl", ws / "dev.jsonl"
 
     def file(self, name: str, data: str | bytes) -> Path:
-        return write(self.tmp / "in" / name, data)
+        return write_file(self.tmp / "in" / name, data)
 
     def broken_model(self, change, source: str = "model") -> Path:
         folder = self.tmp / "in" / f"broken-{source}"
@@ -105,9 +96,9 @@ class Ctx:
         folder = self.tmp / "in" / "brat"
         shutil.copytree(self.ws / "brat", folder)
         if txt is not None:
-            write(folder / "BXinhua_1.txt", txt)
+            write_file(folder / "BXinhua_1.txt", txt)
         if ann is not None:
-            write(folder / "BXinhua_1.ann", ann)
+            write_file(folder / "BXinhua_1.ann", ann)
         if drop_ann:
             (folder / "BXinhua_1.ann").unlink()
         return folder
@@ -214,15 +205,15 @@ CASES = [
     ("evaluate-not-a-model", lambda c: (["evaluate", p := c.file("m/readme.txt", "x").parent, c.dev_data], p, "not a newsroles model folder")),
     ("evaluate-no-weights", lambda c: (["evaluate", p := c.broken_model(lambda f: (f / "model.safetensors").unlink()), c.dev_data], p, "model.safetensors is missing")),
     ("evaluate-truncated-weights", lambda c: (["evaluate", p := c.broken_model(lambda f: truncate(f / "model.safetensors")), c.dev_data], p / "model.safetensors", "corrupt or mismatched weights")),
-    ("evaluate-garbage-weights", lambda c: (["evaluate", p := c.broken_model(lambda f: write(f / "model.safetensors", os.urandom(4096))), c.dev_data], p / "model.safetensors", "corrupt or mismatched weights")),
+    ("evaluate-garbage-weights", lambda c: (["evaluate", p := c.broken_model(lambda f: write_file(f / "model.safetensors", os.urandom(4096))), c.dev_data], p / "model.safetensors", "corrupt or mismatched weights")),
     ("evaluate-weights-do-not-fit", lambda c: (["evaluate", p := c.broken_model(lambda f: set_manifest_labels(f, ROLES[:3])), c.dev_data], p / "model.safetensors", "do not fit the model newsroles.json and config.yaml describe: ")),
-    ("evaluate-corrupt-manifest", lambda c: (["evaluate", p := c.broken_model(lambda f: write(f / "newsroles.json", '{"kind": "transf')), c.dev_data], p / "newsroles.json", "corrupt manifest")),
-    ("evaluate-labels-json-disagrees", lambda c: (["evaluate", p := c.broken_model(lambda f: write(f / "labels.json", '["a", "b", "c", "d"]')), c.dev_data], p, "labels.json lists ['a', 'b', 'c', 'd']")),
-    ("evaluate-corrupt-labels-json", lambda c: (["evaluate", p := c.broken_model(lambda f: write(f / "labels.json", "[[")), c.dev_data], p / "labels.json", "corrupt label list")),
-    ("evaluate-corrupt-config", lambda c: (["evaluate", p := c.broken_model(lambda f: write(f / "config.yaml", "model: [\n")), c.dev_data], f"{p / 'config.yaml'}:2", "corrupt config")),
-    ("evaluate-binary-config", lambda c: (["evaluate", p := c.broken_model(lambda f: write(f / "config.yaml", b"\xff\xfe\x00\x01")), c.dev_data], p / "config.yaml", "corrupt config")),
-    ("evaluate-corrupt-tokenizer", lambda c: (["evaluate", p := c.broken_model(lambda f: write(f / "tokenizer.json", "{")), c.dev_data], p, "cannot rebuild the encoder or tokenizer")),
-    ("evaluate-corrupt-baseline", lambda c: (["evaluate", p := c.broken_model(lambda f: write(f / "baseline.safetensors", os.urandom(512)), "baseline"), c.dev_data], p / "baseline.safetensors", "corrupt weights")),
+    ("evaluate-corrupt-manifest", lambda c: (["evaluate", p := c.broken_model(lambda f: write_file(f / "newsroles.json", '{"kind": "transf')), c.dev_data], p / "newsroles.json", "corrupt manifest")),
+    ("evaluate-labels-json-disagrees", lambda c: (["evaluate", p := c.broken_model(lambda f: write_file(f / "labels.json", '["a", "b", "c", "d"]')), c.dev_data], p, "labels.json lists ['a', 'b', 'c', 'd']")),
+    ("evaluate-corrupt-labels-json", lambda c: (["evaluate", p := c.broken_model(lambda f: write_file(f / "labels.json", "[[")), c.dev_data], p / "labels.json", "corrupt label list")),
+    ("evaluate-corrupt-config", lambda c: (["evaluate", p := c.broken_model(lambda f: write_file(f / "config.yaml", "model: [\n")), c.dev_data], f"{p / 'config.yaml'}:2", "corrupt config")),
+    ("evaluate-binary-config", lambda c: (["evaluate", p := c.broken_model(lambda f: write_file(f / "config.yaml", b"\xff\xfe\x00\x01")), c.dev_data], p / "config.yaml", "corrupt config")),
+    ("evaluate-corrupt-tokenizer", lambda c: (["evaluate", p := c.broken_model(lambda f: write_file(f / "tokenizer.json", "{")), c.dev_data], p, "cannot rebuild the encoder or tokenizer")),
+    ("evaluate-corrupt-baseline", lambda c: (["evaluate", p := c.broken_model(lambda f: write_file(f / "baseline.safetensors", os.urandom(512)), "baseline"), c.dev_data], p / "baseline.safetensors", "corrupt weights")),
     pytest.param("evaluate-no-gpu", lambda c: (["evaluate", c.model, c.dev_data, "--device", "cuda"], None, "no CUDA GPU is available"), marks=pytest.mark.skipif(not NO_GPU, reason="a GPU is present")),
     # --- label: text files, folders, JSONL, CSV, HTML, stdin; models; outputs ---------------------
     ("label-missing", lambda c: (c.label(p := c.tmp / "in" / "none.txt"), p, "no such file or directory")),
@@ -256,7 +247,7 @@ CASES = [
     ("compare-corrupt-model", lambda c: (["compare", c.model, p := c.broken_model(lambda f: truncate(f / "model.safetensors")), "--data", c.dev_data, "--no-record"], p / "model.safetensors", "corrupt")),
     ("compare-one-model", lambda c: (["compare", c.model, "--data", c.dev_data], None, "at least two models")),
     ("models-show-unknown", lambda c: (["models", "show", "nope", "--models-dir", p := c.file("models/readme.txt", "x").parent], p, "no model folder 'nope'")),
-    ("models-show-corrupt", lambda c: (["models", "show", p := c.broken_model(lambda f: write(f / "newsroles.json", b"\xff\x00"))], p / "newsroles.json", "corrupt manifest")),
+    ("models-show-corrupt", lambda c: (["models", "show", p := c.broken_model(lambda f: write_file(f / "newsroles.json", b"\xff\x00"))], p / "newsroles.json", "corrupt manifest")),
     ("export-missing", lambda c: (["export", p := c.tmp / "in" / "nomodel", "--output", c.tmp / "exported"], p, "model folder not found")),
     ("export-baseline", lambda c: (["export", c.baseline, "--output", c.tmp / "exported"], c.baseline, "only transformer models can be exported")),
     ("export-runtime", lambda c: (["export", c.model, "--runtime", "tpu", "--output", c.tmp / "exported"], None, "unknown runtime 'tpu'")),
@@ -338,7 +329,7 @@ def test_unreadable_files(ws, tmp_path, tiny_base_model, deny_reading, make):
     made = []
 
     def p(name, text):
-        made.append(write(tmp_path / "in" / name, text))
+        made.append(write_file(tmp_path / "in" / name, text))
         os.chmod(made[-1], 0)
         return made[-1]
 
@@ -355,11 +346,11 @@ def test_unreadable_files(ws, tmp_path, tiny_base_model, deny_reading, make):
 
 def test_label_skip_bad_carries_on_and_counts(ws, tmp_path):
     folder = tmp_path / "in"
-    write(folder / "a.jsonl", jsonl({"id": "a1", "text": "Officials said it rained."}, "{broken", {"id": "a3"}))
-    write(folder / "b.txt", PNG)
-    write(folder / "c.txt", "   ")
-    write(folder / "d.html", HTML_EMPTY)
-    write(folder / "e.txt", "The storm killed 3 people. Police said so.")
+    write_file(folder / "a.jsonl", jsonl({"id": "a1", "text": "Officials said it rained."}, "{broken", {"id": "a3"}))
+    write_file(folder / "b.txt", PNG)
+    write_file(folder / "c.txt", "   ")
+    write_file(folder / "d.html", HTML_EMPTY)
+    write_file(folder / "e.txt", "The storm killed 3 people. Police said so.")
     out = tmp_path / "out.jsonl"
     result = invoke("label", folder, "--model", ws / "model", "--output", out, "--skip-bad")
     assert result.exit_code == 0, result.output
@@ -375,7 +366,7 @@ def test_label_skip_bad_carries_on_and_counts(ws, tmp_path):
 
 
 def test_label_skip_bad_skips_bad_csv_rows(ws, tmp_path):
-    data = write(tmp_path / "in.csv", "article_id,text\na,One fine sentence.\n,No id here.\nb,Another one.\nb,\" \"\n")
+    data = write_file(tmp_path / "in.csv", "article_id,text\na,One fine sentence.\n,No id here.\nb,Another one.\nb,\" \"\n")
     out = tmp_path / "out.csv"
     result = invoke("label", data, "--model", ws / "baseline", "--output", out, "--skip-bad", "--quiet")
     assert result.exit_code == 0, result.output
@@ -390,9 +381,9 @@ def test_label_skip_bad_skips_bad_csv_rows(ws, tmp_path):
 def test_convert_skip_bad_carries_on_and_counts(ws, tmp_path):
     source = tmp_path / "brat"
     shutil.copytree(ws / "brat", source)
-    write(source / "Broken.txt", b"\x00\x01\x02")
-    write(source / "Broken.ann", "")
-    write(source / "Orphan.ann", "T1\tMain 0 2\tS1\n")
+    write_file(source / "Broken.txt", b"\x00\x01\x02")
+    write_file(source / "Broken.ann", "")
+    write_file(source / "Orphan.ann", "T1\tMain 0 2\tS1\n")
     out = tmp_path / "out.jsonl"
     result = invoke("data", "convert", source, out, "--skip-bad")
     assert result.exit_code == 0, result.output
@@ -421,7 +412,7 @@ def assert_one_warning_line(result, fragment: str) -> str:
 
 
 def test_label_text_that_is_not_utf8_is_decoded_with_one_warning(ws, tmp_path):
-    story = write(tmp_path / "latin1.txt", "Café owners said prices rose. They were angry.".encode("latin-1"))
+    story = write_file(tmp_path / "latin1.txt", "Café owners said prices rose. They were angry.".encode("latin-1"))
     out = tmp_path / "out.jsonl"
     result = invoke("label", story, "--model", ws / "model", "--output", out, "--quiet")
     line = assert_one_warning_line(result, f"warning: {story}:1: not valid UTF-8 (byte 0xe9 at column 4)")
@@ -432,7 +423,7 @@ def test_label_text_that_is_not_utf8_is_decoded_with_one_warning(ws, tmp_path):
 
 @pytest.mark.parametrize("name", ["page.html", "page.htm", "page.txt"])
 def test_label_html_page_extracts_the_article_with_one_warning(ws, tmp_path, name):
-    page = write(tmp_path / name, HTML_PAGE)
+    page = write_file(tmp_path / name, HTML_PAGE)
     out = tmp_path / "out.jsonl"
     result = invoke("label", page, "--model", ws / "model", "--output", out, "--quiet")
     assert_one_warning_line(result, f"warning: {page}: HTML: took the article text from its paragraphs, 2 paragraphs")
@@ -446,7 +437,7 @@ def test_label_html_page_extracts_the_article_with_one_warning(ws, tmp_path, nam
 
 
 def test_label_jsonl_text_holding_html_warns_with_its_line(ws, tmp_path):
-    data = write(tmp_path / "in.jsonl", jsonl({"id": "x", "text": "Plain text. Nothing odd."}, {"id": "y", "text": "<p>One.</p><p>Two.</p>"}))
+    data = write_file(tmp_path / "in.jsonl", jsonl({"id": "x", "text": "Plain text. Nothing odd."}, {"id": "y", "text": "<p>One.</p><p>Two.</p>"}))
     out = tmp_path / "out.jsonl"
     result = invoke("label", data, "--model", ws / "baseline", "--output", out, "--quiet")
     assert_one_warning_line(result, f"warning: {data}:2: HTML: took the article text from its paragraphs")
@@ -456,7 +447,7 @@ def test_label_jsonl_text_holding_html_warns_with_its_line(ws, tmp_path):
 
 def test_stats_and_baseline_read_non_utf8_data_with_one_warning(ws, tmp_path):
     good = (ws / "train.jsonl").read_bytes()
-    data = write(tmp_path / "train.jsonl", good + b'{"id": "z", "sentences": [{"text": "caf\xe9 said", "label": "quote"}]}\n')
+    data = write_file(tmp_path / "train.jsonl", good + b'{"id": "z", "sentences": [{"text": "caf\xe9 said", "label": "quote"}]}\n')
     line_no = len(good.splitlines()) + 1
     result = invoke("data", "stats", data, "--json")
     assert_one_warning_line(result, f"warning: {data}:{line_no}: not valid UTF-8 (byte 0xe9")
@@ -476,7 +467,7 @@ def test_convert_non_utf8_brat_with_one_warning(ws, tmp_path):
 def test_models_show_with_a_corrupt_card_warns_and_shows_a_generated_one(ws, tmp_path):
     folder = tmp_path / "model"
     shutil.copytree(ws / "model", folder)
-    write(folder / "MODEL_CARD.md", PNG)
+    write_file(folder / "MODEL_CARD.md", PNG)
     result = invoke("models", "show", folder)
     assert_one_warning_line(result, f"warning: {folder / 'MODEL_CARD.md'}: corrupt model card (not text)")
 
@@ -486,7 +477,7 @@ def test_models_show_with_a_corrupt_card_warns_and_shows_a_generated_one(ws, tmp
 
 def test_one_word_article(ws, tmp_path):
     out = tmp_path / "out.jsonl"
-    result = invoke("label", write(tmp_path / "one.txt", "Hello"), "--model", ws / "model", "--output", out, "--quiet")
+    result = invoke("label", write_file(tmp_path / "one.txt", "Hello"), "--model", ws / "model", "--output", out, "--quiet")
     assert result.exit_code == 0, result.output
     (article,) = [json.loads(x) for x in out.read_text().splitlines()]
     assert [s["text"] for s in article["sentences"]] == ["Hello"]
@@ -499,7 +490,7 @@ def test_ten_thousand_character_sentences(ws, tmp_path):
     assert len(sentence) >= 9_900
     text = "Long story\n\n" + " ".join(sentence[0].upper() + sentence[1:] for _ in range(5))
     out = tmp_path / "out.jsonl"
-    result = invoke("label", write(tmp_path / "long.txt", text), "--model", ws / "model", "--output", out, "--quiet")
+    result = invoke("label", write_file(tmp_path / "long.txt", text), "--model", ws / "model", "--output", out, "--quiet")
     assert result.exit_code == 0, result.output
     (article,) = [json.loads(x) for x in out.read_text().splitlines()]
     assert len(article["sentences"]) == 5
@@ -561,13 +552,13 @@ def test_five_megabyte_article_labels_with_bounded_memory(ws, tmp_path, model):
     tokenizer encodings and windows are made in slices (model/windows.py)."""
     sentence = "Officials said the storm killed {n} people on Monday, and analysts expect years of rebuilding."
     paragraphs = [" ".join(sentence.format(n=i * 5 + k) for k in range(5)) for i in range(11_000)]
-    big = write(tmp_path / "big.txt", "Big story\n\n" + "\n\n".join(paragraphs))
+    big = write_file(tmp_path / "big.txt", "Big story\n\n" + "\n\n".join(paragraphs))
     assert big.stat().st_size > 5_000_000
-    small = write(tmp_path / "small.txt", "Small story\n\n" + paragraphs[0])
+    small = write_file(tmp_path / "small.txt", "Small story\n\n" + paragraphs[0])
     out = tmp_path / "out.jsonl"
     common = ["--model", ws / model, "--quiet"]
     if model == "model":  # half a megabyte: the tiny BERT takes its time on a CPU
-        big = write(tmp_path / "big.txt", "Big story\n\n" + "\n\n".join(paragraphs[:1_100]))
+        big = write_file(tmp_path / "big.txt", "Big story\n\n" + "\n\n".join(paragraphs[:1_100]))
     growth = _memory_growth_mb(["label", small, "--output", tmp_path / "small.jsonl", *common], ["label", big, "--output", out, *common])
     (line,) = out.read_text().splitlines()
     assert len(json.loads(line)["sentences"]) == (55_000 if model == "baseline" else 5_500)

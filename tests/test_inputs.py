@@ -10,24 +10,16 @@ from pathlib import Path
 
 import pytest
 
+from conftest import write_file
 from newsroles.inference.inputs import InputWarning, LabelInputs, iter_label_inputs
 from newsroles.model.errors import UserError
 
 STORY = "A headline about the markets today\n\nStocks fell on Monday. Bonds rose.\n\nAnalysts were surprised.\n"
 
 
-def _write(path: Path, data: str | bytes) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if isinstance(data, bytes):
-        path.write_bytes(data)
-    else:
-        path.write_text(data, encoding="utf-8")
-    return path
-
-
 def _jsonl(path: Path, *records) -> Path:
     lines = [r if isinstance(r, str) else json.dumps(r) for r in records]
-    return _write(path, "\n".join(lines) + "\n")
+    return write_file(path, "\n".join(lines) + "\n")
 
 
 def _ids(paths, **kw) -> list[str]:
@@ -38,7 +30,7 @@ def _ids(paths, **kw) -> list[str]:
 
 
 def test_plain_text_file(tmp_path):
-    f = _write(tmp_path / "story-1.txt", STORY)
+    f = write_file(tmp_path / "story-1.txt", STORY)
     (art,) = list(iter_label_inputs([str(f)]))
     assert art.id == "story-1"
     assert art.title == "A headline about the markets today"
@@ -50,7 +42,7 @@ def test_plain_text_file(tmp_path):
 
 
 def test_any_suffix_is_plain_text_when_named(tmp_path):
-    f = _write(tmp_path / "story.html", "One sentence. Two sentences.")
+    f = write_file(tmp_path / "story.html", "One sentence. Two sentences.")
     assert [s.text for s in next(iter(iter_label_inputs([str(f)]))).sentences] == ["One sentence.", "Two sentences."]
 
 
@@ -75,21 +67,21 @@ def test_jsonl_text_and_sentences(tmp_path):
 
 def test_directory_recursive_sorted(tmp_path):
     d = tmp_path / "in"
-    _write(d / "b.txt", "Bee. Sentence.")
-    _write(d / "a.md", "# Markdown headline here today\n\nAy sentence.")
-    _write(d / "sub" / "c.text", "Cee sentence.")
-    _write(d / "z.txt", "Zed sentence.")
+    write_file(d / "b.txt", "Bee. Sentence.")
+    write_file(d / "a.md", "# Markdown headline here today\n\nAy sentence.")
+    write_file(d / "sub" / "c.text", "Cee sentence.")
+    write_file(d / "z.txt", "Zed sentence.")
     _jsonl(d / "sub" / "d.jsonl", {"id": "d1", "text": "Dee one."}, {"id": "d2", "text": "Dee two."})
-    _write(d / "notes.csv", "ignored,yes")
-    _write(d / ".hidden.txt", "ignored")
-    _write(d / ".git" / "x.txt", "ignored")
+    write_file(d / "notes.csv", "ignored,yes")
+    write_file(d / ".hidden.txt", "ignored")
+    write_file(d / ".git" / "x.txt", "ignored")
     arts = list(iter_label_inputs([str(d)]))
     assert [a.id for a in arts] == ["a", "b", "sub/c", "d1", "d2", "z"]
     assert arts[0].title == "Markdown headline here today"
 
 
 def test_several_paths_in_order(tmp_path):
-    a = _write(tmp_path / "z.txt", "Zed.")
+    a = write_file(tmp_path / "z.txt", "Zed.")
     b = _jsonl(tmp_path / "x.jsonl", {"id": "x1", "text": "Ex."})
     assert _ids([a, b]) == ["z", "x1"]
 
@@ -147,7 +139,7 @@ def test_missing_path_raises_before_iterating(tmp_path):
 
 def test_directory_without_inputs(tmp_path):
     d = tmp_path / "empty"
-    _write(d / "data.csv", "a,b")
+    write_file(d / "data.csv", "a,b")
     err = _error([d])
     assert err.path == str(d) and "no inputs" in err.message
 
@@ -183,7 +175,7 @@ def test_bad_jsonl_line(tmp_path, line, message):
 
 
 def test_empty_text_file(tmp_path):
-    f = _write(tmp_path / "blank.txt", " \n\n\t \n")
+    f = write_file(tmp_path / "blank.txt", " \n\n\t \n")
     err = _error([f])
     assert err.path == str(f) and "empty" in err.message
 
@@ -194,34 +186,34 @@ def test_empty_stdin():
 
 
 def test_binary_file(tmp_path):
-    f = _write(tmp_path / "image.txt", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+    f = write_file(tmp_path / "image.txt", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
     err = _error([f])
     assert err.path == str(f) and "binary" in err.message
 
 
 def test_binary_jsonl(tmp_path):
-    f = _write(tmp_path / "x.jsonl", b'{"id": "a", "text": "Fine."}\n\x00\x01\x02\n')
+    f = write_file(tmp_path / "x.jsonl", b'{"id": "a", "text": "Fine."}\n\x00\x01\x02\n')
     err = _error([f])
     assert (err.path, err.line) == (str(f), 2)
 
 
 def test_undecodable_bytes_warn_and_replace(tmp_path):
-    f = _write(tmp_path / "latin1.txt", "Le café ouvre. Il est tôt.".encode("latin-1"))
+    f = write_file(tmp_path / "latin1.txt", "Le café ouvre. Il est tôt.".encode("latin-1"))
     with pytest.warns(InputWarning, match="latin1.txt"):
         (art,) = list(iter_label_inputs([str(f)]))
     assert art.sentences[0].text == "Le caf\ufffd ouvre."
 
 
 def test_undecodable_jsonl_line_warns_with_line(tmp_path):
-    f = _write(tmp_path / "x.jsonl", b'{"id": "a", "text": "Fine."}\n{"id": "b", "text": "Caf\xe9."}\n')
+    f = write_file(tmp_path / "x.jsonl", b'{"id": "a", "text": "Fine."}\n{"id": "b", "text": "Caf\xe9."}\n')
     with pytest.warns(InputWarning, match=r"x\.jsonl:2"):
         arts = list(iter_label_inputs([str(f)]))
     assert arts[1].sentences[0].text == "Caf\ufffd."
 
 
 def test_utf8_bom_is_dropped(tmp_path):
-    f = _write(tmp_path / "bom.txt", "\ufeffOne. Two.".encode())
-    j = _write(tmp_path / "bom.jsonl", '\ufeff{"id": "a", "text": "One."}\n'.encode())
+    f = write_file(tmp_path / "bom.txt", "\ufeffOne. Two.".encode())
+    j = write_file(tmp_path / "bom.jsonl", '\ufeff{"id": "a", "text": "One."}\n'.encode())
     arts = list(iter_label_inputs([str(f), str(j)]))
     assert arts[0].sentences[0].text == "One."
     assert arts[1].id == "a"
@@ -239,9 +231,9 @@ def test_skip_bad_counts_and_continues(tmp_path):
         {"id": "a3"},
         {"id": "a4", "text": "Also fine."},
     )
-    _write(d / "b.txt", b"\x00\x01binary")
-    _write(d / "c.txt", "   ")
-    _write(d / "d.txt", "Last one.")
+    write_file(d / "b.txt", b"\x00\x01binary")
+    write_file(d / "c.txt", "   ")
+    write_file(d / "d.txt", "Last one.")
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # nothing here should warn
         inputs = iter_label_inputs([str(d)], skip_bad=True)
