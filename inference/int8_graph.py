@@ -76,9 +76,7 @@ def quantize_per_token(model: onnx.ModelProto) -> onnx.ModelProto:
     shared = {  # constants every rewritten product reads
         "int8/inv127": np.array(1 / 127, np.float32),
         "int8/eps": np.array(1e-8, np.float32),  # an all-zero row: no division by zero
-        "int8/zero": np.array(0, np.float32),
         "int8/one": np.array(1, np.float32),
-        "int8/zero_point_f": np.array(128, np.float32),
         "int8/zero_point": np.array(128, np.uint8),
         "int8/last_axis": np.array([-1], np.int64),
     }
@@ -95,14 +93,17 @@ def quantize_per_token(model: onnx.ModelProto) -> onnx.ModelProto:
         added += [numpy_helper.from_array(w_int8, t("weight")), numpy_helper.from_array(w_scale.astype(np.float32), t("weight_scale"))]
         rows, columns = w.shape
         nodes += [
-            helper.make_node("Abs", [x], [t("abs")]),
-            helper.make_node("ReduceMax", [t("abs"), "int8/last_axis"], [t("max")], keepdims=1),
-            helper.make_node("Mul", [t("max"), "int8/inv127"], [t("scale_raw")]),
-            helper.make_node("Max", [t("scale_raw"), "int8/eps"], [t("scale")]),
+            # max |x| per row from the row's max and min: two reductions, no |x| copy of the input
+            helper.make_node("ReduceMax", [x, "int8/last_axis"], [t("max")], keepdims=1),
+            helper.make_node("ReduceMin", [x, "int8/last_axis"], [t("min")], keepdims=1),
+            helper.make_node("Neg", [t("min")], [t("minus_min")]),
+            helper.make_node("Max", [t("max"), t("minus_min"), "int8/eps"], [t("range")]),
+            helper.make_node("Mul", [t("range"), "int8/inv127"], [t("scale")]),
             # a zero point per row as the blocked form wants, 128 in each (one small column)
-            helper.make_node("Mul", [t("scale"), "int8/zero"], [t("zeros")]),
-            helper.make_node("Add", [t("zeros"), "int8/zero_point_f"], [t("zero_points_f")]),
-            helper.make_node("Cast", [t("zero_points_f")], [t("zero_points")], to=TensorProto.UINT8),
+            helper.make_node("Shape", [t("scale")], [t("rows")]),
+            helper.make_node(
+                "ConstantOfShape", [t("rows")], [t("zero_points")], value=numpy_helper.from_array(np.array([128], np.uint8))
+            ),
             helper.make_node("QuantizeLinear", [x, t("scale"), t("zero_points")], [t("input")], axis=-1, block_size=rows),
             # the product in int32, turned to float and scaled per column in one kernel ...
             helper.make_node(

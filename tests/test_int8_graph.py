@@ -68,6 +68,16 @@ def test_a_zero_row_gives_zeros_not_nan():
     assert np.isfinite(out).all() and (out[0, 0] == 0).all() and np.allclose(out[0, 1], 8.0, rtol=0.01)
 
 
+def test_a_row_led_by_a_negative_value_is_scaled_by_its_magnitude():
+    """The scale is max |x| over the row, however it is computed: a row whose largest magnitude is
+    negative must not be clipped at its largest positive value."""
+    weight = np.eye(4, dtype=np.float32)
+    x = np.array([[[-50.0, 1.0, -2.0, 0.5], [3.0, -1.0, 0.25, -0.5]]], np.float32)
+    out = run(quantize_per_token(product_graph(weight)), x=x)
+    half_step = 0.5 * np.abs(x).max(axis=-1, keepdims=True) / 127  # rounding to the row's int8 grid
+    assert (np.abs(out - x) <= 1.01 * half_step).all(), out
+
+
 def test_products_of_two_activations_stay_fp32():
     weight = np.eye(8, dtype=np.float32)
     model = quantize_per_token(product_graph(weight, second_activation=True))
