@@ -159,8 +159,9 @@ class OrtEncoder:
         return hidden
 
 
-# Tokens one session call reads at most (a longer window is read alone): older int8 exports share
-# one activation scale per call (see OrtEncoder).
+# Tokens one session call reads at most (a longer window is read alone). Older int8 exports share
+# one activation scale per call (see OrtEncoder); with today's graphs larger calls give the same
+# numbers but run slower here (1024: +4%, 2048: +8% for the validation split, BENCHMARKS.md).
 CALL_TOKENS = 512
 
 
