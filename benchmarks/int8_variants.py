@@ -40,7 +40,6 @@ import re
 import shutil
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 

@@ -91,7 +91,7 @@ def quantize_per_token(model: onnx.ModelProto) -> onnx.ModelProto:
         w_scale = np.maximum(np.abs(w).max(axis=0), 1e-12) / 127
         w_int8 = np.clip(np.round(w / w_scale), -127, 127).astype(np.int8)
         added += [numpy_helper.from_array(w_int8, t("weight")), numpy_helper.from_array(w_scale.astype(np.float32), t("weight_scale"))]
-        rows, columns = w.shape
+        rows = w.shape[0]  # input channels: one block, so one scale per row
         nodes += [
             # max |x| per row from the row's max and min: two reductions, no |x| copy of the input
             helper.make_node("ReduceMax", [x, "int8/last_axis"], [t("max")], keepdims=1),

@@ -36,8 +36,6 @@ def _eager_copy(encoder: nn.Module) -> nn.Module:
 
 def export_encoder_onnx(encoder: nn.Module, path: Path, quantize: bool, workdir: Path) -> dict:
     """Write the encoder as a fused (and optionally int8) ONNX graph at `path`; returns details."""
-    import onnx
-    from onnxruntime.quantization import QuantType, quantize_dynamic
     from onnxruntime.transformers.optimizer import optimize_model
 
     config = encoder.config
