@@ -14,7 +14,7 @@ BIN := $(VENV)/bin
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup browser test demo docs benchmark mpnet accurate teacher-targets content-types-data gpu-bundle clean
+.PHONY: setup browser valgrind test demo docs benchmark mpnet accurate teacher-targets content-types-data gpu-bundle clean
 
 setup: $(VENV)/.installed
 
@@ -25,17 +25,25 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install -q -e ".[test]"
 	touch $@
 
-# The browser tests (tests/test_browser.py) drive Debian's headless Chromium: install it when it is
-# missing (nothing to do, at once, when it is there). Where it cannot be installed (no apt-get, not
-# root and no sudo, no network) the tests say so and skip.
-browser:
-	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
+# Debian packages some tests need, installed when missing (nothing to do, at once, when there): $(1) the
+# command that says it is there, $(2) the package, $(3) what is skipped without it. Where it cannot be
+# installed (no apt-get, not root and no sudo, no network) the tests say so and skip.
+apt_install = @{ $(1); } >/dev/null 2>&1 || { \
 	  sudo=""; [ "$$(id -u)" = 0 ] || sudo="sudo -n"; \
 	  command -v apt-get >/dev/null 2>&1 && \
-	  $$sudo apt-get update -qq && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
-	} || echo "note: could not install chromium; the browser tests will be skipped"
+	  $$sudo apt-get update -qq && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(2) >/dev/null; \
+	} || echo "note: could not install $(2); $(3) will be skipped"
 
-test: setup browser
+# The browser tests (tests/test_browser.py) drive Debian's headless Chromium.
+browser:
+	$(call apt_install,command -v chromium || command -v chromium-browser,chromium,the browser tests)
+
+# tests/test_int8_kernels.py runs one int8 product under valgrind, whose emulated CPU has no AVX-512:
+# the saturating int8 path of CPUs without VNNI, covered on any machine.
+valgrind:
+	$(call apt_install,command -v valgrind,valgrind,the emulated-CPU int8 test)
+
+test: setup browser valgrind
 	$(BIN)/python -m pytest -q
 
 # The model a user should use: settings chosen on dev (the selection run, scored on validation),

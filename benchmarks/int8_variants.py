@@ -132,7 +132,7 @@ def main() -> None:
     import onnx
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_dynamic, quantize_static
 
-    from newsroles.inference.export_checks import agreement
+    from newsroles.model.probe import agreement
     from newsroles.inference.predictor import load_labeler
     from newsroles.training.evaluate import compute_metrics, gold_and_predictions
     from newsroles.training.readers import read_articles

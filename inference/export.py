@@ -3,7 +3,8 @@
 The copy is a complete model folder whose manifest names its runtime (onnx, onnx-int8, int8 or
 bf16; model/runtimes.py loads each). Making it: the ONNX graph (inference/onnx_export.py) or the
 fp32 weights as they are, the rest of the folder copied, a new manifest and model card. Checking
-it: the copy and the original label a probe story, and with `--check` a labeled file, side by side;
+it: the copy and the original label a known-answer probe, stored in the copy so that each load
+checks it again (model/probe.py), and with `--check` a labeled file, side by side;
 `--tune-bias` tunes the copy's label biases again (inference/export_checks.py). Speed and accuracy
 of each runtime, measured: BENCHMARKS.md.
 """
@@ -21,10 +22,9 @@ from typing import Callable
 
 import torch
 
-from newsroles.inference.export_checks import PROBE_TEXT, check_models, compare_labelers, retune_bias
+from newsroles.inference.export_checks import check_models, retune_bias
 from newsroles.inference.onnx_export import export_encoder_onnx
 from newsroles.inference.predictor import load_labeler
-from newsroles.inference.splitter import article_from_text
 from newsroles.model.card import write_card
 from newsroles.model.errors import UserError
 from newsroles.model.fileio import atomic_dir
@@ -38,6 +38,7 @@ from newsroles.model.onnx_runtime import (
     require_onnxruntime,
     runtime_of,
 )
+from newsroles.model.probe import probe_article, write_probe
 from newsroles.model.saved import load_transformer
 from newsroles.model.spec import ModelSpec
 from newsroles.training.readers import read_articles
@@ -50,7 +51,7 @@ class ExportReport:
     seconds: float
     size_bytes: int
     source_size_bytes: int
-    probe: dict = field(default_factory=dict)  # fp32 vs exported on a built-in story
+    probe: dict = field(default_factory=dict)  # fp32 vs exported on the known-answer probe (model/probe.py)
     check: dict | None = None  # fp32 vs exported on a labeled data file, when one was given
 
 
@@ -129,10 +130,12 @@ def export_model(
         say("checking the copy against the original")
         reference = load_labeler(source, "cpu")
         exported = load_labeler(tmp, "cpu")
-        probe = compare_labelers(reference, exported, [article_from_text(PROBE_TEXT, "probe")])
-        if runtime == "onnx" and window_overlap is None and probe["max_prob_diff"] > 1e-3:
-            raise UserError(f"the ONNX graph does not reproduce the model (probabilities differ by {probe['max_prob_diff']})", source)
-        export_info["probe"] = probe
+        probe = probe_article()
+        reference_probe = reference.predict([probe])[0]
+        if runtime == "onnx" and window_overlap is None:
+            differ = float(abs(exported.predict([probe])[0] - reference_probe).max())
+            if differ > 1e-3:
+                raise UserError(f"the ONNX graph does not reproduce the model (probabilities differ by {differ:.6f})", source)
         if tune_articles is not None:
             say(f"tuning the copy's label biases on {tune_bias_data}")
             weights = tmp / (HEAD_FILE if runtime in ONNX_RUNTIMES else "model.safetensors")
@@ -150,10 +153,15 @@ def export_model(
                     f"({check['fp32_macro_f1']:.4f} -> {check['exported_macro_f1']:.4f}), more than the allowed "
                     f"{max_f1_drop}; try --runtime onnx"
                 )
+        # The known-answer probe, as the finished copy labels it: each later load checks it again.
+        export_info["probe"] = write_probe(tmp, runtime, reference_probe, exported.predict([probe])[0], probe)
+        if exported.int8_kernel:
+            export_info["probe"]["int8_kernel"] = exported.int8_kernel
         write_json(tmp / MANIFEST, new_manifest)  # now with the probe, the tuned biases and the check
         write_card(tmp)  # the copied card described the fp32 original: say what this copy is
         size = _folder_size(tmp)
-    return ExportReport(dest, runtime, time.perf_counter() - started, size, _folder_size(source), probe, check)
+    return ExportReport(dest, runtime, time.perf_counter() - started, size, _folder_size(source), export_info["probe"], check)
+
 
 
 def check_request(source: Path, manifest: dict, runtime: str, window_overlap: float | None) -> None:

@@ -9,34 +9,12 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from newsroles.model.errors import UserError
+from newsroles.model.probe import agreement
 from newsroles.training.calibrate import labeled_log_probs, tune_label_bias
 from newsroles.training.evaluate import compute_metrics, gold_and_predictions
-
-# A short story the export runs through both models, as a sanity check recorded in the manifest.
-PROBE_TEXT = (
-    "WASHINGTON -- The president said on Monday that talks with the rebels would resume next week. "
-    "Officials told reporters the plan was expected to pass. "
-    "The conflict began in 1998, when the government fell. "
-    "Analysts believe a deal is unlikely before the election. "
-    "Police said three people were killed in an attack on a market in the capital on Sunday."
-)
-
-
-def agreement(reference: list[np.ndarray], candidate: list[np.ndarray]) -> dict:
-    """How far two models' per-article probabilities are apart, and how often their labels agree."""
-    n = sum(len(a) for a in reference)
-    same = sum(int((a.argmax(1) == b.argmax(1)).sum()) for a, b in zip(reference, candidate))
-    diffs = [float(np.abs(a - b).max()) for a, b in zip(reference, candidate) if a.size]
-    return {"sentences": n, "max_prob_diff": round(max(diffs, default=0.0), 6), "label_agreement": round(same / n, 6) if n else 1.0}
-
-
-def compare_labelers(reference, candidate, articles) -> dict:
-    """How far `candidate`'s probabilities are from `reference`'s, and how often the labels agree."""
-    return agreement(reference.predict(articles), candidate.predict(articles))
 
 
 def check_models(reference, exported, articles) -> dict:

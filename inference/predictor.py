@@ -34,6 +34,8 @@ class Labeler:
         # (unless switched off), and those below `min_confidence` when a user sets one.
         self.withhold_boilerplate = True
         self.min_confidence: float | None = None
+        self.int8_kernel: str | None = None
+        self.probe: dict | None = None  # an exported copy's known-answer probe, as labeled here (load_labeler)
 
     def predict(self, articles: list[Article], batch_size: int | None = None, progress: Callable | None = None) -> list[np.ndarray]:
         raise NotImplementedError
@@ -153,6 +155,7 @@ class OnnxLabeler(TransformerLabeler):
         Labeler.__init__(self, path, manifest)
         self.device = SimpleNamespace(type="cpu")  # always the CPU; said without a torch device
         self.model, self.tokenizer = load_onnx_folder(path, manifest)
+        self.int8_kernel = self.model.encoder.int8_kernel  # u8s8 or u8u8 for an int8 graph (model/int8_kernels.py)
 
     def _probabilities(self, articles, batch_size, progress, aux_out=None):
         return self.model.probabilities(self.tokenizer, articles, batch_size or DEFAULT_BATCH_SIZE["cpu"], progress, aux_out)
@@ -172,8 +175,11 @@ class TfidfLabeler(Labeler):
         return probs
 
 
-def load_labeler(path: str | Path, device: str = "auto") -> Labeler:
-    """Load any newsroles model folder; raises UserError saying what is wrong with a bad one."""
+def load_labeler(path: str | Path, device: str = "auto", verify: bool = True) -> Labeler:
+    """Load any newsroles model folder; raises UserError saying what is wrong with a bad one.
+
+    An exported copy labels its known-answer probe first (`labeler.probe` says how it did) and is
+    refused if it gets it wrong on this machine; `verify=False` loads it anyway (to report on it)."""
     path = Path(path)
     manifest = read_manifest(path)
     if manifest["kind"] == "tfidf":
@@ -182,7 +188,17 @@ def load_labeler(path: str | Path, device: str = "auto") -> Labeler:
         resolve_device(device)  # runs on the CPU, but a GPU asked for and missing is still said
         return TfidfLabeler(path, manifest)
     from newsroles.model.onnx_runtime import ONNX_RUNTIMES, runtime_of
+    from newsroles.model.probe import probe_result, verify_probe
 
-    if runtime_of(manifest) in ONNX_RUNTIMES and device in ("auto", "cpu"):
-        return OnnxLabeler(path, manifest)  # without torch: quick to start (model/onnx_runtime.py)
-    return TransformerLabeler(path, manifest, device)
+    runtime = runtime_of(manifest)
+    if runtime in ONNX_RUNTIMES and device in ("auto", "cpu"):
+        labeler: Labeler = OnnxLabeler(path, manifest)  # without torch: quick to start (model/onnx_runtime.py)
+    else:
+        labeler = TransformerLabeler(path, manifest, device)
+    # An exported copy runs on kernels this CPU picks: it labels its known-answer probe first and is
+    # refused if it gets it wrong here (model/probe.py).
+    if runtime != "fp32":
+        labeler.probe = (verify_probe if verify else probe_result)(path, runtime, labeler.predict)
+        if labeler.probe is not None and labeler.int8_kernel:
+            labeler.probe["int8_kernel"] = labeler.int8_kernel
+    return labeler

@@ -21,6 +21,7 @@ from newsroles.model.article import Article
 from newsroles.model.batching import run_windows
 from newsroles.model.errors import UserError
 from newsroles.model.folder import read_config
+from newsroles.model.int8_kernels import use_exact_int8
 from newsroles.model.spec import ModelSpec, spec_from_config
 from newsroles.model.windows import POSITION_BUCKETS, POSITION_EMBEDDING_DIM, Window, collate_arrays, n_features
 
@@ -120,7 +121,7 @@ class OrtEncoder:
     mode hands to its threads.
     """
 
-    def __init__(self, path: str | Path, threads: int | None = None, mode: str | None = None):
+    def __init__(self, path: str | Path, threads: int | None = None, mode: str | None = None, int8: bool = False):
         import onnxruntime as ort
 
         self.threads = max(1, threads or default_threads())
@@ -133,6 +134,8 @@ class OrtEncoder:
         options.log_severity_level = 3
         if self.mode == "nospin":
             options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        # int8 products exact on this CPU: ONNX Runtime's u8s8 kernel saturates without VNNI (model/int8_kernels.py)
+        self.int8_kernel = use_exact_int8(options) if int8 else None
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self._pool = None
 
@@ -339,7 +342,7 @@ def load_onnx_parts(folder: Path, manifest: dict, threads: int | None = None) ->
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise UserError(f"cannot read the encoder's config ({str(exc).splitlines()[0][:200]})", folder / "encoder" / "config.json")
     try:
-        encoder = OrtEncoder(folder / ENCODER_FILE, threads)
+        encoder = OrtEncoder(folder / ENCODER_FILE, threads, int8=runtime_of(manifest) == "onnx-int8")
     except Exception as exc:  # onnxruntime raises its own exception types for a bad graph
         raise UserError(f"cannot load the ONNX encoder ({str(exc).splitlines()[0][:200]})", folder / ENCODER_FILE)
     try:

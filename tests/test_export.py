@@ -188,6 +188,7 @@ def test_cli_export(fp32_model, tmp_path):
     result = runner.invoke(app, ["export", str(fp32_model), "--output", str(tmp_path / "cli"), "--runtime", "int8"])
     assert result.exit_code == 0, result.output
     assert str(tmp_path / "cli") in result.output
+    assert "known-answer probe (8 sentences): probabilities within" in " ".join(result.output.split())
     bad = runner.invoke(app, ["export", str(fp32_model), "--output", str(tmp_path / "bad"), "--runtime", "fp8"])
     assert bad.exit_code == 2 and "unknown runtime" in bad.output
     # Like evaluate and compare: a version id looked up in --models-dir.
@@ -257,3 +258,61 @@ def test_tune_bias_retunes_the_copy_on_dev_and_never_ends_worse(fp32_model, arti
     # The check scores the tuned copy: its macro-F1 is the tuning's result.
     assert report.check["exported_macro_f1"] == pytest.approx(tuned["macro_f1_after"], abs=1e-6)
     assert "label biases tuned again for this copy" in (tmp_path / "tuned" / "MODEL_CARD.md").read_text()
+
+
+@pytest.mark.parametrize("runtime", ["onnx", "onnx-int8", "int8", "bf16"])
+@pytest.mark.filterwarnings("ignore:.*does not compute bf16 natively")
+def test_every_copy_stores_a_known_answer_probe_and_passes_it_on_load(exported, runtime):
+    folder = exported[runtime]
+    record = json.loads((folder / "probe.json").read_text())
+    assert len(record["sentences"]) == len(record["reference"]) == len(record["at_export"]) > 4
+    labeler = load_labeler(folder)
+    probe = labeler.probe
+    assert probe["passed"] and probe["sentences"] == len(record["sentences"])
+    assert probe["max_prob_diff"] <= record["tolerance"]
+    assert json.loads((folder / "newsroles.json").read_text())["export"]["probe"]["tolerance"] == record["tolerance"]
+    assert (probe.get("int8_kernel") in ("u8s8", "u8u8")) == (runtime == "onnx-int8")
+
+
+def wrong_probe_copy(folder, tmp_path):
+    """A copy of an exported folder whose probe says the original answered another label with
+    certainty for every sentence: what a copy that computes wrongly on this machine looks like."""
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(folder, copy)
+    record = json.loads((copy / "probe.json").read_text())
+    wrong = np.eye(len(LABELS))[(np.argmax(record["reference"], axis=1) + 1) % len(LABELS)]
+    record["reference"] = wrong.tolist()
+    (copy / "probe.json").write_text(json.dumps(record))
+    return copy
+
+
+def test_a_copy_that_disagrees_with_its_probe_here_is_refused(exported, tmp_path):
+    copy = wrong_probe_copy(exported["onnx-int8"], tmp_path)
+    with pytest.raises(UserError, match="gives wrong answers on this machine.*export the model again on this machine"):
+        load_labeler(copy)
+    story = tmp_path / "story.txt"
+    story.write_text("Police said two people died. Officials said more may follow.\n")
+    result = CliRunner().invoke(app, ["label", str(story), "--model", str(copy)])
+    assert result.exit_code == 2
+    assert "gives wrong answers on this machine" in result.output and "Traceback" not in result.output
+    shown = CliRunner().invoke(app, ["models", "show", str(copy)])
+    assert shown.exit_code == 0, shown.output
+    assert "Known-answer probe on this machine: FAILS" in shown.output
+
+
+def test_models_show_reports_a_good_copys_probe(exported):
+    shown = CliRunner().invoke(app, ["models", "show", str(exported["onnx-int8"])])
+    assert shown.exit_code == 0, shown.output
+    assert "Known-answer probe on this machine: passes" in shown.output and "int8 kernel u8" in shown.output
+
+
+def test_an_unreadable_probe_is_one_clear_error(exported, tmp_path):
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(exported["onnx"], copy)
+    (copy / "probe.json").write_text("{")
+    with pytest.raises(UserError, match="probe.json: unreadable known-answer probe"):
+        load_labeler(copy)

@@ -13,11 +13,29 @@ ort = pytest.importorskip("onnxruntime", reason="ONNX Runtime is not installed")
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
 from newsroles.inference.int8_graph import quantize_per_token, unfuse_attention  # noqa: E402
+from newsroles.model.int8_kernels import ENV as KERNEL_ENV  # noqa: E402
+from newsroles.model.int8_kernels import use_exact_int8  # noqa: E402
 
 
 def run(model, **feeds) -> np.ndarray:
-    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    """The graph in a session opened as the int8 runtime opens its encoder's (exact int8 products
+    on this CPU, model/int8_kernels.py)."""
+    options = ort.SessionOptions()
+    use_exact_int8(options)
+    session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
     return session.run(None, feeds)[0]
+
+
+@pytest.fixture(params=["auto", "u8u8", "u8s8"])
+def kernel(request, monkeypatch):
+    """Each int8 kernel path: the one chosen for this CPU, ONNX Runtime's exact u8u8, and its
+    u8s8 (exact only with VNNI: skipped where the probe finds it saturates)."""
+    from newsroles.model.int8_kernels import u8s8_saturates
+
+    if request.param == "u8s8" and u8s8_saturates():
+        pytest.skip("this CPU's u8s8 kernel saturates (no VNNI): the runtime uses u8u8 here")
+    monkeypatch.setenv(KERNEL_ENV, request.param)
+    return request.param
 
 
 def product_graph(weight: np.ndarray, second_activation: bool = False):
@@ -34,10 +52,11 @@ def product_graph(weight: np.ndarray, second_activation: bool = False):
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
 
 
-def test_per_token_product_is_close_to_fp32():
-    rng = np.random.default_rng(0)
-    weight = rng.normal(size=(64, 48)).astype(np.float32)
-    x = rng.normal(size=(2, 9, 64)).astype(np.float32)
+@pytest.mark.parametrize("depth", [8, 64, 384, 1536])
+def test_per_token_product_is_close_to_fp32(depth, kernel):
+    rng = np.random.default_rng(depth)
+    weight = rng.normal(size=(depth, 48)).astype(np.float32)
+    x = rng.normal(size=(2, 9, depth)).astype(np.float32)
     got = run(quantize_per_token(product_graph(weight)), x=x)
     want = x @ weight
     assert got.shape == want.shape
@@ -60,7 +79,7 @@ def test_one_token_with_large_activations_leaves_the_others_as_they_were():
     assert not np.array_equal(quiet_out[0, 0], loud_out[0, 0])
 
 
-def test_a_zero_row_gives_zeros_not_nan():
+def test_a_zero_row_gives_zeros_not_nan(kernel):
     weight = np.ones((8, 4), np.float32)
     x = np.zeros((1, 3, 8), np.float32)
     x[0, 1] = 1.0

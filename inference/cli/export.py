@@ -55,11 +55,9 @@ def export(
         say=lambda message: console.print(message),
         tune_bias_data=tune_bias,
     )
-    probe = report.probe
     console.print(
         f"{report.runtime} copy written in {report.seconds:.0f} s: {report.size_bytes / 1e6:.0f} MB "
-        f"(the original: {report.source_size_bytes / 1e6:.0f} MB); on a sample story, probabilities within "
-        f"{probe['max_prob_diff']:.4f} of the original"
+        f"(the original: {report.source_size_bytes / 1e6:.0f} MB); {probe_line(report.probe)}"
     )
     if report.check is not None:
         c = report.check
@@ -70,3 +68,12 @@ def export(
             f"{c['fp32_seconds']:.1f} s -> {c['exported_seconds']:.1f} s"
         )
     print(report.folder)
+
+
+def probe_line(probe: dict) -> str:
+    """How a copy did on its known-answer probe (model/probe.py), in words."""
+    kernel = f"; int8 kernel {probe['int8_kernel']}" if probe.get("int8_kernel") else ""
+    return (
+        f"known-answer probe ({probe['sentences']} sentences): probabilities within {probe['max_prob_diff']:.4f} of the "
+        f"original (tolerance {probe['tolerance']:.3f}), same label for {100 * probe['label_agreement']:.0f}%{kernel}"
+    )

@@ -98,3 +98,17 @@ def show(
         typer.echo(text.rstrip("\n") if text is not None else json.dumps(build_card(version.path), indent=2))
     else:
         typer.echo(read_card_markdown(version.path).rstrip("\n"))
+        if (version.manifest.get("runtime") or "fp32") != "fp32":
+            typer.echo("\n" + probe_here(version.path))
+
+
+def probe_here(folder: Path) -> str:
+    """An exported copy's known-answer probe, labeled on this machine (model/probe.py), in words."""
+    from newsroles.inference.cli.export import probe_line
+    from newsroles.inference.predictor import load_labeler
+
+    probe = load_labeler(folder, "cpu", verify=False).probe
+    if probe is None:
+        return "Known-answer probe: none in this folder (exported before newsroles stored one; export it again to have it checked)."
+    verdict = "passes" if probe["passed"] else "FAILS: this copy gives wrong answers here; export it again on this machine or use --runtime onnx"
+    return f"Known-answer probe on this machine: {verdict}; {probe_line(probe)}"
