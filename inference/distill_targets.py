@@ -43,17 +43,22 @@ def write_teacher_targets(
     decimals: int = 4,
     command: str | None = None,
     progress: bool = False,
+    unlabeled: list[str | Path] = (),
 ) -> Path:
-    """Predict every sentence of the labeled `data` files with the `teacher` model folder and write
-    its probabilities (no text) to `output`, atomically. Returns `output`. `progress`: a bar per
-    file on stderr (a large teacher on a CPU takes many minutes)."""
+    """Predict every sentence of the labeled `data` files, and of the `unlabeled` story files (for a
+    semi-supervised student, training/unlabeled.py: their labels, if any, are not read), with the
+    `teacher` model folder and write its probabilities (no text) to `output`, atomically. Returns
+    `output`. `progress`: a bar per file on stderr (a large teacher on a CPU takes many minutes)."""
     labeler = load_labeler(teacher, device)
     probs: dict[str, np.ndarray] = {}
     files = []
-    for path in data:
-        articles = read_articles(path, labeler.labels, labels_name="the teacher's labels")
-        if next(labeled_sentences(articles), None) is None:
-            raise UserError("no labeled sentences: teacher targets are for the labeled data a student trains on", path)
+    for path, gold in [(p, True) for p in data] + [(p, False) for p in unlabeled]:
+        articles = read_articles(path, labeler.labels if gold else None, labels_name="the teacher's labels")
+        if gold and next(labeled_sentences(articles), None) is None:
+            raise UserError(
+                "no labeled sentences: teacher targets are for the labeled data a student trains on (stories without "
+                "labels go after --unlabeled)", path,
+            )
         bar = sentence_bar(progress, f"teacher on {Path(path).name}", sum(len(a.sentences) for a in articles))
         predicted = labeler.predict(articles, batch_size, bar.update if bar is not None else None)
         if bar is not None:
@@ -62,14 +67,17 @@ def write_teacher_targets(
             if article.id in probs:
                 raise UserError(f"article id '{article.id}' is in more than one data file; the targets are keyed by article id", path)
             probs[article.id] = p
-        files.append(
-            {"path": str(path), "sha256": file_fingerprint(path), "articles": len(articles), "sentences": sum(len(a.sentences) for a in articles)}
-        )
+        files.append({
+            "path": str(path), "sha256": file_fingerprint(path), "articles": len(articles),
+            "sentences": sum(len(a.sentences) for a in articles), "labeled": gold,
+        })
     header = {
         "labels": labeler.labels,
         "teacher": teacher_summary(Path(teacher), labeler.manifest),
         "data": files,
-        "command": command or shlex.join(["newsroles", "distill-targets", str(teacher), *map(str, data), "-o", str(output)]),
+        "command": command or shlex.join(
+            ["newsroles", "distill-targets", str(teacher), *map(str, data), *[a for p in unlabeled for a in ("--unlabeled", str(p))], "-o", str(output)]
+        ),
         "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     }
     return write_targets(output, header, probs, decimals)

@@ -35,6 +35,14 @@ def synthetic_articles(n: int, seed: int = 0) -> list[Article]:
     return articles
 
 
+def renamed(articles: list[Article], prefix: str) -> list[Article]:
+    """The articles with `prefix` before each id (ids unique across files, as a final fit or a
+    teacher-targets file keyed by id needs), in place."""
+    for article in articles:
+        article.id = prefix + article.id
+    return articles
+
+
 def write_jsonl(articles: list[Article], path: Path) -> Path:
     path.write_text("".join(json.dumps(a.to_dict()) + "\n" for a in articles), encoding="utf-8")
     return path

@@ -22,7 +22,7 @@ from newsroles.training.distill import prepare_distillation
 from newsroles.training.losses import distill_loss
 from newsroles.training.run import load_split, train_from_config
 from newsroles.training.teacher_targets import read_targets
-from synthetic import synthetic_articles, write_jsonl
+from synthetic import renamed, synthetic_articles, write_jsonl
 
 LABELS = ["stance", "quote", "background", "fact"]
 
@@ -65,10 +65,7 @@ def test_distill_loss_pulls_the_student_toward_the_teacher_and_ignores_masked_se
 def data(tmp_path_factory):
     folder = tmp_path_factory.mktemp("distill-data")
     train = write_jsonl(synthetic_articles(16, seed=21), folder / "train.jsonl")
-    dev_articles = synthetic_articles(6, seed=22)
-    for article in dev_articles:
-        article.id = "dev-" + article.id  # ids unique across train and dev, as a final fit needs
-    return train, write_jsonl(dev_articles, folder / "dev.jsonl")
+    return train, write_jsonl(renamed(synthetic_articles(6, seed=22), "dev-"), folder / "dev.jsonl")
 
 
 @pytest.fixture(scope="module")

@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import pickle
 import random
 import shutil
+import time
 from pathlib import Path
 
 import numpy as np
@@ -26,23 +28,24 @@ import torch
 
 from newsroles.model.errors import UserError
 from newsroles.model.fileio import atomic_dir
+from newsroles.training.config import without_idle_settings
 
 STATE_FILE = "state.pt"
 
 
 def config_fingerprint(config) -> str:
-    """What must match for a checkpoint to be resumed: the whole config and the data's contents
-    (the teacher targets' too, when distilling)."""
+    """What must match for a checkpoint to be resumed: the whole config (but settings of a feature
+    that is off) and the data's contents (the teacher targets' too, when distilling)."""
     from newsroles.model.folder import file_fingerprint
     from newsroles.training.distill import targets_path
     from newsroles.training.sentence_tables import HUB_PREFIX, data_fingerprint
 
-    sources = (config.data.train, config.data.dev)
+    sources = (config.data.train, config.data.dev, config.data.unlabeled)
     data = {p: data_fingerprint(p) for p in sources if p and (Path(p).is_file() or str(p).startswith(HUB_PREFIX))}
     teacher = targets_path(config.train.distill_targets) if config.train.distill_targets else None
     if teacher is not None and Path(teacher).is_file():
         data[str(teacher)] = file_fingerprint(teacher)
-    blob = json.dumps({"config": config.to_dict(), "data": data}, sort_keys=True, default=str)
+    blob = json.dumps({"config": without_idle_settings(config.to_dict()), "data": data}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
@@ -102,9 +105,19 @@ def _map_items(value, convert):
     return value
 
 
+# Set to a file path, the run writes that file once its first checkpoint is saved and then waits
+# there until it is killed: how tests kill a run mid-training at a known point, without timing.
+HOLD_AFTER_CHECKPOINT = "NEWSROLES_HOLD_AFTER_CHECKPOINT"
+
+
 def save_checkpoint(folder: Path, state: dict) -> None:
     with atomic_dir(folder, overwrite=True) as tmp:
         torch.save(to_plain(state), tmp / STATE_FILE)
+    marker = os.environ.get(HOLD_AFTER_CHECKPOINT)
+    if marker:
+        Path(marker).write_text(str(os.getpid()), encoding="utf-8")
+        while True:
+            time.sleep(60)
 
 
 def load_checkpoint(folder: Path, fingerprint: str) -> dict:

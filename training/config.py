@@ -63,7 +63,25 @@ class DataConfig:
     # null: the label set is the labels found in the training data.
     mapping: Str | None = "roles"
     columns: ColumnsConfig = field(default_factory=ColumnsConfig)
+    # Semi-supervised (training/unlabeled.py): split stories without gold labels, which the teacher of
+    # train.distill_targets labeled too (`newsroles distill-targets ... --unlabeled FILE`); null: none.
+    unlabeled: Str | None = None
 
+
+
+# Settings that change nothing while the feature they tune is off. Comparisons of runs (a final fit
+# against its selection run, a checkpoint against the run resuming it) leave them out then, so that
+# runs saved before such a setting existed still match.
+UNLABELED_SETTINGS = ("unlabeled_per_epoch", "pseudo_min_confidence")
+
+
+def without_idle_settings(config: dict) -> dict:
+    """`config` (a to_dict()) without the semi-supervised settings when data.unlabeled is not set."""
+    data = config.get("data") or {}
+    if data.get("unlabeled"):
+        return config
+    train = {k: v for k, v in (config.get("train") or {}).items() if k not in UNLABELED_SETTINGS}
+    return {**config, "data": {k: v for k, v in data.items() if k != "unlabeled"}, "train": train}
 
 @dataclass
 class TrainConfig:
@@ -105,6 +123,10 @@ class TrainConfig:
     distill_targets: Str | None = _TRAIN["distill_targets"]
     distill_weight: Annotated[Float, Between(0.0, 1.0)] = _TRAIN["distill_weight"]
     distill_temperature: Annotated[Float, Between(0.05, 100.0)] = _TRAIN["distill_temperature"]
+    # With data.unlabeled: stories drawn anew each epoch (0: all), and the teacher probability a
+    # sentence needs to train on the teacher's label (below it, context only).
+    unlabeled_per_epoch: Annotated[Int, Between(0, 10**9)] = _TRAIN["unlabeled_per_epoch"]
+    pseudo_min_confidence: Annotated[Float, Between(0.0, 1.0)] = _TRAIN["pseudo_min_confidence"]
     # After training, tune one logit bias per label on the dev set for macro-F1 (training/calibrate.py).
     tune_label_bias: Bool = _TRAIN["tune_label_bias"]
     max_steps: Annotated[Int, Between(1, 10**9)] | None = _TRAIN["max_steps"]  # stop early (tests, smoke runs)

@@ -58,6 +58,7 @@ class Distillation:
 
     record: dict
     soft: list[np.ndarray]
+    targets: TeacherTargets  # the whole file: unlabeled stories' rows are matched later (training/unlabeled.py)
 
 
 def prepare_distillation(config, articles: list, labels: list[str]) -> Distillation | None:
@@ -85,7 +86,7 @@ def prepare_distillation(config, articles: list, labels: list[str]) -> Distillat
         "temperature": config.train.distill_temperature,
         "train_data_matches": train_sha in seen,
     }
-    return Distillation(record, soft)
+    return Distillation(record, soft, targets)
 
 
 def blend_distillation(gold_loss: torch.Tensor, logits: torch.Tensor, gold: torch.Tensor, soft: list[np.ndarray], tc) -> torch.Tensor:

@@ -50,18 +50,31 @@ def make_examples(
 
 
 def epoch_examples(
-    config: RunConfig, tokenizer, train: list[Article], spec, labels, aux_labels, soft: list[np.ndarray] | None = None
+    config: RunConfig, tokenizer, train: list[Article], spec, labels, aux_labels, soft: list[np.ndarray] | None = None, unlabeled=None
 ) -> list[TrainingExamples]:
     """The training windows of each epoch: the same every epoch, or with `train.shift_windows` cut
     differently each epoch (from the seed and the epoch alone, so a resumed run sees the same).
-    `soft`: per article, a teacher's probabilities to distil (training/distill.py), or None."""
+    `soft`: per article, a teacher's probabilities to distil (training/distill.py), or None.
+    `unlabeled` (training/unlabeled.py): pseudo-labeled stories, some drawn into each epoch."""
     tc = config.train
-    tokens = tokenize_articles(tokenizer, train, spec)
-    if not (tc.shift_windows and spec.is_article):
+    pool = unlabeled.articles if unlabeled is not None else []
+    everything = train + pool
+    tokens = tokenize_articles(tokenizer, everything, spec)
+    shifting = tc.shift_windows and spec.is_article
+    if not (shifting or pool):
         return [make_examples(tokenizer, train, spec, labels, aux_labels, tokens=tokens, soft_targets=soft)] * tc.epochs
+    all_soft = None if soft is None else list(soft) + (list(unlabeled.soft) if pool else [])
     out = []
     for epoch in range(1, tc.epochs + 1):
-        draw = random.Random(f"window-shift-{config.seed}-{epoch}")
-        shares = [draw.random() for _ in train]
-        out.append(make_examples(tokenizer, train, spec, labels, aux_labels, first_shares=shares, tokens=tokens, soft_targets=soft))
+        chosen = list(range(len(train))) + [len(train) + i for i in (unlabeled.draw(config.seed, epoch) if pool else [])]
+        shares = None
+        if shifting:
+            draw = random.Random(f"window-shift-{config.seed}-{epoch}")
+            shares = [draw.random() for _ in chosen]
+        out.append(
+            make_examples(
+                tokenizer, [everything[i] for i in chosen], spec, labels, aux_labels, first_shares=shares,
+                tokens=[tokens[i] for i in chosen], soft_targets=None if all_soft is None else [all_soft[i] for i in chosen],
+            )
+        )
     return out

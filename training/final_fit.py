@@ -18,6 +18,7 @@ import torch
 from newsroles.model.errors import UserError
 from newsroles.model.folder import read_config, read_manifest
 from newsroles.model.spec import SETTINGS_ADDED_LATER
+from newsroles.training.config import without_idle_settings
 
 # What a selection run saved before a train setting existed means by its absence: the behaviour
 # before it (model settings: model/spec.py's SETTINGS_ADDED_LATER).
@@ -65,10 +66,11 @@ def read_selection(folder: str | Path) -> Selection:
 
 def setting_differences(config: dict, selected: dict) -> list[str]:
     """Dotted keys where the run's config differs from the selection run's in what shapes the model."""
-    config, selected = _without_idle_distillation(config), _without_idle_distillation(_with_later_settings(selected))
+    config = without_idle_settings(_without_idle_distillation(config))
+    selected = without_idle_settings(_without_idle_distillation(_with_later_settings(selected)))
     keys = [f"model.{k}" for k in sorted(set(config.get("model") or {}) | set(selected.get("model") or {}))]
     keys += [f"train.{k}" for k in sorted(set(config.get("train") or {}) | set(selected.get("train") or {})) if k not in UNCOMPARED_TRAIN_KEYS]
-    keys.append("data.mapping")
+    keys += ["data.mapping", "data.unlabeled"]
     out = []
     for key in keys:
         section, name = key.split(".")

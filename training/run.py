@@ -178,8 +178,10 @@ def train_from_config(
         train, dev = merge_train_and_dev(train, dev, labels, selection), None
     aux_labels = sorted({name for a in train for s in a.sentences for name in s.source_labels})
     from newsroles.training.distill import prepare_distillation
+    from newsroles.training.unlabeled import prepare_unlabeled
 
     distillation = prepare_distillation(config, train, labels)  # hook: checks the teacher targets before any model is built
+    unlabeled = prepare_unlabeled(config, labels, distillation.targets if distillation is not None else None)
 
     model, tokenizer, aux_labels = build_model(config, labels, aux_labels)
 
@@ -189,7 +191,7 @@ def train_from_config(
 
     result = fit(
         config, model, tokenizer, train, dev, labels, aux_labels, evaluate, progress=progress, checkpoint=checkpoint, resume=resume,
-        soft_targets=distillation.soft if distillation is not None else None,
+        soft_targets=distillation.soft if distillation is not None else None, unlabeled=unlabeled,
     )
     from newsroles.training.distributed import end_processes, is_main_process
 
@@ -199,6 +201,8 @@ def train_from_config(
     metrics = {"history": result.history, "best_epoch": result.best_epoch}
     if distillation is not None:
         metrics["distillation"] = distillation.record
+    if unlabeled is not None:
+        metrics["unlabeled"] = unlabeled.record
     if result.best_metrics is not None:
         metrics["dev"] = result.best_metrics
         if config.train.tune_label_bias:

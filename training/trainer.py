@@ -181,15 +181,17 @@ def fit(
     checkpoint: Path | None = None,
     resume: bool = False,
     soft_targets: list[np.ndarray] | None = None,
+    unlabeled=None,
 ) -> FitResult:
     """Train `model`; `evaluate(probs) -> metrics dict` scores dev predictions after each epoch.
 
     With `checkpoint`, the loop saves its state there every `train.checkpoint_steps` steps and
     after each epoch; `resume` continues from that state. `soft_targets`: per training article, a
-    teacher's probabilities to distil (training/distill.py), or None.
+    teacher's probabilities to distil (training/distill.py), or None. `unlabeled`: pseudo-labeled
+    stories drawn into each epoch (training/unlabeled.py), or None.
     """
     tc = config.train
-    run = make_setup(config, model, tokenizer, train, labels, aux_labels, soft_targets)
+    run = make_setup(config, model, tokenizer, train, labels, aux_labels, soft_targets, unlabeled)
     fingerprint = config_fingerprint(config)
     main = run.accelerator.is_main_process
     progress = progress and main
@@ -268,6 +270,7 @@ def encoder_depth(name: str, n_layers: int) -> int:
 def make_setup(
     config: RunConfig, model: SentenceRoleModel, tokenizer, train: list[Article], labels: list[str], aux_labels: list[str],
     soft_targets: list[np.ndarray] | None = None,
+    unlabeled=None,
 ) -> Setup:
     """The device, the epochs' examples, the optimizer (encoder and head at their own rates) and the schedule."""
     from transformers import get_linear_schedule_with_warmup
@@ -284,7 +287,7 @@ def make_setup(
     train_model = accelerator.prepare_model(model)
     accelerator.unwrap_model(train_model, keep_fp32_wrapper=False)
     train_spec = dataclasses.replace(model.spec, window_overlap=tc.window_overlap)
-    plans = epoch_examples(config, tokenizer, train, train_spec, labels, aux_labels, soft_targets)
+    plans = epoch_examples(config, tokenizer, train, train_spec, labels, aux_labels, soft_targets, unlabeled)
     if not plans[0].windows:
         raise UserError("the training data has no sentences", config.data.train)
     weights = class_weights(train, labels, tc.class_weighting)

@@ -20,16 +20,22 @@ def distill_targets(
     decimals: int = typer.Option(4, "--decimals", min=1, max=8, help="Probabilities are rounded to this many decimals."),
     models_dir: Path = typer.Option(Path("models"), "--models-dir", "-d", help="Where ids and names are looked up."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    unlabeled: list[Path] = typer.Option(
+        None, "--unlabeled", "-u", help="Split stories without gold labels (any file `data convert` writes), for a "
+        "semi-supervised student (data.unlabeled); repeatable.",
+    ),
 ):
     """Write a teacher model's per-sentence label probabilities on labeled data: the soft labels a
     student learns from with --train.distill_targets FILE (no corpus text is stored).
 
     Example: newsroles distill-targets models/accurate/<version> data/newsdiscourse/train.jsonl -o teacher.json.gz
+
+    Example: newsroles distill-targets models/accurate/<version> data/newsdiscourse/train.jsonl data/newsdiscourse/validation.jsonl --unlabeled data/stories.jsonl -o teacher.json.gz
     """
     from newsroles.inference.distill_targets import write_teacher_targets
     from newsroles.model.registry import resolve_path
 
     folder = resolve_path(teacher, models_dir)
-    written = write_teacher_targets(folder, data, output, device, batch_size, decimals, progress=not quiet)
+    written = write_teacher_targets(folder, data, output, device, batch_size, decimals, progress=not quiet, unlabeled=unlabeled or [])
     stderr_console().print(f"teacher targets written to {written}")
     typer.echo(str(written))

@@ -1,0 +1,90 @@
+"""Semi-supervised training: stories without gold labels, taught by a teacher's soft labels.
+
+`data.unlabeled` names split stories (any file `read_articles` takes; their labels, if any, are
+ignored) that the teacher labeled with `newsroles distill-targets TEACHER TRAIN ... --unlabeled
+STORIES`, in the same targets file as the gold articles (`train.distill_targets`). Each of their
+sentences whose teacher probability reaches `train.pseudo_min_confidence` gets the teacher's best
+label (a pseudo label); it then trains like a gold sentence, its role loss blended with the
+distillation loss on the teacher's probabilities (training/distill.py). Less confident sentences
+stay in the windows as context only.
+
+`train.unlabeled_per_epoch` stories are drawn anew each epoch (0: all of them every epoch), from
+the seed and the epoch alone, so a resumed run draws the same: each epoch costs the gold articles
+plus that many stories, however large the pool.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+import numpy as np
+
+from newsroles.model.article import Article
+from newsroles.model.errors import UserError
+from newsroles.training.teacher_targets import TeacherTargets, aligned_targets
+
+
+@dataclass
+class UnlabeledPool:
+    """The stories, their sentences pseudo-labeled where the teacher is confident, the teacher's
+    rows per story, and how many to draw per epoch; `record` is what metrics.json says of them."""
+
+    articles: list[Article]
+    soft: list[np.ndarray]
+    per_epoch: int
+    record: dict
+
+    def draw(self, seed: int, epoch: int) -> list[int]:
+        """Which stories an epoch trains on (indices into `articles`, in order)."""
+        n = len(self.articles)
+        if not self.per_epoch or self.per_epoch >= n:
+            return list(range(n))
+        return sorted(random.Random(f"unlabeled-{seed}-{epoch}").sample(range(n), self.per_epoch))
+
+
+def pseudo_label(articles: list[Article], soft: list[np.ndarray], labels: list[str], min_confidence: float) -> int:
+    """Give each sentence the teacher's best label where its probability reaches `min_confidence`,
+    None elsewhere, in place; returns how many sentences got one."""
+    count = 0
+    for article, rows in zip(articles, soft):
+        for sentence, row in zip(article.sentences, rows):
+            best = int(np.argmax(row))
+            confident = float(row[best]) >= min_confidence
+            sentence.label = labels[best] if confident else None
+            sentence.source_labels = []  # corpus labels are gold-only signal
+            count += confident
+    return count
+
+
+def prepare_unlabeled(config, labels: list[str], targets: TeacherTargets | None) -> UnlabeledPool | None:
+    """Read `data.unlabeled` and match it with the teacher's rows; None when it is not set."""
+    from newsroles.training.readers import read_articles
+
+    path = config.data.unlabeled
+    if not path:
+        return None
+    if targets is None:
+        raise UserError(
+            "data.unlabeled needs the teacher's probabilities on those stories in train.distill_targets; write them with "
+            "`newsroles distill-targets TEACHER TRAIN.jsonl --unlabeled STORIES.jsonl -o FILE`", path,
+        )
+    articles = read_articles(path)
+    soft = aligned_targets(targets, articles, labels)
+    tc = config.train
+    pseudo = pseudo_label(articles, soft, labels, tc.pseudo_min_confidence)
+    if not pseudo:
+        raise UserError(
+            f"no sentence of the unlabeled stories reaches the teacher confidence {tc.pseudo_min_confidence} "
+            "(train.pseudo_min_confidence): nothing to learn from them", path,
+        )
+    sentences = sum(len(a.sentences) for a in articles)
+    record = {
+        "path": str(path),
+        "stories": len(articles),
+        "sentences": sentences,
+        "pseudo_labeled_sentences": pseudo,
+        "min_confidence": tc.pseudo_min_confidence,
+        "per_epoch": tc.unlabeled_per_epoch or len(articles),
+    }
+    return UnlabeledPool(articles, soft, tc.unlabeled_per_epoch, record)
