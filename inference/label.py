@@ -104,8 +104,9 @@ def label_inputs(
     return report
 
 
-def _show_articles(bar, articles: int, started: float) -> None:
-    """The bar counts sentences (its rate is sentences/s); the articles and their rate go beside it."""
+def _show_articles(bar, articles: int, started: float, now: float | None = None) -> None:
+    """The bar counts sentences (its rate is sentences/s); the articles and their rate go beside it.
+    `now`: the clock reading to use (default: time.perf_counter())."""
     if bar is not None:
-        rate = articles / max(time.perf_counter() - started, 1e-9)
+        rate = articles / max((time.perf_counter() if now is None else now) - started, 1e-9)
         bar.set_postfix({"articles": articles, "articles/s": f"{rate:.1f}"}, refresh=False)

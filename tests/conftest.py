@@ -27,6 +27,19 @@ def write_file(path: Path, data: str | bytes) -> Path:
     return path
 
 
+def wait_for(marker: Path, process, limit: float) -> None:
+    """Wait until a run held by NEWSROLES_HOLD_AFTER_CHECKPOINT (training/checkpoint.py) writes
+    `marker`: it then waits, alive, to be killed. Fails if the run ends first; `limit` seconds only
+    bound a hung run (no assertion rests on how long it took)."""
+    import time
+
+    deadline = time.monotonic() + limit
+    while not marker.exists():
+        assert process.poll() is None, f"the run ended (exit code {process.returncode}) before its first checkpoint"
+        assert time.monotonic() < deadline, f"no checkpoint after {limit} s"
+        time.sleep(0.05)
+
+
 def _brat_miniature() -> Path:
     """The brat miniature corpus (tests/brat_miniature.py), written once per test session."""
     import atexit

@@ -18,6 +18,8 @@ import numpy as np
 import pytest
 from safetensors.numpy import load_file
 
+from conftest import wait_for
+from newsroles.training.checkpoint import HOLD_AFTER_CHECKPOINT
 from newsroles.training.config import load_config
 from newsroles.training.run import train_from_config
 from synthetic import synthetic_articles, write_jsonl
@@ -31,6 +33,20 @@ TINY = ROOT / "configs" / "tiny.yaml"
 # on this separable task both end above 0.9, so 0.05 is a difference no broken run stays within.
 F1_TOLERANCE = 0.05
 SETTINGS = {"train.epochs": "4", "train.checkpoint_steps": "3", "train.precision": "fp32"}
+
+
+def wait_until_ended(pid: int, limit: float = 60) -> None:
+    """Wait until process `pid` has ended: gone from /proc, or a zombie that runs nothing."""
+    deadline = time.monotonic() + limit
+    while True:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            return
+        if state in ("Z", "X"):
+            return
+        assert time.monotonic() < deadline, f"process {pid} still runs after SIGKILL"
+        time.sleep(0.05)
 
 
 def process_tree(pid: int) -> list[int]:
@@ -133,18 +149,20 @@ def test_two_processes_write_one_model_with_the_dev_metrics_of_one(two_processes
 def test_torchrun_killed_resumes_to_the_same_model(two_processes, tiny_base_model, data, tmp_path):
     """torchrun's run killed (launcher and workers) after a checkpoint, resumed with --resume:
     the same weights as the uninterrupted two-process run."""
-    output, checkpoint = tmp_path / "model", tmp_path / ".model.checkpoint"
-    process = subprocess.Popen(torchrun(train_args(tiny_base_model, data, output)), env=ENV, cwd=tmp_path,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 300
-    while not (checkpoint / "state.pt").exists() and process.poll() is None and time.time() < deadline:
-        time.sleep(0.01)
-    assert process.poll() is None, "training finished before it could be killed; make the run longer"
-    for pid in reversed(process_tree(process.pid)):  # the workers, then the launcher: nothing goes on
+    output = tmp_path / "model"
+    held = tmp_path.parent / f"{tmp_path.name}.held"  # outside tmp_path, whose listing is checked below
+    # The main process writes `held` after its first checkpoint and waits there (the other one waits
+    # for it at the next all-reduce): the run is killed at a known point, mid-training.
+    process = subprocess.Popen(torchrun(train_args(tiny_base_model, data, output)), env={**ENV, HOLD_AFTER_CHECKPOINT: str(held)},
+                               cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_for(held, process, 600)
+    tree = process_tree(process.pid)
+    for pid in reversed(tree):  # the workers, then the launcher: nothing goes on
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
     process.wait()
-    time.sleep(1)  # had a worker survived, it would be writing now
+    for pid in tree:  # every one of them gone (reaped or a zombie), so none can write after this point
+        wait_until_ended(pid)
     assert not output.exists()
 
     run(torchrun(train_args(tiny_base_model, data, output, "--resume")), tmp_path)

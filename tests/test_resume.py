@@ -15,7 +15,9 @@ import pytest
 
 from newsroles.inference.predictor import load_labeler
 
+from conftest import wait_for
 from crafted import WritesAMarker
+from newsroles.training.checkpoint import HOLD_AFTER_CHECKPOINT
 from synthetic import synthetic_articles, write_jsonl
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,12 +46,10 @@ def test_killed_training_resumes_to_the_same_model(tiny_base_model, tmp_path):
 
     resumed = tmp_path / "resumed"
     checkpoint = tmp_path / ".resumed.checkpoint"
-    process = subprocess.Popen(train_command(tiny_base_model, tmp_path, resumed), env=env,
+    held = tmp_path / "held"  # the run writes it after its first checkpoint, then waits to be killed
+    process = subprocess.Popen(train_command(tiny_base_model, tmp_path, resumed), env={**env, HOLD_AFTER_CHECKPOINT: str(held)},
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 120
-    while not (checkpoint / "state.pt").exists() and process.poll() is None and time.time() < deadline:
-        time.sleep(0.01)
-    assert process.poll() is None, "training finished before it could be killed; make the run longer"
+    wait_for(held, process, 600)
     process.send_signal(signal.SIGKILL)  # right after the first checkpoint, mid-epoch
     process.wait()
     assert not resumed.exists(), "a killed run must not leave a model folder that looks complete"
