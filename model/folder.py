@@ -113,15 +113,21 @@ def read_manifest(path: str | Path) -> dict:
     labels = manifest.get("labels")
     if not isinstance(labels, list) or not labels:
         raise UserError("manifest has no label list", manifest_path)
-    labels_path = folder / "labels.json"
-    if labels_path.is_file():
-        try:
-            listed = json.loads(labels_path.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise UserError(f"corrupt label list ({str(exc)[:120]})", labels_path) from None
-        if listed != labels:
-            raise UserError(f"labels.json lists {listed!r:.200} but {MANIFEST} lists {labels}; the folder is inconsistent", folder)
+    check_labels_file(folder, labels, MANIFEST)
     return manifest
+
+
+def check_labels_file(folder: Path, labels: list, source: str) -> None:
+    """The folder's labels.json, where it has one, must list `labels`, as `source` (a file name) does."""
+    path = folder / "labels.json"
+    if not path.is_file():
+        return
+    try:
+        listed = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise UserError(f"corrupt label list ({str(exc)[:120]})", path) from None
+    if listed != list(labels):
+        raise UserError(f"labels.json lists {listed!r:.200} but {source} lists {list(labels)}; the folder is inconsistent", folder)
 
 
 def read_config(path: str | Path) -> dict:

@@ -23,7 +23,7 @@ from safetensors.numpy import load_file, save_file
 
 from newsroles.model.article import Article
 from newsroles.model.errors import UserError
-from newsroles.model.folder import PICKLED_BASELINE, PICKLED_BASELINE_MESSAGE
+from newsroles.model.folder import PICKLED_BASELINE, PICKLED_BASELINE_MESSAGE, check_labels_file
 from newsroles.model.spec import packaged_default_config
 
 WEIGHTS_FILE = "baseline.safetensors"
@@ -164,16 +164,7 @@ class TfidfModel:
         pipeline = _rebuild_pipeline(settings, arrays)
         if pipeline is None:
             raise UserError("corrupt weights (not a newsroles TF-IDF baseline)", weights)
-        labels_file = folder / "labels.json"
-        if labels_file.is_file():
-            try:
-                listed = json.loads(labels_file.read_text(encoding="utf-8"))
-            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-                raise UserError(f"corrupt label list ({exc})", labels_file) from None
-            if listed != settings["labels"]:
-                raise UserError(
-                    f"labels.json lists {listed} but {WEIGHTS_FILE} was trained for {settings['labels']}", folder
-                )
+        check_labels_file(folder, settings["labels"], WEIGHTS_FILE)
         return cls(settings["labels"], pipeline, **settings["params"])
 
 
