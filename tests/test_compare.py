@@ -262,3 +262,46 @@ def test_cli_compare_three_models_and_errors(two_versions):
         (other / weights).write_bytes(b"")
     mismatch = CliRunner().invoke(app, ["compare", "tiny/v1", "other", *args])
     assert mismatch.exit_code == 2 and "label sets differ" in mismatch.output
+
+
+def test_significantly_worse_means_the_whole_interval_below_zero():
+    from newsroles.training.compare import significantly_worse
+
+    def result(*intervals):
+        return {"comparisons": [{"b": i + 1, "bootstrap": {"low": lo, "high": hi}} for i, (lo, hi) in enumerate(intervals)]}
+
+    assert significantly_worse(result((-0.05, 0.01), (0.01, 0.04))) == []
+    assert [c["b"] for c in significantly_worse(result((-0.05, 0.01), (-0.06, -0.01)))] == [2]
+
+
+def test_cli_compare_fail_if_worse_exits_1_exactly_when_a_model_is_worse(two_versions, tmp_path):
+    from newsroles.inference.cli import app
+    from newsroles.training.compare import significantly_worse
+
+    from newsroles.training.baseline import train_baseline
+    from newsroles.training.readers import read_articles
+
+    from test_registry import write_tiny_data
+
+    root, data = two_versions
+    # A model taught the wrong roles (each gold label replaced by the next one): clearly worse.
+    train = read_articles(write_tiny_data(tmp_path / "train.jsonl", n=6, seed=9), LABELS)
+    for sentence in (s for a in train for s in a.sentences if s.label):
+        sentence.label = LABELS[(LABELS.index(sentence.label) + 1) % len(LABELS)]
+    train_baseline(train, None, LABELS, {"C": 1.0}, tmp_path / "wrong", {}, {})
+    args = ["--data", str(data), "--models-dir", str(root / "models"), "--samples", "200", "--no-record", "--fail-if-worse"]
+    for a, b, code in (("tiny/v1", "tiny/v1", 0), ("tiny/v1", str(tmp_path / "wrong"), 1), (str(tmp_path / "wrong"), "tiny/v1", 0)):
+        out = tmp_path / "cmp.json"
+        result = CliRunner().invoke(app, ["compare", a, b, *args, "-o", str(out)])
+        assert result.exit_code == code, result.output
+        assert bool(significantly_worse(json.loads(out.read_text(encoding="utf-8")))) == bool(code)
+        assert ("worse than tiny/v1 by the bootstrap interval" in result.output) == bool(code)
+
+
+def test_version_option_prints_the_installed_version():
+    from importlib import metadata
+
+    from newsroles.inference.cli import app
+
+    result = CliRunner().invoke(app, ["--version"])
+    assert result.exit_code == 0 and result.output.strip() == f"newsroles {metadata.version('newsroles')}"

@@ -124,6 +124,12 @@ def verdict(bootstrap: dict, mc: dict, alpha: float = 0.05) -> str:
     return f"{head}; {direction}, McNemar p = {mc['p_value']:.3g} ({sig} at {alpha:g})"
 
 
+def significantly_worse(result: dict) -> list[dict]:
+    """The comparisons whose model B is worse than the reference by the bootstrap interval (its
+    upper end below 0): what `newsroles compare --fail-if-worse` fails on."""
+    return [c for c in result["comparisons"] if c["bootstrap"]["high"] < 0]
+
+
 def compare_predictions(
     articles: Sequence[Article],
     labels: Sequence[str],

@@ -21,6 +21,21 @@ app = typer.Typer(
 )
 
 
+def print_version(value: bool) -> None:
+    if value:
+        from newsroles.model.folder import package_version
+
+        typer.echo(f"newsroles {package_version()}")
+        raise typer.Exit()
+
+
+@app.callback()
+def options(
+    version: bool = typer.Option(False, "--version", "-V", help="Print the version and exit.", is_eager=True, callback=print_version),
+) -> None:
+    """Tag every sentence of a news article as stance, quote, background or fact."""
+
+
 def user_errors(fn):
     """Print a UserError as one line on stderr and exit with code 2; no traceback.
 

@@ -23,6 +23,9 @@ def compare(
     record: bool = typer.Option(True, "--record/--no-record", help="Record each evaluation in its model folder."),
     device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
     batch_size: int = typer.Option(None, "--batch-size", min=1, help="Windows per batch."),
+    fail_if_worse: bool = typer.Option(
+        False, "--fail-if-worse", help="Exit with code 1 when a model is worse than the first by the bootstrap interval (for CI jobs)."
+    ),
 ):
     """Score models on the same data and say whether the difference is real.
 
@@ -32,9 +35,18 @@ def compare(
     compared against the first.
 
     Example: newsroles compare 3f9c2a1b default --data data/newsdiscourse/validation.jsonl --report compare.html
+
+    Example (a CI gate): newsroles compare models/released models/candidate --data dev.jsonl --fail-if-worse
     """
-    run_compare(models, data, output=output, report=report, models_dir=models_dir, samples=samples, seed=seed,
-                top=top, record=record, device=device, batch_size=batch_size)
+    from newsroles.training.compare import significantly_worse
+
+    result = run_compare(models, data, output=output, report=report, models_dir=models_dir, samples=samples, seed=seed,
+                         top=top, record=record, device=device, batch_size=batch_size)
+    worse = significantly_worse(result)
+    if fail_if_worse and worse:
+        names = ", ".join(result["models"][c["b"]].get("ref") or str(result["models"][c["b"]].get("path")) for c in worse)
+        typer.echo(f"worse than {models[0]} by the bootstrap interval: {names}", err=True)
+        raise typer.Exit(1)
 
 
 def run_compare(
