@@ -12,9 +12,10 @@ A path may be
   (`title` optional; without it a headline opening `text` becomes the title) or already split,
   `{"id": ..., "sentences": [{"text": ...}, ...]}` (sentence items may also be plain strings and may
   carry `paragraph`); other fields go to `Article.meta`;
-- an HTML page (`.html`, `.htm`, or any text file or JSONL `text` that holds markup): the article
-  text is taken from its paragraphs and the title from its `<h1>` (see `newsroles.inference.html`),
-  with an `InputWarning` saying so; a page with no article text is an error saying why;
+- an HTML page (`.html`, `.htm`, or any text file or JSONL `text` that holds markup): the main
+  text, title and publication date are found by trafilatura (see `newsroles.inference.html`; the
+  date goes to `Article.meta["date"]`), with an `InputWarning` saying so; a page with no main text
+  is an error saying why;
 - a `.csv` / `.tsv` file: one sentence per row, columns `article_id` and `text` (as
   `newsroles.training.readers` reads them; a `label` column is ignored);
 - a `.parquet` file: one article per row, the JSONL record's fields as columns (`id` and `text`,
@@ -44,7 +45,7 @@ import warnings
 from pathlib import Path
 from typing import IO, Any, Iterable, Iterator
 
-from newsroles.inference.html import HTML_SUFFIXES, extract_article, looks_like_html
+from newsroles.inference.html import HTML_SUFFIXES, extract_html, looks_like_html
 from newsroles.inference.parquet import PARQUET_SUFFIXES
 from newsroles.inference.splitter import article_from_text, split_article, split_sentences
 from newsroles.model.article import Article, Sentence
@@ -111,22 +112,32 @@ _TAG = re.compile(r"</?[A-Za-z][^<>]*>")
 
 
 def _html_article(html: str, article_id: str, where: str, title: str | None = None, meta: dict | None = None) -> Article:
-    """The article in an HTML page, with a one-line warning that markup was taken out."""
-    page = extract_article(html)
+    """The article in an HTML page (see `newsroles.inference.html`): one paragraph a line of the
+    extracted text; the page's title unless `title` is given, its date in `meta["date"]` unless the
+    record has one. A one-line warning says that markup was taken out."""
+    page = extract_html(html)
     sentences = [
         Sentence(text=s, paragraph=p) for p, para in enumerate(page.paragraphs) for s in split_sentences(para)
     ]
     if not sentences:
-        why = "only scripts, styles, navigation or empty elements" if "<" in html else "no text"
-        raise _Skip(UserError(f"HTML page with no article text: no <p> paragraphs and no other visible text ({why})", where))
-    source = "paragraphs" if page.from_paragraphs else "visible text (the page has no <p> paragraphs)"
+        raise _Skip(UserError("HTML page with no article text: no main text found (only navigation, scripts, styles or empty elements)", where))
+    meta = dict(meta or {})
+    if page.date is not None:
+        meta.setdefault("date", page.date)
     n = len(page.paragraphs)
+    found = [f"title {_shorten(page.title)!r}"] if page.title else []
+    found += [f"date {page.date}"] if page.date else []
     warnings.warn(
-        f"{where}: HTML: took the article text from its {source}, {n} paragraph{'s' if n != 1 else ''}",
+        f"{where}: HTML: took the main text of the page, {n} paragraph{'s' if n != 1 else ''}"
+        + (f" ({', '.join(found)})" if found else ""),
         InputWarning,
         stacklevel=2,
     )
-    return Article(id=article_id, sentences=sentences, title=title if title is not None else page.title, meta=meta or {})
+    return Article(id=article_id, sentences=sentences, title=title if title is not None else page.title, meta=meta)
+
+
+def _shorten(text: str, most: int = 60) -> str:
+    return text if len(text) <= most else text[: most - 1].rstrip() + "…"
 
 
 def _record_article(line: str, where: str, lineno: int) -> Article:
