@@ -317,3 +317,14 @@ def test_parquet_html_cell_is_read_like_an_html_file(tmp_path):
     assert (art.id, art.title, art.meta) == ("p1", "Storm hits coast", {"date": "2024-03-05"})
     assert len(art.sentences) == 4
     assert inputs.skipped == [f"{path}, row 2: record 'p2': HTML page with no article text: no main text found (only navigation, scripts, styles or empty elements)"]
+
+
+def test_readmes_example_page_gives_its_five_paragraphs():
+    from newsroles.inference.html import extract_html
+
+    page = extract_html((Path(__file__).resolve().parents[1] / "docs" / "examples" / "harbour-storm.html").read_text(encoding="utf-8"))
+    assert len(page.paragraphs) == 5 and page.paragraphs[0].startswith("A winter storm flooded")
+    assert page.paragraphs[-1].endswith("as storms grow stronger.")
+    for clutter in ("cookies", "By Ana Costa", "Photo: Courier", "tram line", "Stay safe", "All rights reserved", "Home"):
+        assert clutter not in page.text
+    assert (page.title, page.date) == ("Storm floods harbour district, forcing hundreds from their homes", "2024-03-05")
