@@ -14,16 +14,24 @@ are those measured there.
 
 from __future__ import annotations
 
+import codecs
 import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-__all__ = ["looks_like_html", "extract_html", "HtmlArticle", "HTML_SUFFIXES"]
+__all__ = ["looks_like_html", "extract_html", "decode_declared", "HtmlArticle", "HTML_SUFFIXES"]
 
 HTML_SUFFIXES = (".html", ".htm", ".xhtml")
 _SNIFF = 65536  # characters looked at to tell HTML from text
 _DOCUMENT = re.compile(r"<(?:!doctype\s+html|html|body|head)[\s>/]", re.IGNORECASE)
 _BLOCK_TAGS = re.compile(r"</?(?:p|br|div|article|section|h[1-6]|li|ul|ol|table|span|a)(?:\s[^<>]*)?/?>", re.IGNORECASE)
+
+# <meta charset="..."> or <meta http-equiv="Content-Type" content="text/html; charset=...">, looked
+# for in the first bytes of a page, as browsers do.
+_CHARSET = re.compile(rb"""<meta\b[^>]*?charset\s*=\s*["']?\s*([A-Za-z0-9._:-]+)""", re.IGNORECASE)
+_CHARSET_SNIFF = 4096
+# Labels that browsers read as windows-1252, a superset of them (the WHATWG Encoding Standard).
+_AS_CP1252 = {"iso-8859-1", "iso8859-1", "latin1", "latin-1", "l1", "us-ascii", "ascii", "cp819", "windows-1252"}
 
 # Taken out before extraction: on real pages it changes nothing that was measured, and a page whose
 # only text is its menu or footer then has no main text (an error) instead of a menu to label.
@@ -40,6 +48,34 @@ def looks_like_html(text: str, document_only: bool = False) -> bool:
     if _DOCUMENT.search(head):
         return True
     return not document_only and len(_BLOCK_TAGS.findall(head)) >= 2
+
+
+def decode_declared(data: bytes) -> str | None:
+    """A saved page's text in the encoding its markup declares, when it is not UTF-8 (an older
+    page in windows-1252, ISO-8859-x, Shift_JIS ...); None when the bytes are UTF-8, or declare no
+    known encoding, or do not decode with the one declared (the UTF-8 path then replaces what it
+    cannot read, and says so)."""
+    if b"\x00" in data:
+        return None  # binary: refused on the UTF-8 path
+    try:
+        data.decode("utf-8")
+        return None
+    except UnicodeDecodeError:
+        pass
+    m = _CHARSET.search(data[:_CHARSET_SNIFF])
+    if m is None:
+        return None
+    label = m.group(1).decode("ascii").lower()
+    try:
+        codec = codecs.lookup("cp1252" if label in _AS_CP1252 else label)
+    except LookupError:
+        return None
+    if codec.name.startswith(("utf-8", "utf-16", "utf-32")):
+        return None  # the UTF-8 path, which handles byte-order marks and bad bytes
+    try:
+        return data.decode(codec.name)
+    except UnicodeDecodeError:
+        return None
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ A path may be
 - an HTML page (`.html`, `.htm`, or any text file or JSONL `text` that holds markup): the main
   text, title and publication date are found by trafilatura (see `newsroles.inference.html`; the
   date goes to `Article.meta["date"]`), with an `InputWarning` saying so; a page with no main text
-  is an error saying why;
+  is an error saying why; an .html file that is not UTF-8 is read in the encoding it declares;
 - a `.csv` / `.tsv` file: one sentence per row, columns `article_id` and `text` (as
   `newsroles.training.readers` reads them; a `label` column is ignored);
 - a `.parquet` file: one article per row, the JSONL record's fields as columns (`id` and `text`,
@@ -45,7 +45,7 @@ import warnings
 from pathlib import Path
 from typing import IO, Any, Iterable, Iterator
 
-from newsroles.inference.html import HTML_SUFFIXES, extract_html, looks_like_html
+from newsroles.inference.html import HTML_SUFFIXES, decode_declared, extract_html, looks_like_html
 from newsroles.inference.parquet import PARQUET_SUFFIXES
 from newsroles.inference.splitter import article_from_text, split_article, split_sentences
 from newsroles.model.article import Article, Sentence
@@ -255,12 +255,15 @@ def _iter_jsonl_lines(lines: Iterable[bytes | str], where: str, first_lineno: in
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 
 
-def _read_text_file(path: Path, where: str) -> str:
+def _read_text_file(path: Path, where: str, html: bool = False) -> str:
+    """A text file's text; an HTML page (`html`) that is not UTF-8 is read in the encoding its
+    markup declares, when it declares one."""
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise _Skip(UserError(f"cannot read: {exc.strerror or exc}", where)) from None
-    return _decode_text(data, where)
+    declared = decode_declared(data) if html else None
+    return declared if declared is not None else _decode_text(data, where)
 
 
 def _decode_text(data: bytes, where: str) -> str:
@@ -459,7 +462,7 @@ class LabelInputs:
         else:
             html, markdown = path.suffix.lower() in HTML_SUFFIXES, path.suffix.lower() == ".md"
             yield from self._guard(
-                _one(lambda: _text_article(_read_text_file(path, where), article_id, where, html, markdown))
+                _one(lambda: _text_article(_read_text_file(path, where, html), article_id, where, html, markdown))
             )
 
     def _stdin(self) -> Iterator[Article]:

@@ -328,3 +328,32 @@ def test_readmes_example_page_gives_its_five_paragraphs():
     for clutter in ("cookies", "By Ana Costa", "Photo: Courier", "tram line", "Stay safe", "All rights reserved", "Home"):
         assert clutter not in page.text
     assert (page.title, page.date) == ("Storm floods harbour district, forcing hundreds from their homes", "2024-03-05")
+
+
+@pytest.mark.parametrize(
+    ("head", "encoding"),
+    [
+        ('<meta charset="iso-8859-1">', "cp1252"),  # read as windows-1252, as browsers do: curly quotes survive
+        ("<meta http-equiv='Content-Type' content='text/html; charset=Shift_JIS'>", "shift_jis"),
+        ('<meta charset="windows-1251">', "cp1251"),
+    ],
+)
+def test_html_file_in_its_declared_encoding(tmp_path, head, encoding):
+    body = {"cp1252": "“Le café est fermé,” said the owner of the café on the quay.",
+            "shift_jis": "東京で大雨が降り、多くの電車が止まったと鉄道会社が発表した。",
+            "cp1251": "В Москве прошёл сильный дождь, сообщили городские власти в понедельник."}[encoding]
+    page = f"<html><head>{head}<title>T</title></head><body><article><p>{body}</p></article></body></html>"
+    f = write_file(tmp_path / "page.html", page.encode(encoding))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        (art,) = list(iter_label_inputs([str(f)]))
+    assert "".join(s.text for s in art.sentences).replace(" ", "") == body.replace(" ", "")
+    assert not [w for w in caught if "UTF-8" in str(w.message)]
+
+
+def test_html_file_that_is_utf8_is_read_as_utf8_whatever_it_declares(tmp_path):
+    page = '<html><head><meta charset="windows-1252"></head><body><p>“Quoted,” she said in Zürich.</p><p>Done.</p></body></html>'
+    f = write_file(tmp_path / "page.html", page.encode("utf-8"))
+    with pytest.warns(InputWarning, match="HTML"):
+        (art,) = list(iter_label_inputs([str(f)]))
+    assert art.sentences[0].text == "“Quoted,” she said in Zürich."
