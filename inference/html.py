@@ -3,8 +3,8 @@
 `label` (and the service, and archive runs) are fed scraped pages: a `.html` file, a `.txt` file or
 a JSONL `text` / Parquet cell that holds markup. `looks_like_html` tells them from plain text;
 `extract_html` is the one function that turns a page into an `HtmlArticle`: the extracted main
-text (one paragraph a line), the title and the date. Sentences, and their offsets, point into that
-text.
+text (one paragraph a line), the title and the date. The sentences (and any offsets into the
+article) come from that text, one paragraph a line.
 
 trafilatura (https://trafilatura.readthedocs.io) leaves out navigation, teasers, related links,
 comments and footers; benchmarks/html_extraction.py measures it on 68 real pages against the
