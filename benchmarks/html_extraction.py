@@ -13,8 +13,9 @@ into sentences (the title is kept apart and is not counted).
 Reported per extractor, over all pages and over the news-site pages: recall of `with` snippets,
 share of `without` snippets kept, pages with at least one miss / one leak, pages where it crashed
 (an exception) or found no text, and CPU milliseconds per page (process time, median and mean,
-one warm-up call first; one thread: CPU time, not wall time, as the machine may be shared). Extractors: the stdlib `<p>` parser newsroles used before
-(benchmarks/stdlib_html_parser.py, kept here only as the baseline) and trafilatura as
+one warm-up call first; one thread: CPU time, not wall time, as the machine may be shared).
+Extractors: the stdlib `<p>` parser newsroles used before (benchmarks/stdlib_html_parser.py, kept
+here only as the baseline) and trafilatura as
 `newsroles.inference.html.extract_html` calls it; `--variants` adds trafilatura's other settings
 (the measurement the chosen one came from). `--write-benchmarks` rewrites the table in BENCHMARKS.md.
 
@@ -121,7 +122,7 @@ VARIANTS: dict[str, dict] = {
 
 
 def extractors(variants: bool) -> dict[str, Extractor]:
-    out: dict[str, Extractor] = {"stdlib <p> parser (before)": stdlib_parser, "trafilatura, as newsroles uses it": newsroles_extractor}
+    out: dict[str, Extractor] = {"stdlib `<p>` parser (before)": stdlib_parser, "trafilatura, as newsroles uses it": newsroles_extractor}
     if variants:
         out.update({name: trafilatura_variant(**opts) for name, opts in VARIANTS.items()})
     return out
