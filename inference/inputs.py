@@ -12,9 +12,10 @@ A path may be
   (`title` optional; without it a headline opening `text` becomes the title) or already split,
   `{"id": ..., "sentences": [{"text": ...}, ...]}` (sentence items may also be plain strings and may
   carry `paragraph`); other fields go to `Article.meta`;
-- an HTML page (`.html`, `.htm`, or any text file or JSONL `text` that holds markup): the article
-  text is taken from its paragraphs and the title from its `<h1>` (see `newsroles.inference.html`),
-  with an `InputWarning` saying so; a page with no article text is an error saying why;
+- an HTML page (`.html`, `.htm`, or any text file or JSONL `text` that holds markup): the main
+  text, title and publication date are found by trafilatura (see `newsroles.inference.html`; the
+  date goes to `Article.meta["date"]`), with an `InputWarning` saying so; a page with no main text
+  is an error saying why; an .html file that is not UTF-8 is read in the encoding it declares;
 - a `.csv` / `.tsv` file: one sentence per row, columns `article_id` and `text` (as
   `newsroles.training.readers` reads them; a `label` column is ignored);
 - a `.parquet` file: one article per row, the JSONL record's fields as columns (`id` and `text`,
@@ -44,7 +45,7 @@ import warnings
 from pathlib import Path
 from typing import IO, Any, Iterable, Iterator
 
-from newsroles.inference.html import HTML_SUFFIXES, extract_article, looks_like_html
+from newsroles.inference.html import HTML_SUFFIXES, decode_declared, extract_html, looks_like_html
 from newsroles.inference.parquet import PARQUET_SUFFIXES
 from newsroles.inference.splitter import article_from_text, split_article, split_sentences
 from newsroles.model.article import Article, Sentence
@@ -111,22 +112,32 @@ _TAG = re.compile(r"</?[A-Za-z][^<>]*>")
 
 
 def _html_article(html: str, article_id: str, where: str, title: str | None = None, meta: dict | None = None) -> Article:
-    """The article in an HTML page, with a one-line warning that markup was taken out."""
-    page = extract_article(html)
+    """The article in an HTML page (see `newsroles.inference.html`): one paragraph a line of the
+    extracted text; the page's title unless `title` is given, its date in `meta["date"]` unless the
+    record has one. A one-line warning says that markup was taken out."""
+    page = extract_html(html)
     sentences = [
         Sentence(text=s, paragraph=p) for p, para in enumerate(page.paragraphs) for s in split_sentences(para)
     ]
     if not sentences:
-        why = "only scripts, styles, navigation or empty elements" if "<" in html else "no text"
-        raise _Skip(UserError(f"HTML page with no article text: no <p> paragraphs and no other visible text ({why})", where))
-    source = "paragraphs" if page.from_paragraphs else "visible text (the page has no <p> paragraphs)"
+        raise _Skip(UserError("HTML page with no article text: no main text found (only navigation, scripts, styles or empty elements)", where))
+    meta = dict(meta or {})
+    if page.date is not None:
+        meta.setdefault("date", page.date)
     n = len(page.paragraphs)
+    found = [f"title {_shorten(page.title)!r}"] if page.title else []
+    found += [f"date {page.date}"] if page.date else []
     warnings.warn(
-        f"{where}: HTML: took the article text from its {source}, {n} paragraph{'s' if n != 1 else ''}",
+        f"{where}: HTML: took the main text of the page, {n} paragraph{'s' if n != 1 else ''}"
+        + (f" ({', '.join(found)})" if found else ""),
         InputWarning,
         stacklevel=2,
     )
-    return Article(id=article_id, sentences=sentences, title=title if title is not None else page.title, meta=meta or {})
+    return Article(id=article_id, sentences=sentences, title=title if title is not None else page.title, meta=meta)
+
+
+def _shorten(text: str, most: int = 60) -> str:
+    return text if len(text) <= most else text[: most - 1].rstrip() + "…"
 
 
 def _record_article(line: str, where: str, lineno: int) -> Article:
@@ -244,12 +255,15 @@ def _iter_jsonl_lines(lines: Iterable[bytes | str], where: str, first_lineno: in
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 
 
-def _read_text_file(path: Path, where: str) -> str:
+def _read_text_file(path: Path, where: str, html: bool = False) -> str:
+    """A text file's text; an HTML page (`html`) that is not UTF-8 is read in the encoding its
+    markup declares, when it declares one."""
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise _Skip(UserError(f"cannot read: {exc.strerror or exc}", where)) from None
-    return _decode_text(data, where)
+    declared = decode_declared(data) if html else None
+    return declared if declared is not None else _decode_text(data, where)
 
 
 def _decode_text(data: bytes, where: str) -> str:
@@ -448,7 +462,7 @@ class LabelInputs:
         else:
             html, markdown = path.suffix.lower() in HTML_SUFFIXES, path.suffix.lower() == ".md"
             yield from self._guard(
-                _one(lambda: _text_article(_read_text_file(path, where), article_id, where, html, markdown))
+                _one(lambda: _text_article(_read_text_file(path, where, html), article_id, where, html, markdown))
             )
 
     def _stdin(self) -> Iterator[Article]:

@@ -184,8 +184,10 @@ def render_terminal(articles: Iterable[Article], console: Console, labels: Seque
         if n:
             console.print()
         heading = Text(article.title or article.id, style="bold underline")
-        if article.title:
-            heading.append(f"  ({article.id})", style="dim")
+        date = article.meta.get("date")  # the publication date an HTML page gave
+        about = ([article.id] if article.title else []) + ([date] if isinstance(date, str) and date else [])
+        if about:
+            heading.append(f"  ({', '.join(about)})", style="dim")
         console.print(heading)
         # A grid, so that a long sentence wraps under its own column, not under the tag.
         grid = Table.grid(padding=(0, 1))

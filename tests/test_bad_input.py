@@ -426,9 +426,10 @@ def test_label_html_page_extracts_the_article_with_one_warning(ws, tmp_path, nam
     page = write_file(tmp_path / name, HTML_PAGE)
     out = tmp_path / "out.jsonl"
     result = invoke("label", page, "--model", ws / "model", "--output", out, "--quiet")
-    assert_one_warning_line(result, f"warning: {page}: HTML: took the article text from its paragraphs, 2 paragraphs")
+    assert_one_warning_line(result, f"warning: {page}: HTML: took the main text of the page, 2 paragraphs (title 'Storm hits coast')")
     (article,) = [json.loads(x) for x in out.read_text().splitlines()]
     assert article["title"] == "Storm hits coast"
+    assert "meta" not in article  # no date in the markup; none guessed from "Copyright 2024"
     assert [s["text"] for s in article["sentences"]] == [
         "A storm killed 12 people on Monday, officials said.",
         "“We are doing everything we can,” Gov. Smith told reporters.",
@@ -440,7 +441,7 @@ def test_label_jsonl_text_holding_html_warns_with_its_line(ws, tmp_path):
     data = write_file(tmp_path / "in.jsonl", jsonl({"id": "x", "text": "Plain text. Nothing odd."}, {"id": "y", "text": "<p>One.</p><p>Two.</p>"}))
     out = tmp_path / "out.jsonl"
     result = invoke("label", data, "--model", ws / "baseline", "--output", out, "--quiet")
-    assert_one_warning_line(result, f"warning: {data}:2: HTML: took the article text from its paragraphs")
+    assert_one_warning_line(result, f"warning: {data}:2: HTML: took the main text of the page, 2 paragraphs")
     y = json.loads(out.read_text().splitlines()[1])
     assert [s["text"] for s in y["sentences"]] == ["One.", "Two."]
 

@@ -108,6 +108,19 @@ def test_markup_in_a_story_stays_text(browser, tmp_path):
     assert browser.eval("window.__xss === undefined")
 
 
+def test_a_story_shows_the_date_its_page_gave(browser, tmp_path):
+    dated = Article("storm", [Sentence("A storm hit.", "fact", confidence=0.9, scores={"fact": 0.9})], title="Storm", meta={"date": "2024-03-05"})
+    untitled = Article("calm", [Sentence("All was calm.", "fact", confidence=0.9, scores={"fact": 0.9})], meta={"date": "2024-03-06"})
+    out = tmp_path / "dated.html"
+    with ArticleWriter(out, labels=ROLES) as writer:
+        writer.write(dated)
+        writer.write(untitled)
+    browser.open(out.as_uri())
+    assert browser.eval("document.querySelector('#story-0 h2').textContent") == "Storm  (storm, 2024-03-05)"
+    assert browser.eval("document.querySelector('#story-1 h2').textContent") == "calm  (2024-03-06)"
+    assert browser.errors == []
+
+
 def test_thousands_of_stories_render_a_page_at_a_time(browser, tmp_path):
     def story(i: int) -> Article:
         roles = ["fact", "quote", "background"] + ([] if i % 3 else ["stance"])

@@ -249,3 +249,111 @@ def test_skip_bad_counts_and_continues(tmp_path):
 def test_skip_bad_still_raises_for_missing_path(tmp_path):
     with pytest.raises(UserError):
         iter_label_inputs([str(tmp_path / "nope")], skip_bad=True)
+
+
+# ------------------------------------------------------------------------------------------ HTML
+
+NEWS_PAGE = """<!DOCTYPE html><html lang="en"><head><title>Storm hits coast | The Daily Example</title>
+<meta property="og:title" content="Storm hits coast">
+<meta property="article:published_time" content="2024-03-05T08:30:00+00:00">
+<script>window.ads = ['do not label me'];</script><style>.teaser { color: red }</style></head>
+<body><nav><ul><li><a href="/">Home</a></li><li><a href="/world">World</a></li></ul></nav>
+<main><article><h1>Storm hits coast</h1>
+<p>A storm killed 12 people on Monday, officials said, after it made landfall near the port city late on Sunday night.</p>
+<p>&ldquo;We are doing everything we can,&rdquo; Gov. Jane Smith told reporters at a briefing. Rescue teams were still searching.</p>
+<p>The region was hit by a similar storm in 1998, when more than 40 people died and thousands lost their homes.</p>
+</article>
+<aside><h2>Related stories</h2><ul><li><a href="/a">Flood warnings issued for the weekend</a></li></ul></aside>
+<div id="comments" class="comments"><h3>Comments</h3><p>Great reporting, thanks for covering this story so quickly!</p></div>
+</main><footer><p>Copyright 2025 The Daily Example. All rights reserved.</p></footer></body></html>"""
+
+NEWS_PARAGRAPHS = [
+    "A storm killed 12 people on Monday, officials said, after it made landfall near the port city late on Sunday night.",
+    "“We are doing everything we can,” Gov. Jane Smith told reporters at a briefing. Rescue teams were still searching.",
+    "The region was hit by a similar storm in 1998, when more than 40 people died and thousands lost their homes.",
+]
+
+
+def test_html_page_main_text_title_and_date():
+    from newsroles.inference.html import extract_html
+
+    page = extract_html(NEWS_PAGE)
+    assert page.paragraphs == NEWS_PARAGRAPHS  # no menu, teaser, comment, footer or script; no repeated headline
+    assert page.text == "\n".join(NEWS_PARAGRAPHS)
+    assert (page.title, page.date) == ("Storm hits coast", "2024-03-05")
+
+
+def test_html_file_becomes_an_article_with_its_date(tmp_path):
+    f = write_file(tmp_path / "storm.html", NEWS_PAGE)
+    with pytest.warns(InputWarning, match=r"storm.html: HTML: took the main text of the page, 3 paragraphs \(title 'Storm hits coast', date 2024-03-05\)"):
+        (art,) = list(iter_label_inputs([str(f)]))
+    assert (art.id, art.title, art.meta) == ("storm", "Storm hits coast", {"date": "2024-03-05"})
+    assert [(s.paragraph, s.text) for s in art.sentences] == [
+        (0, NEWS_PARAGRAPHS[0]),
+        (1, "“We are doing everything we can,” Gov. Jane Smith told reporters at a briefing."),
+        (1, "Rescue teams were still searching."),
+        (2, NEWS_PARAGRAPHS[2]),
+    ]
+
+
+def test_jsonl_html_keeps_the_records_own_title_and_date(tmp_path):
+    f = _jsonl(tmp_path / "pages.jsonl", {"id": "a", "text": NEWS_PAGE, "title": "Given", "date": "2024-03-06"}, {"id": "b", "text": NEWS_PAGE})
+    with pytest.warns(InputWarning):
+        a, b = list(iter_label_inputs([str(f)]))
+    assert (a.title, a.meta) == ("Given", {"date": "2024-03-06"})
+    assert (b.title, b.meta) == ("Storm hits coast", {"date": "2024-03-05"})
+    assert [s.text for s in a.sentences] == [s.text for s in b.sentences]
+
+
+def test_parquet_html_cell_is_read_like_an_html_file(tmp_path):
+    pq = pytest.importorskip("pyarrow.parquet")
+    import pyarrow as pa
+
+    path = tmp_path / "pages.parquet"
+    pq.write_table(pa.table({"id": ["p1", "p2"], "text": [NEWS_PAGE, "<html><body><nav><a href='/'>Home</a></nav><script>x()</script></body></html>"]}), path)
+    inputs = iter_label_inputs([str(path)], skip_bad=True)
+    with pytest.warns(InputWarning):
+        (art,) = list(inputs)
+    assert (art.id, art.title, art.meta) == ("p1", "Storm hits coast", {"date": "2024-03-05"})
+    assert len(art.sentences) == 4
+    assert inputs.skipped == [f"{path}, row 2: record 'p2': HTML page with no article text: no main text found (only navigation, scripts, styles or empty elements)"]
+
+
+def test_readmes_example_page_gives_its_five_paragraphs():
+    from newsroles.inference.html import extract_html
+
+    page = extract_html((Path(__file__).resolve().parents[1] / "docs" / "examples" / "harbour-storm.html").read_text(encoding="utf-8"))
+    assert len(page.paragraphs) == 5 and page.paragraphs[0].startswith("A winter storm flooded")
+    assert page.paragraphs[-1].endswith("as storms grow stronger.")
+    for clutter in ("cookies", "By Ana Costa", "Photo: Courier", "tram line", "Stay safe", "All rights reserved", "Home"):
+        assert clutter not in page.text
+    assert (page.title, page.date) == ("Storm floods harbour district, forcing hundreds from their homes", "2024-03-05")
+
+
+@pytest.mark.parametrize(
+    ("head", "encoding"),
+    [
+        ('<meta charset="iso-8859-1">', "cp1252"),  # read as windows-1252, as browsers do: curly quotes survive
+        ("<meta http-equiv='Content-Type' content='text/html; charset=Shift_JIS'>", "shift_jis"),
+        ('<meta charset="windows-1251">', "cp1251"),
+    ],
+)
+def test_html_file_in_its_declared_encoding(tmp_path, head, encoding):
+    body = {"cp1252": "“Le café est fermé,” said the owner of the café on the quay.",
+            "shift_jis": "東京で大雨が降り、多くの電車が止まったと鉄道会社が発表した。",
+            "cp1251": "В Москве прошёл сильный дождь, сообщили городские власти в понедельник."}[encoding]
+    page = f"<html><head>{head}<title>T</title></head><body><article><p>{body}</p></article></body></html>"
+    f = write_file(tmp_path / "page.html", page.encode(encoding))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        (art,) = list(iter_label_inputs([str(f)]))
+    assert "".join(s.text for s in art.sentences).replace(" ", "") == body.replace(" ", "")
+    assert not [w for w in caught if "UTF-8" in str(w.message)]
+
+
+def test_html_file_that_is_utf8_is_read_as_utf8_whatever_it_declares(tmp_path):
+    page = '<html><head><meta charset="windows-1252"></head><body><p>“Quoted,” she said in Zürich.</p><p>Done.</p></body></html>'
+    f = write_file(tmp_path / "page.html", page.encode("utf-8"))
+    with pytest.warns(InputWarning, match="HTML"):
+        (art,) = list(iter_label_inputs([str(f)]))
+    assert art.sentences[0].text == "“Quoted,” she said in Zürich."

@@ -25,7 +25,8 @@ from served_models import STORY, baseline_model, onnx_model  # noqa: E402
 # Reading an HTML story warns that markup was taken out; expected here.
 pytestmark = pytest.mark.filterwarnings("ignore::newsroles.model.errors.InputWarning")
 
-PAGE = """<html><head><title>x</title><script>var a = 1;</script></head><body><nav>Home | World</nav>
+PAGE = """<html><head><title>x</title><script>var a = 1;</script>
+<meta property="article:published_time" content="2024-03-05T10:00:00Z"></head><body><nav>Home | World</nav>
 <h1>Storm hits coast</h1><p>A storm killed 12 people on Monday, officials said.</p>
 <p>The region was hit by a similar storm in 1998.</p></body></html>"""
 LIMITS = ServiceSettings(max_body_bytes=20_000, max_articles=3, timeout_s=30)
@@ -67,6 +68,8 @@ def test_label_html_and_articles(client, labeler):
     (record,) = r.json()["articles"]
     assert record == expected(labeler, PAGE, "html", html=True)
     assert record["title"] == "Storm hits coast" and "var a" not in json.dumps(record)
+    assert record["meta"] == {"date": "2024-03-05"}
+    assert [s["text"] for s in record["sentences"]][0] == "A storm killed 12 people on Monday, officials said."
     assert any("HTML" in w for w in r.json()["warnings"])
     r = client.post("/v1/label", json={"articles": [{"id": "b", "text": "He said so. Analysts expect talks."}, {"id": "a", "text": STORY}]})
     assert r.status_code == 200, r.text

@@ -88,6 +88,16 @@ def test_csv_without_scores_has_no_score_columns():
     assert buf.getvalue().splitlines() == ["article_id,sentence_index,text,label,confidence", "x,0,Hi.,fact,"]
 
 
+def test_render_terminal_heading_shows_the_pages_date():
+    dated = Article("a1", [Sentence("Hi.", label="fact")], title="Park opens", meta={"date": "2024-03-05"})
+    untitled = Article("a2", [Sentence("Hi.", label="fact")], meta={"date": "2024-03-06", "url": "x"})
+    console = Console(width=120, record=True, file=io.StringIO())
+    render_terminal([dated, untitled], console)
+    lines = console.export_text().splitlines()
+    assert lines[0] == "Park opens  (a1, 2024-03-05)"
+    assert "a2  (2024-03-06)" in lines
+
+
 def test_render_terminal(articles):
     articles[0].sentences[0].text = "Markup [bold]stays[/bold] literal."
     console = Console(width=120, record=True, color_system="truecolor", force_terminal=True, file=io.StringIO())

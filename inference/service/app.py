@@ -56,7 +56,7 @@ class LabelRequest(BaseModel):
         json_schema_extra={"examples": [{"text": "WASHINGTON -- A storm killed 12 people on Monday, officials said."}]},
     )
     text: str | None = Field(None, min_length=1, description="One story as plain text (markup in it is read as HTML).")
-    html: str | None = Field(None, min_length=1, description="One story as an HTML page.")
+    html: str | None = Field(None, min_length=1, description="One story as an HTML page: its main text, title and publication date (meta.date) are found by trafilatura.")
     id: str | None = Field(None, min_length=1, max_length=500, description="Id of the story given as text or html (default: text / html).")
     articles: list[ArticleIn] | None = Field(None, min_length=1, description="Several stories, each {id, text}.")
 

@@ -277,7 +277,10 @@ var NewsrolesView = (function () {
     box.id = "story-" + k;
     box.setAttribute("data-id", story.id);
     var h = el("h2", null, story.title || story.id);
-    if (story.title) h.appendChild(el("span", "sid", "  (" + story.id + ")"));
+    // The publication date found in an HTML page (meta.date), beside the id.
+    var date = story.meta && typeof story.meta.date === "string" ? story.meta.date : "";
+    var about = [story.title ? story.id : "", date].filter(Boolean).join(", ");
+    if (about) h.appendChild(el("span", "sid", "  (" + about + ")"));
     box.appendChild(h);
     this.renderShares(story, box);
     var para = null, last;
