@@ -6,6 +6,8 @@ import torch
 
 from newsroles.model.errors import UserError
 
+DEVICES = ("auto", "cpu", "cuda", "mps")  # what --device offers (inference/cli/grammar.py spells them too)
+
 
 def resolve_device(name: str = "auto") -> torch.device:
     if name == "auto":
@@ -16,7 +18,11 @@ def resolve_device(name: str = "auto") -> torch.device:
         if not torch.cuda.is_available():
             raise UserError("--device cuda was asked for, but no CUDA GPU is available here; use --device cpu or auto")
         return torch.device(name)
-    raise UserError(f"unknown device '{name}'; use auto, cpu or cuda")
+    if name == "mps":
+        if not (hasattr(torch.backends, "mps") and torch.backends.mps.is_available()):
+            raise UserError("--device mps was asked for, but no Apple GPU (MPS) is available here; use --device cpu or auto")
+        return torch.device("mps")
+    raise UserError(f"unknown device '{name}'; use {', '.join(DEVICES)}")
 
 
 PRECISIONS = ("auto", "fp32", "bf16")
@@ -29,6 +35,8 @@ def native_bf16(device: torch.device) -> bool:
     """
     if device.type == "cuda":
         return torch.cuda.is_bf16_supported()
+    if device.type != "cpu":
+        return False  # mps: fp32, the one precision every Apple GPU runs
     try:
         return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
     except (AttributeError, RuntimeError):

@@ -250,8 +250,8 @@ CASES = [
     ("models-show-corrupt", lambda c: (["models", "show", p := c.broken_model(lambda f: write_file(f / "newsroles.json", b"\xff\x00"))], p / "newsroles.json", "corrupt manifest")),
     ("export-missing", lambda c: (["export", p := c.tmp / "in" / "nomodel", "--output", c.tmp / "exported"], p, "model folder not found")),
     ("export-baseline", lambda c: (["export", c.baseline, "--output", c.tmp / "exported"], c.baseline, "only transformer models can be exported")),
-    ("export-runtime", lambda c: (["export", c.model, "--runtime", "tpu", "--output", c.tmp / "exported"], None, "unknown runtime 'tpu'")),
-    ("export-check-other-labels", lambda c: (["export", c.model, "--check", p := c.file("o.jsonl", jsonl({"id": "a", "sentences": [{"text": "x", "label": "rumour"}]})), "--runtime", "int8", "--output", c.tmp / "exported"], f"{p}:1", "label 'rumour'")),
+    ("export-runtime", lambda c: (["export", c.model, "--runtime", "tpu", "--output", c.tmp / "exported"], None, "'tpu' is not one of 'onnx', 'onnx-int8'")),
+    ("export-check-other-labels", lambda c: (["export", c.model, "--data", p := c.file("o.jsonl", jsonl({"id": "a", "sentences": [{"text": "x", "label": "rumour"}]})), "--runtime", "int8", "--output", c.tmp / "exported"], f"{p}:1", "label 'rumour'")),
 ]
 
 

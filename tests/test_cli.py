@@ -22,8 +22,8 @@ The region was hit by a similar storm in 1998. Analysts expect rebuilding to tak
 """
 
 
-def invoke(*args, input=None):
-    result = runner.invoke(app, [str(a) for a in args], input=input)
+def invoke(*args, input=None, env=None):
+    result = runner.invoke(app, [str(a) for a in args], input=input, env=env)
     return result
 
 
@@ -138,12 +138,173 @@ def write(path: Path, text: str) -> Path:
     return path
 
 
+def all_commands():
+    """Every command and subcommand of the app, as (its words, its click command): a new one is covered at once."""
+    import typer
+
+    def walk(command, words):
+        subcommands = getattr(command, "commands", {})
+        if words:
+            yield words, command
+        for name, sub in sorted(subcommands.items()):
+            yield from walk(sub, [*words, name])
+
+    return list(walk(typer.main.get_command(app), []))
+
+
+# What each command reads, as its --help must list it (training/readers.py, inference/inputs.py).
+DATA_FORMATS = (".jsonl", ".csv", ".tsv", ".parquet", ".arrow", "hf:")
+LABEL_INPUTS = (".txt", ".html", ".jsonl", ".csv", ".tsv", ".parquet", "folder", "- for stdin")
+
+
+def help_text(words) -> str:
+    result = invoke(*words, "--help", env={"COLUMNS": "2000"})
+    assert result.exit_code == 0, (words, result.output)
+    return " ".join(result.output.split())
+
+
 def test_every_command_has_help_with_an_example():
-    for args in (["--help"], ["train", "--help"], ["baseline", "--help"], ["evaluate", "--help"], ["label", "--help"],
-                 ["data", "convert", "--help"], ["data", "stats", "--help"]):
+    commands = all_commands()
+    assert {"evaluate", "compare", "export", "label", "serve"} <= {" ".join(w) for w, _ in commands}
+    for words in [[]] + [w for w, _ in commands]:
+        assert "Example" in help_text(words), words
+
+
+def test_every_help_lists_every_format_the_command_reads():
+    for words, command in all_commands():
+        names = {opt for p in command.params for opt in p.opts}
+        text = help_text(words)
+        if "--data" in names:
+            missing = [f for f in DATA_FORMATS if f not in text]
+            assert not missing, (words, missing)
+    label = help_text(["label"])
+    assert not [f for f in LABEL_INPUTS if f not in label], label
+
+
+def test_each_short_flag_means_one_thing_in_every_command():
+    meanings: dict[str, set[str]] = {}
+    for words, command in all_commands():
+        for param in command.params:
+            if getattr(param, "hidden", False) or param.param_type_name != "option":
+                continue  # a hidden option is a deprecated spelling, kept for one release
+            longs = [o for o in param.opts if o.startswith("--")]
+            for short in (o for o in param.opts + param.secondary_opts if not o.startswith("--")):
+                meanings.setdefault(short, set()).update(longs)
+    clashes = {short: longs for short, longs in meanings.items() if len(longs) > 1}
+    assert not clashes, clashes
+    assert meanings["-m"] == {"--model"} and meanings["-d"] == {"--data"} and meanings["-o"] == {"--output"}
+
+
+def test_the_model_and_the_data_are_spelled_one_way():
+    for words, command in all_commands():
+        for param in command.params:
+            if getattr(param, "hidden", False):
+                continue
+            if "--model" in param.opts:
+                assert "-m" in param.opts, words
+            if "--data" in param.opts:
+                assert "-d" in param.opts, words
+            if "--models-dir" in param.opts:
+                assert param.opts == ["--models-dir"], (words, param.opts)
+        arguments = [p for p in command.params if p.param_type_name == "argument"]
+        if any("--model" in p.opts for p in command.params):
+            continue  # its positional arguments are its input (label, select, data convert)
+        if arguments and arguments[0].name in ("models", "arguments", "ref", "model"):
+            assert "MODEL" in (arguments[0].metavar or ""), words
+
+
+def choices_of(param) -> list[str] | None:
+    """The values a parameter is limited to (typer with click: param.type.choices; typer >= 0.2x: its enum)."""
+    from enum import Enum
+
+    values = getattr(getattr(param, "type", None), "choices", None)
+    if values:
+        return [str(getattr(v, "value", v)) for v in values]
+    annotation = getattr(getattr(param, "type_descriptor", None), "annotation", None)
+    if isinstance(annotation, type) and issubclass(annotation, Enum):
+        return [m.value for m in annotation]
+    return None
+
+
+def test_choices_are_validated_and_completed():
+    choices = {}
+    for words, command in all_commands():
+        for param in command.params:
+            for name in ("--device", "--format", "--engine", "--runtime"):
+                if name in param.opts and not getattr(param, "hidden", False):
+                    values = choices_of(param)
+                    assert values, (words, name)  # not a free string
+                    choices.setdefault(name, set()).update(values)
+    assert choices["--device"] == {"auto", "cpu", "cuda", "mps"}
+    assert choices["--runtime"] == {"onnx", "onnx-int8", "bf16", "int8"}
+    result = invoke("export", "m", "--runtime", "tpu")
+    assert result.exit_code == 2 and result.output.startswith("error: ") and len(result.output.splitlines()) == 1, result.output
+    assert "'tpu' is not one of 'onnx', 'onnx-int8', 'bf16', 'int8'" in result.output
+    completed = runner.invoke(app, [], prog_name="newsroles", env={
+        "_NEWSROLES_COMPLETE": "complete_bash", "COMP_WORDS": "newsroles export m --runtime ", "COMP_CWORD": "4"})
+    assert completed.output.split() == ["onnx", "onnx-int8", "bf16", "int8"], completed.output
+    script = invoke("--show-completion", "bash")
+    assert script.exit_code == 0 and "_NEWSROLES_COMPLETE" in script.output
+
+
+def test_the_choices_are_the_ones_the_code_takes():
+    from newsroles.inference.cli.grammar import Device, LabelFormat, Runtime
+    from newsroles.inference.label import FORMATS
+    from newsroles.model.device import DEVICES
+    from newsroles.model.onnx_runtime import RUNTIMES
+
+    assert [d.value for d in Device] == list(DEVICES)
+    assert {r.value for r in Runtime} == set(RUNTIMES)
+    assert [f.value for f in LabelFormat] == list(FORMATS)
+
+
+def test_a_usage_error_is_one_line():
+    for args, fragment in ((["evaluate", "m", "--bogus"], "No such option: --bogus"), (["export"], "Missing argument")):
         result = invoke(*args)
-        assert result.exit_code == 0, (args, result.output)
-        assert "Example" in result.output, args
+        assert result.exit_code == 2, result.output
+        assert result.output.splitlines() == [result.output.strip()] and result.output.startswith("error: "), result.output
+        assert fragment in result.output
+
+
+def test_model_and_data_positional_or_as_options(workspace, tmp_path):
+    data = workspace / "data" / "validation.jsonl"
+    for args in (["evaluate", workspace / "baseline", data], ["evaluate", workspace / "baseline", "-d", data]):
+        out = tmp_path / "eval.json"
+        result = invoke(*args, "-o", out, "--no-record")
+        assert result.exit_code == 0 and "warning" not in result.output, result.output
+        assert json.loads(out.read_text())["n"] == 4
+        out.unlink()
+    both = invoke("compare", workspace / "baseline", workspace / "model", data, "--no-record", "--samples", "20")
+    assert both.exit_code == 0, both.output
+    nothing = invoke("compare", workspace / "baseline", workspace / "model")
+    assert nothing.exit_code == 2 and "at least two models" in nothing.output and "--data FILE" in nothing.output
+
+
+def deprecation(result, old: str, new: str) -> None:
+    line = f"warning: {old} is deprecated; use {new} (it will be removed in the next release)"
+    assert line in result.output.splitlines(), result.output
+
+
+def test_old_models_dir_flag_still_works(workspace, tmp_path):
+    """-d was --models-dir; where -d is --data now, a folder given to it is taken as the old spelling."""
+    data = workspace / "data" / "validation.jsonl"
+    out = tmp_path / "eval.json"
+    result = invoke("evaluate", workspace / "baseline", data, "-d", workspace, "-o", out, "--no-record")
+    assert result.exit_code == 0, result.output
+    deprecation(result, "-d for the models directory", "--models-dir (-d is short for --data now)")
+    assert json.loads(out.read_text())["n"] == 4
+    listed = invoke("models", "-d", workspace, "--json")
+    deprecation(listed, "-d for the models directory", "--models-dir (-d is short for --data now)")
+
+
+def test_old_export_spellings_still_work(workspace, tmp_path):
+    result = invoke("export", workspace / "model", "-r", "int8", "--check", workspace / "data" / "validation.jsonl",
+                    "-o", tmp_path / "int8", "--max-f1-drop", "100")
+    assert result.exit_code == 0, result.output
+    deprecation(result, "-r", "--runtime (-r means --report)")
+    deprecation(result, "--check", "--data")
+    manifest = json.loads((tmp_path / "int8" / "newsroles.json").read_text())
+    assert manifest["runtime"] == "int8" and manifest["export"]["check"]["data"].endswith("validation.jsonl")
 
 
 def test_label_progress_shows_articles_and_their_rate():

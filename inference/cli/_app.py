@@ -7,15 +7,46 @@ import re
 import sys
 
 import typer
+from typer.core import TyperGroup
+
+# click's exception classes, wherever this typer takes click from (click itself, or its own copy).
+_CLICK_ERRORS = {c.__name__: c for c in typer.BadParameter.__mro__}
+ClickException, UsageError = _CLICK_ERRORS["ClickException"], _CLICK_ERRORS["UsageError"]
+
+
+class OneLineErrors(TyperGroup):
+    """The root command: a usage error (an unknown option, a bad choice, a missing argument) is one
+    line, `error: ...`, with exit code 2, like every other bad input; no usage box."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except ClickException as exc:
+            if type(exc).__name__ == "NoArgsIsHelpError":
+                exc.show()  # the help text a bare command prints
+            else:
+                ctx = getattr(exc, "ctx", None)
+                hint = f" (see {ctx.command_path} --help)" if isinstance(exc, UsageError) and ctx is not None else ""
+                typer.echo(f"error: {one_line(exc.format_message()).replace('Value error, ', '')}{hint}", err=True)
+            sys.exit(exc.exit_code)
+        except typer.Abort:
+            typer.echo("aborted", err=True)
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
+
 
 app = typer.Typer(
     name="newsroles",
     help=(
         "Tag every sentence of a news article as stance, quote, background or fact.\n\n"
-        "Example: newsroles label story.txt --model models/default/<version>"
+        "Example: newsroles label story.txt --model models/default/<version>\n\n"
+        "Shell completion: newsroles --install-completion"
     ),
+    cls=OneLineErrors,
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )

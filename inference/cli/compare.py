@@ -7,21 +7,25 @@ from pathlib import Path
 import typer
 
 from newsroles.inference.cli._app import app, stderr_console, user_errors
+from newsroles.inference.cli.grammar import DATA_HELP, DEVICE_HELP, MODEL_HELP_SHORT, MODELS_DIR_HELP, Device, models_and_data, value
 
 
 @app.command("compare")
 @user_errors
 def compare(
-    models: list[str] = typer.Argument(..., help="Two or more versions: id, name, name/version or folder. The first is the reference."),
-    data: Path = typer.Option(..., "--data", help="Labeled .jsonl, .csv or .tsv file both are scored on."),
+    models: list[str] = typer.Argument(
+        ..., metavar="MODEL MODEL... [DATA]",
+        help=f"Two or more models ({MODEL_HELP_SHORT}); the first is the reference. Then the data unless --data gives it.",
+    ),
+    data: list[str] = typer.Option(None, "--data", "-d", metavar="FILE", help=DATA_HELP + " Every model is scored on it."),
     output: Path = typer.Option(None, "--output", "-o", help="Write the comparison as JSON here."),
     report: Path = typer.Option(None, "--report", "-r", help="Write a self-contained HTML report here."),
-    models_dir: Path = typer.Option(Path("models"), "--models-dir", "-d", help="Where ids and names are looked up."),
+    models_dir: Path = typer.Option(Path("models"), "--models-dir", help=MODELS_DIR_HELP),
     samples: int = typer.Option(1000, "--samples", min=1, help="Bootstrap resamples."),
     seed: int = typer.Option(13, "--seed", help="Bootstrap seed."),
     top: int = typer.Option(15, "--top", min=0, help="Changed sentences to print (all go to --output/--report)."),
     record: bool = typer.Option(True, "--record/--no-record", help="Record each evaluation in its model folder."),
-    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
+    device: Device = typer.Option(Device.auto, "--device", help=DEVICE_HELP),
     batch_size: int = typer.Option(None, "--batch-size", min=1, help="Windows per batch."),
     fail_if_worse: bool = typer.Option(
         False, "--fail-if-worse", help="Exit with code 1 when a model is worse than the first by the bootstrap interval (for CI jobs)."
@@ -32,16 +36,18 @@ def compare(
     Prints macro-F1, accuracy and per-role F1 side by side with deltas, a 95% confidence interval of
     the macro-F1 difference (paired bootstrap over articles), McNemar's test on per-sentence
     correctness and the sentences whose label changed, worst first. More than two models are
-    compared against the first.
+    compared against the first. Reads labeled data as .jsonl, .csv, .tsv, .parquet or .arrow files,
+    or hf:ORG/NAME:SPLIT.
 
-    Example: newsroles compare 3f9c2a1b default --data data/newsdiscourse/validation.jsonl --report compare.html
+    Example: newsroles compare 3f9c2a1b default data/newsdiscourse/validation.jsonl --report compare.html
 
     Example (a CI gate): newsroles compare models/released models/candidate --data dev.jsonl --fail-if-worse
     """
     from newsroles.training.compare import significantly_worse
 
+    models, (data,), models_dir = models_and_data(models, data, models_dir, at_least=2)
     result = run_compare(models, data, output=output, report=report, models_dir=models_dir, samples=samples, seed=seed,
-                         top=top, record=record, device=device, batch_size=batch_size)
+                         top=top, record=record, device=value(device), batch_size=batch_size)
     worse = significantly_worse(result)
     if fail_if_worse and worse:
         names = ", ".join(result["models"][c["b"]].get("ref") or str(result["models"][c["b"]].get("path")) for c in worse)

@@ -7,17 +7,20 @@ from pathlib import Path
 import typer
 
 from newsroles.inference.cli._app import app, stderr_console, user_errors
+from newsroles.inference.cli.grammar import DATA_HELP, DEVICE_HELP, MODEL_HELP_SHORT, MODELS_DIR_HELP, Device, models_and_data, value
 
 
 @app.command("evaluate")
 @user_errors
 def evaluate(
-    models: list[str] = typer.Argument(..., help="One or more models: folder, version id, name or name/version."),
-    data: Path = typer.Argument(..., help="Labeled .jsonl, .csv, .tsv, .parquet or .arrow file (sentence tables: default column names)."),
+    models: list[str] = typer.Argument(
+        ..., metavar="MODEL... [DATA]", help=f"One or more models ({MODEL_HELP_SHORT}), then the data unless --data gives it."
+    ),
+    data: list[str] = typer.Option(None, "--data", "-d", metavar="FILE", help=DATA_HELP),
     output: Path = typer.Option(None, "--output", "-o", help="Also write the metrics as JSON here (a list for several models)."),
-    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
+    device: Device = typer.Option(Device.auto, "--device", help=DEVICE_HELP),
     batch_size: int = typer.Option(None, "--batch-size", min=1, help="Windows per batch."),
-    models_dir: Path = typer.Option(Path("models"), "--models-dir", "-d", help="Where ids and names are looked up."),
+    models_dir: Path = typer.Option(Path("models"), "--models-dir", help=MODELS_DIR_HELP),
     record: bool = typer.Option(True, "--record/--no-record", help="Record the evaluation in each model's folder (evaluations/)."),
     plot: Path = typer.Option(None, "--plot", help="Write a reliability diagram (confidence against accuracy) here: .png, .svg or .pdf."),
 ):
@@ -26,7 +29,11 @@ def evaluate(
     Each evaluation is recorded in the model's folder (evaluations/<data fingerprint>.json) and its
     model card; evaluating on the same data again replaces that record.
 
+    Reads labeled data as .jsonl, .csv, .tsv, .parquet or .arrow files, or hf:ORG/NAME:SPLIT.
+
     Example: newsroles evaluate models/default/<version> data/newsdiscourse/validation.jsonl -o eval.json
+
+    Example: newsroles evaluate default 3f9c2a1b --data data/newsdiscourse/validation.jsonl --plot reliability.png
     """
     import json
 
@@ -40,13 +47,14 @@ def evaluate(
     from newsroles.training.evaluate import confusion_table, metrics_table
     from newsroles.training.withheld import summary_lines
 
+    models, (data,), models_dir = models_and_data(models, data, models_dir)
     if plot is not None:
         check_plot_path(plot)  # before the models run
     console = Console()
     results = []
     for ref in models:
         folder = resolve_path(ref, models_dir)
-        result = evaluate_model(folder, data, device, batch_size)
+        result = evaluate_model(folder, data, value(device), batch_size)
         results.append(result)
         console.print(metrics_table(result, title=f"{ref} on {data}"))
         console.print(confusion_table(result))

@@ -7,48 +7,62 @@ from pathlib import Path
 import typer
 
 from newsroles.inference.cli._app import app, stderr_console, user_errors
+from newsroles.inference.cli.grammar import DATA_FORMATS, MODEL_HELP_SHORT, MODELS_DIR_HELP, Runtime, deprecated, models_and_data, value
 
 
 @app.command("export")
 @user_errors
 def export(
-    model: str = typer.Argument(..., help="Transformer model to optimise: folder, version id, name or name/version."),
-    output: Path = typer.Option(None, "--output", "-o", help="Folder to write (default: beside MODEL, named MODEL-RUNTIME)."),
-    runtime: str = typer.Option(
-        "onnx", "--runtime", "-r", help="onnx (fp32, same answers up to rounding), onnx-int8 (fastest, costs accuracy: use --check), bf16 (CPUs with native bf16) or int8 (PyTorch only)."
+    arguments: list[str] = typer.Argument(
+        ..., metavar="MODEL [DATA]", help=f"Transformer model to optimise ({MODEL_HELP_SHORT}), then the data unless --data gives it."
     ),
-    check: Path = typer.Option(None, "--check", help="Labeled .jsonl/.csv/.tsv file: score both models on it and record the macro-F1 of each."),
-    max_f1_drop: float = typer.Option(0.5, "--max-f1-drop", help="With --check: refuse a copy that loses more macro-F1 points than this."),
+    output: Path = typer.Option(None, "--output", "-o", help="Folder to write (default: beside MODEL, named MODEL-RUNTIME)."),
+    runtime: Runtime = typer.Option(
+        Runtime.onnx, "--runtime", help="onnx (fp32, same answers up to rounding), onnx-int8 (fastest, costs accuracy: check it with --data), bf16 (CPUs with native bf16) or int8 (PyTorch only)."
+    ),
+    data: list[str] = typer.Option(
+        None, "--data", "-d", metavar="FILE", help=f"Labeled data ({DATA_FORMATS}): score both models on it and record the macro-F1 of each."
+    ),
+    max_f1_drop: float = typer.Option(0.5, "--max-f1-drop", help="With --data: refuse a copy that loses more macro-F1 points than this."),
     tune_bias: Path = typer.Option(
         None,
         "--tune-bias",
-        help="Labeled dev file (the one the model's label biases were tuned on; never test data): tune the copy's "
+        help=f"Labeled dev data ({DATA_FORMATS}; the one the model's label biases were tuned on; never test data): tune the copy's "
         "biases again on its own outputs, which int8 or bf16 arithmetic moves a little.",
     ),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace the output folder if it exists."),
-    models_dir: Path = typer.Option(Path("models"), "--models-dir", "-d", help="Where ids and names are looked up."),
+    models_dir: Path = typer.Option(Path("models"), "--models-dir", help=MODELS_DIR_HELP),
     window_overlap: float = typer.Option(
         None,
         "--window-overlap",
         help="Replace the model's window overlap in the copy (0.0: each sentence encoded once, about twice as fast "
-        "as the usual 0.5, with less context at window edges; measure it with --check).",
+        "as the usual 0.5, with less context at window edges; measure it with --data).",
     ),
+    old_check: str = typer.Option(None, "--check", hidden=True),
+    old_runtime: Runtime = typer.Option(None, "-r", hidden=True),
 ):
     """Write an optimised CPU copy of a model folder; label and evaluate use it like any model folder.
 
-    Example: newsroles export models/default/<version> --check data/newsdiscourse/validation.jsonl
+    Example: newsroles export models/default/<version> data/newsdiscourse/validation.jsonl
 
     Example: newsroles export models/default/<version> --runtime onnx-int8 --tune-bias data/newsdiscourse/validation.jsonl
     """
     from newsroles.inference.export import export_model
     from newsroles.model.registry import resolve_path
 
+    if old_runtime is not None:
+        deprecated("-r", "--runtime (-r means --report)")
+        runtime = old_runtime
+    if old_check is not None:
+        deprecated("--check", "--data")
+        data = [*(data or []), old_check]
+    (model,), data, models_dir = models_and_data(arguments, data, models_dir, at_most=1, need_data=False)
     console = stderr_console()
     report = export_model(
         resolve_path(model, models_dir),
         output,
-        runtime=runtime,
-        check_data=check,
+        runtime=value(runtime),
+        check_data=data[0] if data else None,
         max_f1_drop=max_f1_drop,
         overwrite=overwrite,
         window_overlap=window_overlap,

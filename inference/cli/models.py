@@ -7,20 +7,23 @@ from pathlib import Path
 import typer
 
 from newsroles.inference.cli._app import app, user_errors
+from newsroles.inference.cli.grammar import MODEL_HELP_SHORT, old_models_dir_flag
 
 models_app = typer.Typer(help="List model versions and show their model cards.", invoke_without_command=True)
 app.add_typer(models_app, name="models")
 
 MODELS_DIR_HELP = "Folder holding the model versions."
+OLD_D = typer.Option(None, "-d", hidden=True)
 
 
 @models_app.callback()
 @user_errors
 def models(
     ctx: typer.Context,
-    models_dir: Path = typer.Option(Path("models"), "--models-dir", "-d", help=MODELS_DIR_HELP),
+    models_dir: Path = typer.Option(Path("models"), "--models-dir", help=MODELS_DIR_HELP),
     name: str = typer.Option(None, "--name", "-n", help="Only versions of this name."),
     as_json: bool = typer.Option(False, "--json", help="Print the list as JSON."),
+    old_models_dir: Path = OLD_D,
 ):
     """List model versions, newest first, with their key metrics.
 
@@ -28,7 +31,7 @@ def models(
     """
     if ctx.invoked_subcommand is not None:
         return
-    list_models(models_dir, name, as_json)
+    list_models(old_models_dir_flag(old_models_dir, models_dir), name, as_json)
 
 
 def list_models(models_dir: Path, name: str | None = None, as_json: bool = False) -> None:
@@ -78,9 +81,10 @@ def versions_table(versions, title: str = "Model versions"):
 @models_app.command("show")
 @user_errors
 def show(
-    ref: str = typer.Argument(..., help="Version id (or prefix), name (newest of that name), name/version, or a folder."),
-    models_dir: Path = typer.Option(Path("models"), "--models-dir", "-d", help=MODELS_DIR_HELP),
+    ref: str = typer.Argument(..., metavar="MODEL", help=f"The model ({MODEL_HELP_SHORT}; a name means its newest version)."),
+    models_dir: Path = typer.Option(Path("models"), "--models-dir", help=MODELS_DIR_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print model_card.json instead of MODEL_CARD.md."),
+    old_models_dir: Path = OLD_D,
 ):
     """Print a version's model card.
 
@@ -91,7 +95,7 @@ def show(
     from newsroles.model.card import CARD_JSON, build_card, read_card_markdown, read_card_text
     from newsroles.model.registry import resolve
 
-    version = resolve(ref, models_dir)
+    version = resolve(ref, old_models_dir_flag(old_models_dir, models_dir))
     if as_json:
         path = version.path / CARD_JSON
         text = read_card_text(path) if path.is_file() else None

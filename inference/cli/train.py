@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from newsroles.inference.cli._app import app, parse_overrides, stderr_console, user_errors
+from newsroles.inference.cli.grammar import old_models_dir_flag
 
 OVERRIDES = {"allow_extra_args": True, "ignore_unknown_options": True}
 
@@ -17,7 +18,8 @@ def train(
     ctx: typer.Context,
     config: Path = typer.Option(None, "--config", "-c", help="YAML config (see configs/; default: the packaged default model's)."),
     output: Path = typer.Option(None, "--output", "-o", help="Model folder to write (default: <models_dir>/<name>/<timestamp>)."),
-    models_dir: Path = typer.Option(None, "--models-dir", "-d", help="Where new versions go (default: the config's models_dir, models/)."),
+    models_dir: Path = typer.Option(None, "--models-dir", help="Where new versions go (default: the config's models_dir, models/)."),
+    old_models_dir: Path = typer.Option(None, "-d", hidden=True),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
     resume: bool = typer.Option(False, "--resume", help="Continue a killed run of the same config from its last checkpoint."),
     final: str = typer.Option(
@@ -39,7 +41,7 @@ def train(
     """
     from newsroles.training.run import layer_cut_notice, train_from_config
 
-    run_config = run_config_for(ctx, config, models_dir)
+    run_config = run_config_for(ctx, config, old_models_dir_flag(old_models_dir, models_dir))
     notice = layer_cut_notice(run_config) if final is None else None  # a final fit repeats its selection's choice
     if notice:
         stderr_console().print(notice, highlight=False)
@@ -59,7 +61,8 @@ def baseline(
     ctx: typer.Context,
     config: Path = typer.Option(None, "--config", "-c", help="YAML config: its data and baseline sections are used (default: the packaged one)."),
     output: Path = typer.Option(None, "--output", "-o", help="Model folder to write (default: <models_dir>/<name>-tfidf/<timestamp>)."),
-    models_dir: Path = typer.Option(None, "--models-dir", "-d", help="Where new versions go (default: the config's models_dir, models/)."),
+    models_dir: Path = typer.Option(None, "--models-dir", help="Where new versions go (default: the config's models_dir, models/)."),
+    old_models_dir: Path = typer.Option(None, "-d", hidden=True),
 ):
     """Train the TF-IDF + logistic regression baseline on the same data, saved like any model.
 
@@ -67,7 +70,7 @@ def baseline(
     """
     from newsroles.training.run import baseline_from_config
 
-    report_model(baseline_from_config(run_config_for(ctx, config, models_dir), config, output))
+    report_model(baseline_from_config(run_config_for(ctx, config, old_models_dir_flag(old_models_dir, models_dir)), config, output))
 
 
 def run_config_for(ctx: typer.Context, config: Path, models_dir: Path | None):
