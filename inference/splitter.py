@@ -271,7 +271,11 @@ class Unit:
 
     def sentences(self) -> list[tuple[str, int, int]]:
         """(sentence, start, end) of the unit's sentences, start and end indexing the original."""
-        return [(self.text[a:b], self.original(a), self.original(b - 1) + 1) for a, b in sentence_spans(self.text)]
+        spans = sentence_spans(self.text)
+        if len(self.starts) == 1:  # one line (most units): a plain shift
+            at = self.origins[0]
+            return [(self.text[a:b], at + a, at + b) for a, b in spans]
+        return [(self.text[a:b], self.original(a), self.original(b - 1) + 1) for a, b in spans]
 
 
 def _is_long(line: str, longest: int) -> bool:
