@@ -30,7 +30,7 @@ what they index in `offsets_into`: "text", the story as given (a text file's or 
 decoded, a leading byte-order mark removed; a JSONL `text`), headline line included; "extracted_text",
 the text taken from an HTML page (its paragraphs joined with a blank line, kept in the article's
 `extracted_text`); "joined_sentences", for inputs already split (JSONL or Parquet `sentences`,
-CSV/TSV rows): the sentence texts, each stripped, joined with "\n".
+CSV/TSV rows): the sentence texts, each stripped, joined with a newline (`SENTENCE_SEPARATOR`).
 
 Problems a user can fix raise `UserError` naming the file (and line): a missing path, a directory
 without inputs, a JSONL line that is not a JSON object or lacks `id` / `text`, an empty article or

@@ -298,7 +298,7 @@ def _lines(t: str, start: int, stop: int) -> list[tuple[str, int]]:
 
 
 def paragraph_units(text: str) -> list[list[Unit]]:
-    """`split_paragraphs` with each unit's way back into `text` (see `Unit`): the offsets count
+    r"""`split_paragraphs` with each unit's way back into `text` (see `Unit`): the offsets count
     every character of `text` as given, its line ends ("\r\n", "\r", "\n") included."""
     crlf = [m.start() - k for k, m in enumerate(re.finditer("\r\n", text))]  # each CRLF's "\n", once joined
     t = text.replace("\r\n", "\n").replace("\r", "\n")
@@ -359,7 +359,7 @@ _LINE_BREAK_RUN = re.compile(r"\s*[\r\n]\s*")
 
 
 def normalize_lines(span: str) -> str:
-    """A sentence's slice of the original text as the splitter gives the sentence: each run of
+    r"""A sentence's slice of the original text as the splitter gives the sentence: each run of
     whitespace holding a line break ("\r\n", "\r", "\n") becomes one space, or nothing after a
     letter and a hyphen and before a lower-case letter (a word broken at the line end: "well-\nknown"
     -> "well-known"). Other whitespace is kept as it is. For every sentence the splitter makes,
