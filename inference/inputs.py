@@ -26,6 +26,13 @@ A path may be
 - `-`: stdin, one plain-text article with id `stdin`, or JSONL when its first non-space character
   is `{`.
 
+Every sentence gets `start` and `end` (Python str indices, end exclusive), and its article says
+what they index in `offsets_into`: "text", the story as given (a text file's or stdin's text as
+decoded, a leading byte-order mark removed; a JSONL `text`), headline line included; "extracted_text",
+the text taken from an HTML page (its paragraphs joined with a blank line, kept in the article's
+`extracted_text`); "joined_sentences", for inputs already split (JSONL or Parquet `sentences`,
+CSV/TSV rows): the sentence texts, each stripped, joined with a newline (`SENTENCE_SEPARATOR`).
+
 Problems a user can fix raise `UserError` naming the file (and line): a missing path, a directory
 without inputs, a JSONL line that is not a JSON object or lacks `id` / `text`, an empty article or
 file, a binary file (NUL bytes, a PDF, an image ...: see `newsroles.model.textio`), an HTML page
@@ -47,8 +54,8 @@ from typing import IO, Any, Iterable, Iterator
 
 from newsroles.inference.html import HTML_SUFFIXES, decode_declared, extract_html, looks_like_html
 from newsroles.inference.parquet import PARQUET_SUFFIXES
-from newsroles.inference.splitter import article_from_text, split_article, split_sentences
-from newsroles.model.article import Article, Sentence
+from newsroles.inference.splitter import article_from_text, sentence_spans, text_sentences
+from newsroles.model.article import OFFSETS_EXTRACTED, OFFSETS_TEXT, Article, Sentence
 from newsroles.model.errors import InputWarning, UserError
 from newsroles.model.textio import Decoder, binary_error
 
@@ -64,6 +71,7 @@ TABLE_SUFFIXES = (".csv", ".tsv")
 DIR_SUFFIXES = TEXT_SUFFIXES + (".jsonl",) + HTML_SUFFIXES[:2] + PARQUET_SUFFIXES[:1]
 STDIN = "-"
 STDIN_ID = "stdin"
+PARAGRAPH_SEPARATOR = "\n\n"  # between an HTML page's paragraphs in its `extracted_text`
 
 
 class _Skip(Exception):
@@ -114,11 +122,10 @@ _TAG = re.compile(r"</?[A-Za-z][^<>]*>")
 def _html_article(html: str, article_id: str, where: str, title: str | None = None, meta: dict | None = None) -> Article:
     """The article in an HTML page (see `newsroles.inference.html`): one paragraph a line of the
     extracted text; the page's title unless `title` is given, its date in `meta["date"]` unless the
-    record has one. A one-line warning says that markup was taken out."""
+    record has one; sentence offsets index the extracted text (`extracted_sentences`). A one-line
+    warning says that markup was taken out."""
     page = extract_html(html)
-    sentences = [
-        Sentence(text=s, paragraph=p) for p, para in enumerate(page.paragraphs) for s in split_sentences(para)
-    ]
+    text, sentences = extracted_sentences(page.paragraphs)
     if not sentences:
         raise _Skip(UserError("HTML page with no article text: no main text found (only navigation, scripts, styles or empty elements)", where))
     meta = dict(meta or {})
@@ -133,7 +140,19 @@ def _html_article(html: str, article_id: str, where: str, title: str | None = No
         InputWarning,
         stacklevel=2,
     )
-    return Article(id=article_id, sentences=sentences, title=title if title is not None else page.title, meta=meta)
+    return Article(id=article_id, sentences=sentences, title=title if title is not None else page.title, meta=meta,
+                   offsets_into=OFFSETS_EXTRACTED, extracted_text=text)
+
+
+def extracted_sentences(paragraphs: list[str]) -> tuple[str, list[Sentence]]:
+    """(text, sentences) of an HTML page's extracted paragraphs: the text is the paragraphs joined
+    with a blank line (PARAGRAPH_SEPARATOR), and each sentence's `start` and `end` index it."""
+    sentences: list[Sentence] = []
+    at = 0
+    for p, para in enumerate(paragraphs):
+        sentences.extend(Sentence(text=para[a:b], paragraph=p, start=at + a, end=at + b) for a, b in sentence_spans(para))
+        at += len(para) + len(PARAGRAPH_SEPARATOR)
+    return PARAGRAPH_SEPARATOR.join(paragraphs), sentences
 
 
 def _shorten(text: str, most: int = 60) -> str:
@@ -189,8 +208,7 @@ def _dict_article(rec: Any, where: str, lineno: int) -> Article:
         if title is None:
             article = article_from_text(text, rid)
         else:
-            sents = [Sentence(text=s, paragraph=p) for p, s in split_article(text)]
-            article = Article(id=rid, sentences=sents, title=title or None)
+            article = Article(id=rid, sentences=text_sentences(text), title=title or None, offsets_into=OFFSETS_TEXT)
         article.meta = meta
         return article
 
@@ -215,7 +233,9 @@ def _dict_article(rec: Any, where: str, lineno: int) -> Article:
             sents.append(Sentence(text=stext.strip(), paragraph=para))
         if not sents:
             raise bad(f"record {rid!r}: empty article (no sentences)")
-        return Article(id=rid, sentences=sents, title=title or None, meta=meta)
+        article = Article(id=rid, sentences=sents, title=title or None, meta=meta)
+        article.set_joined_offsets()
+        return article
 
     raise bad(f"record {rid!r} lacks 'text' (or 'sentences')")
 
@@ -297,6 +317,7 @@ def _table_source(path: Path, where: str, skip_rows: bool) -> Iterator[Article |
             pending.clear()
             for s in article.sentences:
                 s.label = None
+            article.set_joined_offsets()
             yield article
         yield from (_Skip(e) for e in pending)
     except UserError as err:

@@ -51,6 +51,7 @@ def label_inputs(
     stdin: IO | None = None,
     console=None,
     models_dir: str | Path = "models",
+    offsets: bool = False,
 ) -> LabelReport:
     """Label every article of `paths` with `model`, writing `output` as it goes.
 
@@ -58,6 +59,7 @@ def label_inputs(
     `evaluate` and `compare` do), or None for the newest model there.
     `min_confidence`: sentences below it are left unlabeled (label None, reason "low confidence");
     the HTML view also takes it as its low-confidence mark (default 0.5).
+    `offsets`: the table shows each sentence's start-end (files always hold them).
     """
     from newsroles.inference.inputs import LabelInputs
     from newsroles.inference.predictor import load_labeler
@@ -85,7 +87,7 @@ def label_inputs(
 
             console = console or Console()
             for article in labeler.label_stream(inputs, batch_size=batch_size, progress=count):
-                render_terminal([article], console, labeler.labels)
+                render_terminal([article], console, labeler.labels, offsets=offsets)
                 report.count(article)
                 _show_articles(bar, report.articles, started)
         else:

@@ -6,7 +6,8 @@ same columns whatever its articles carry:
 
     id: string, title: string, meta: string (the JSON of `meta`, null when empty),
     sentences: list<struct<text, label, source_labels: list<string>, paragraph: int64,
-                           confidence: float64, scores: map<string, float64>>>
+                           confidence: float64, scores: map<string, float64>, start: int64, end: int64>>,
+    offsets_into: string, extracted_text: string (null unless the article came from an HTML page)
 
 `record_of_row` turns such a row back into that JSONL record. Input rows (`iter_rows`) are the
 records `newsroles.inference.inputs` reads: columns `id` and `text` (optional `title`), or `id` and
@@ -30,7 +31,8 @@ ROW_BATCH = 1024  # rows read at a time: memory stays bounded on a file of milli
 # is a ValueError, not an OSError).
 READ_ERRORS = (OSError, ValueError)
 
-_SENTENCE_FIELDS = ("text", "label", "source_labels", "paragraph", "confidence", "scores")
+_SENTENCE_FIELDS = ("text", "label", "source_labels", "paragraph", "confidence", "scores", "start", "end")
+_ARTICLE_EXTRAS = ("offsets_into", "extracted_text")  # after `sentences`, as in the JSONL record
 
 
 def article_schema():
@@ -44,9 +46,14 @@ def article_schema():
             ("paragraph", pa.int64()),
             ("confidence", pa.float64()),
             ("scores", pa.map_(pa.string(), pa.float64())),
+            ("start", pa.int64()),
+            ("end", pa.int64()),
         ]
     )
-    return pa.schema([("id", pa.string()), ("title", pa.string()), ("meta", pa.string()), ("sentences", pa.list_(sentence))])
+    return pa.schema(
+        [("id", pa.string()), ("title", pa.string()), ("meta", pa.string()), ("sentences", pa.list_(sentence))]
+        + [(name, pa.string()) for name in _ARTICLE_EXTRAS]
+    )
 
 
 def row_of_article(article: Article) -> dict[str, Any]:
@@ -64,6 +71,7 @@ def row_of_article(article: Article) -> dict[str, Any]:
         "title": record["title"],
         "meta": json.dumps(meta, ensure_ascii=False, default=str) if meta else None,
         "sentences": sentences,
+        **{name: record.get(name) for name in _ARTICLE_EXTRAS},
     }
 
 
@@ -80,8 +88,11 @@ def record_of_row(row: dict[str, Any]) -> dict[str, Any]:
                 item[name] = s[name]
         if s.get("scores") is not None:
             item["scores"] = dict(s["scores"])
+        if s.get("start") is not None:
+            item["start"], item["end"] = s["start"], s["end"]
         sentences.append(item)
     out["sentences"] = sentences
+    out.update({name: row[name] for name in _ARTICLE_EXTRAS if row.get(name) is not None})
     return out
 
 

@@ -6,15 +6,26 @@ and sentences; `article_from_text` also finds a leading headline and builds an `
 Nothing is lost or invented: the sentences of a text, joined, hold every non-space character of it
 in order. The rules were tuned on the train split of NewsDiscourse (see
 benchmarks/splitter_boundary_f1.py for the boundary F1 against the annotators' split).
+
+Spans: `sentence_spans` gives (start, end) per sentence of one unit; `paragraph_units` keeps, for
+each unit, where its lines stand in the original text, so `text_sentences` and `article_from_text`
+give every sentence `start` and `end` (Python str indices, end exclusive) into the text as given.
+A sentence within one line is exactly its slice; one that runs over line breaks equals its slice
+after `normalize_lines` (the splitter's only change to the text: joining wrapped lines).
 """
 
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
+from dataclasses import dataclass
 
-from newsroles.model.article import Article, Sentence
+from newsroles.model.article import OFFSETS_TEXT, Article, Sentence
 
-__all__ = ["sentence_spans", "split_sentences", "split_paragraphs", "split_article", "article_from_text"]
+__all__ = [
+    "sentence_spans", "split_sentences", "split_paragraphs", "paragraph_units", "split_article", "text_sentences",
+    "article_from_text", "normalize_lines", "Unit",
+]
 
 # --- word lists -----------------------------------------------------------------------------------
 
@@ -243,8 +254,84 @@ _BLANK_LINE = re.compile(r"\n[ \t\f\v\r]*\n\s*")
 _BULLET = re.compile(r"^\s*(?:[-*•·▪‣–—]\s|\d{1,3}[.)]\s|\([a-z0-9]\)\s)")
 
 
+@dataclass(frozen=True)
+class Unit:
+    """What the splitter splits into sentences: one line of a text, or its soft-wrapped lines
+    joined (with a space, or with nothing after a word broken by a hyphen), and where each of
+    those lines starts in the original text, so that a position in `text` maps back."""
+
+    text: str
+    starts: tuple[int, ...]  # where each joined line starts in `text`
+    origins: tuple[int, ...]  # and where it starts in the original text
+
+    def original(self, pos: int) -> int:
+        """The original text's index of `text[pos]` (a character of a line, not a joining space)."""
+        k = bisect_right(self.starts, pos) - 1
+        return self.origins[k] + pos - self.starts[k]
+
+    def sentences(self) -> list[tuple[str, int, int]]:
+        """(sentence, start, end) of the unit's sentences, start and end indexing the original."""
+        spans = sentence_spans(self.text)
+        if len(self.starts) == 1:  # one line (most units): a plain shift
+            at = self.origins[0]
+            return [(self.text[a:b], at + a, at + b) for a, b in spans]
+        return [(self.text[a:b], self.original(a), self.original(b - 1) + 1) for a, b in spans]
+
+
 def _is_long(line: str, longest: int) -> bool:
     return len(line) >= max(40, int(0.6 * longest))
+
+
+def _lines(t: str, start: int, stop: int) -> list[tuple[str, int]]:
+    """The non-blank lines of `t[start:stop]`, stripped, with where each starts in `t`."""
+    out = []
+    while True:
+        nl = t.find("\n", start, stop)
+        end = stop if nl < 0 else nl
+        line = t[start:end]
+        core = line.strip()
+        if core:
+            out.append((core, start + len(line) - len(line.lstrip())))
+        if nl < 0:
+            return out
+        start = nl + 1
+
+
+def paragraph_units(text: str) -> list[list[Unit]]:
+    r"""`split_paragraphs` with each unit's way back into `text` (see `Unit`): the offsets count
+    every character of `text` as given, its line ends ("\r\n", "\r", "\n") included."""
+    crlf = [m.start() - k for k, m in enumerate(re.finditer("\r\n", text))]  # each CRLF's "\n", once joined
+    t = text.replace("\r\n", "\n").replace("\r", "\n")
+
+    def origin(pos: int) -> int:
+        return pos + bisect_left(crlf, pos)
+
+    blocks, start = [], 0
+    for m in _BLANK_LINE.finditer(t):
+        blocks.append((start, m.start()))
+        start = m.end()
+    blocks.append((start, len(t)))
+    out: list[list[Unit]] = []
+    for block_start, block_stop in blocks:
+        lines = _lines(t, block_start, block_stop)
+        if not lines:
+            continue
+        longest = max(len(ln) for ln, _ in lines)
+        units: list[Unit] = []
+        cur, starts, origins = lines[0][0], [0], [origin(lines[0][1])]
+        for (prev, _), (line, at) in zip(lines, lines[1:]):
+            hyphen = prev[-2:-1].isalpha() and prev.endswith("-") and line[:1].islower()
+            if hyphen or (_is_long(prev, longest) and not _BULLET.match(line)):
+                cur += "" if hyphen else " "  # "well-\nknown" -> "well-known"; a soft wrap -> a space
+                starts.append(len(cur))
+                origins.append(origin(at))
+                cur += line
+            else:
+                units.append(Unit(cur, tuple(starts), tuple(origins)))
+                cur, starts, origins = line, [0], [origin(at)]
+        units.append(Unit(cur, tuple(starts), tuple(origins)))
+        out.append(units)
+    return out
 
 
 def split_paragraphs(text: str) -> list[list[str]]:
@@ -254,37 +341,36 @@ def split_paragraphs(text: str) -> list[list[str]]:
     the paragraph (hard-wrapped prose); otherwise (short lines: headlines, bylines, lists) each line
     stays a unit of its own. A line that opens with a bullet always starts a new unit.
     """
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    out: list[list[str]] = []
-    for block in _BLANK_LINE.split(text):
-        lines = [ln.strip() for ln in block.split("\n")]
-        lines = [ln for ln in lines if ln]
-        if not lines:
-            continue
-        longest = max(len(ln) for ln in lines)
-        units: list[str] = []
-        cur = lines[0]
-        for prev, line in zip(lines, lines[1:]):
-            hyphen = prev[-2:-1].isalpha() and prev.endswith("-") and line[:1].islower()
-            if hyphen:
-                cur += line  # "well-\nknown" -> "well-known"
-            elif _is_long(prev, longest) and not _BULLET.match(line):
-                cur += " " + line
-            else:
-                units.append(cur)
-                cur = line
-        units.append(cur)
-        out.append(units)
-    return out
+    return [[unit.text for unit in units] for units in paragraph_units(text)]
 
 
 def split_article(text: str) -> list[tuple[int, str]]:
     """(paragraph_index, sentence) for every sentence of a plain-text article, paragraphs from 0."""
-    out: list[tuple[int, str]] = []
-    for p, units in enumerate(split_paragraphs(text)):
-        for unit in units:
-            out.extend((p, s) for s in split_sentences(unit))
-    return out
+    return [(s.paragraph, s.text) for s in text_sentences(text)]
+
+
+def text_sentences(text: str) -> list[Sentence]:
+    """The sentences of a plain-text article (no headline looked for), each with its paragraph
+    index and its `start` and `end` in `text`."""
+    return _split_text(text, find_title=False)[1]
+
+
+_LINE_BREAK_RUN = re.compile(r"\s*[\r\n]\s*")
+
+
+def normalize_lines(span: str) -> str:
+    r"""A sentence's slice of the original text as the splitter gives the sentence: each run of
+    whitespace holding a line break ("\r\n", "\r", "\n") becomes one space, or nothing after a
+    letter and a hyphen and before a lower-case letter (a word broken at the line end: "well-\nknown"
+    -> "well-known"). Other whitespace is kept as it is. For every sentence the splitter makes,
+    `normalize_lines(text[s.start:s.end]) == s.text`; a sentence within one line is its slice."""
+
+    def join(m: re.Match) -> str:
+        i, j = m.start(), m.end()
+        hyphen = i >= 2 and span[i - 1] == "-" and span[i - 2].isalpha() and span[j:j + 1].islower()
+        return "" if hyphen else " "
+
+    return _LINE_BREAK_RUN.sub(join, span)
 
 
 # --- headline -------------------------------------------------------------------------------------
@@ -340,21 +426,16 @@ def _title_choice(lead: list[str]) -> int | None:
     return None
 
 
-def article_from_text(text: str, article_id: str) -> Article:
-    """An Article from a plain-text story: a leading headline (if any) becomes the title.
-
-    The headline is one of the short lines without sentence-final punctuation that open the text
-    before the body (web boilerplate such as "Back To Top", bylines and dates are passed over);
-    any other leading line stays in the article as a sentence, so nothing is lost. Paragraph
-    indices count the paragraphs that hold sentences, from 0.
-    """
-    paragraphs = split_paragraphs(text)
+def _split_text(text: str, find_title: bool) -> tuple[str | None, list[Sentence]]:
+    """(title, sentences) of a plain-text story; the title only when `find_title` (see
+    `article_from_text`). Sentences carry `start` and `end` into `text`."""
+    paragraphs = paragraph_units(text)
     flat = [(p, u) for p, units in enumerate(paragraphs) for u in units]
     lead: list[str] = []
-    for k, (_, unit) in enumerate(flat[:_MAX_LEAD]):
-        if not _headline_like(unit, first=k == 0 and len(paragraphs[0]) == 1):
+    for k, (_, unit) in enumerate(flat[:_MAX_LEAD] if find_title else []):
+        if not _headline_like(unit.text, first=k == 0 and len(paragraphs[0]) == 1):
             break
-        lead.append(unit)
+        lead.append(unit.text)
     title = None
     drop = None
     # A title needs a body after it: a text of short lines only has no headline.
@@ -367,7 +448,21 @@ def article_from_text(text: str, article_id: str) -> Article:
     for k, (p, unit) in enumerate(flat):
         if k == drop:
             continue
-        for s in split_sentences(unit):
+        for sentence, start, end in unit.sentences():
             para = index.setdefault(p, len(index))
-            sentences.append(Sentence(text=s, paragraph=para))
-    return Article(id=article_id, sentences=sentences, title=title)
+            sentences.append(Sentence(text=sentence, paragraph=para, start=start, end=end))
+    return title, sentences
+
+
+def article_from_text(text: str, article_id: str) -> Article:
+    """An Article from a plain-text story: a leading headline (if any) becomes the title.
+
+    The headline is one of the short lines without sentence-final punctuation that open the text
+    before the body (web boilerplate such as "Back To Top", bylines and dates are passed over);
+    any other leading line stays in the article as a sentence, so nothing is lost. Paragraph
+    indices count the paragraphs that hold sentences, from 0. Each sentence's `start` and `end`
+    index `text` as given, the headline line included (the headline is no sentence: the first
+    sentence starts after it); see `normalize_lines` for how a sentence relates to its slice.
+    """
+    title, sentences = _split_text(text, find_title=True)
+    return Article(id=article_id, sentences=sentences, title=title, offsets_into=OFFSETS_TEXT)

@@ -3,7 +3,8 @@
 * JSONL: one article per line, the input format plus each sentence's `confidence` and `scores`
   (so an output file reads back with `newsroles.training.readers.read_articles`).
 * CSV/TSV: one row per sentence: article_id, sentence_index (0-based), text, label, confidence,
-  then one `score_<label>` column per label.
+  then one `score_<label>` column per label, then `start`, `end` and `offsets_into` (what the
+  offsets index: newsroles.inference.inputs; empty for a sentence without offsets).
 * terminal: per article its title and each sentence with a colored role tag and its confidence.
 * HTML: one self-contained page of all the stories, sentences highlighted by role
   (newsroles.inference.views.pages).
@@ -32,6 +33,7 @@ from newsroles.model.fileio import atomic_file
 FORMATS = ("jsonl", "csv", "tsv", "parquet", "html")
 CSV_FIXED = ("article_id", "sentence_index", "text", "label", "confidence")
 SCORE_PREFIX = "score_"
+CSV_OFFSETS = ("start", "end", "offsets_into")  # after the score columns
 
 # Colors of the default roles; any other label takes the next color of the palette.
 ROLE_STYLES = {"stance": "magenta", "quote": "cyan", "background": "yellow", "fact": "green"}
@@ -117,7 +119,7 @@ def _csv_writer(fh: IO[str], delimiter: str = ","):
 
 
 def _csv_header(labels: Sequence[str]) -> list[str]:
-    return [*CSV_FIXED, *(SCORE_PREFIX + lab for lab in labels)]
+    return [*CSV_FIXED, *(SCORE_PREFIX + lab for lab in labels), *CSV_OFFSETS]
 
 
 def _csv_rows(article: Article, labels: Sequence[str]) -> Iterable[list[Any]]:
@@ -133,6 +135,7 @@ def _csv_rows(article: Article, labels: Sequence[str]) -> Iterable[list[Any]]:
             s.label or "",
             "" if s.confidence is None else round(s.confidence, 6),
             *("" if lab not in scores else round(scores[lab], 6) for lab in labels),
+            *(("", "", "") if s.start is None else (s.start, s.end, article.offsets_into or "")),
         ]
 
 
@@ -166,8 +169,11 @@ def label_styles(labels: Iterable[str]) -> dict[str, str]:
     return styles
 
 
-def render_terminal(articles: Iterable[Article], console: Console, labels: Sequence[str] | None = None) -> None:
-    """Print each article: its title (or id), then its sentences with a colored role tag and confidence.
+def render_terminal(
+    articles: Iterable[Article], console: Console, labels: Sequence[str] | None = None, offsets: bool = False
+) -> None:
+    """Print each article: its title (or id), then its sentences with a colored role tag and confidence
+    (and with `offsets`, each sentence's `start-end` in the article's text).
 
     Blank lines separate paragraphs where the sentences carry paragraph indices. Article text is
     printed literally (never read as rich markup).
@@ -193,18 +199,21 @@ def render_terminal(articles: Iterable[Article], console: Console, labels: Seque
         grid = Table.grid(padding=(0, 1))
         grid.add_column(no_wrap=True)
         grid.add_column(no_wrap=True, justify="right")
+        if offsets:
+            grid.add_column(no_wrap=True, justify="right")
         grid.add_column(overflow="fold")
         previous = None
         for s in article.sentences:
             if previous is not None and s.paragraph is not None and s.paragraph != previous:
-                grid.add_row("", "", "")
+                grid.add_row(*[""] * len(grid.columns))
             previous = s.paragraph
             if s.label is None:
                 tag = Text(s.reason or "-", style="dim")  # why a labeler left it unlabeled, if it did
             else:
                 tag = Text(s.label, style=f"bold {styles.get(s.label, 'white')}")
             conf = Text("" if s.confidence is None else f"{s.confidence:.2f}", style="dim")
-            grid.add_row(tag, conf, Text(s.text, style="" if s.label is not None else "dim"))
+            span = [Text("" if s.start is None else f"{s.start}-{s.end}", style="dim")] if offsets else []
+            grid.add_row(tag, conf, *span, Text(s.text, style="" if s.label is not None else "dim"))
         console.print(grid)
 
 

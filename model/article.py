@@ -7,6 +7,14 @@ from typing import Any, Iterable, Iterator, NamedTuple, Sequence
 
 from newsroles.model.errors import UserError
 
+# What a sentence's `start` and `end` index (an Article's `offsets_into`): the `text` the user gave
+# (a plain-text file, a JSONL or API `text`), the text extracted from an HTML page (the record's
+# `extracted_text`), or an input's sentence list joined with SENTENCE_SEPARATOR.
+OFFSETS_TEXT = "text"
+OFFSETS_EXTRACTED = "extracted_text"
+OFFSETS_JOINED = "joined_sentences"
+SENTENCE_SEPARATOR = "\n"
+
 
 @dataclass
 class Sentence:
@@ -22,6 +30,10 @@ class Sentence:
     scores: dict[str, float] | None = None
     # Why a labeler left `label` empty ("boilerplate", "low confidence"); see inference/withhold.py.
     reason: str | None = None
+    # Where the sentence stands in its article's text (Python str indices, end exclusive); what
+    # that text is says the Article's `offsets_into`. None for data that was never split by us.
+    start: int | None = None
+    end: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"text": self.text, "label": self.label}
@@ -35,6 +47,8 @@ class Sentence:
             out["scores"] = {k: round(v, 6) for k, v in self.scores.items()}
         if self.reason is not None:
             out["reason"] = self.reason
+        if self.start is not None:
+            out["start"], out["end"] = self.start, self.end
         return out
 
 
@@ -44,13 +58,29 @@ class Article:
     sentences: list[Sentence]
     title: str | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    # What the sentences' `start` and `end` index: OFFSETS_TEXT, OFFSETS_EXTRACTED (then
+    # `extracted_text` holds that text) or OFFSETS_JOINED; None when they have no offsets.
+    offsets_into: str | None = None
+    extracted_text: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"id": self.id, "title": self.title}
         if self.meta:
             out["meta"] = self.meta
         out["sentences"] = [s.to_dict() for s in self.sentences]
+        if self.offsets_into is not None:
+            out["offsets_into"] = self.offsets_into
+        if self.extracted_text is not None:
+            out["extracted_text"] = self.extracted_text
         return out
+
+    def set_joined_offsets(self) -> None:
+        """Offsets into the sentences joined with SENTENCE_SEPARATOR: for inputs already split."""
+        pos = 0
+        for s in self.sentences:
+            s.start, s.end = pos, pos + len(s.text)
+            pos = s.end + len(SENTENCE_SEPARATOR)
+        self.offsets_into = OFFSETS_JOINED
 
     @property
     def labeled_sentences(self) -> list[Sentence]:

@@ -144,8 +144,10 @@ def test_a_shard_killed_mid_write_leaves_no_marker_and_is_redone_whole(tmp_path,
     for fmt in ("jsonl", "parquet"):
         label_shard(CountingLabeler(), shard, out, fmt)
         marker_path(out, 0).unlink()
-    assert [r["id"] for r in jsonl_records(shard_path(out, 0, "jsonl"))] == shard_ids(shard)
-    assert [r["id"] for r in read_records(str(shard_path(out, 0, "parquet")))] == shard_ids(shard)
+    records = jsonl_records(shard_path(out, 0, "jsonl"))
+    assert [r["id"] for r in records] == shard_ids(shard)
+    assert read_records(str(shard_path(out, 0, "parquet"))) == records  # offsets included
+    assert all(isinstance(s["start"], int) and s["end"] - s["start"] == len(s["text"]) for r in records for s in r["sentences"])
     assert sorted(p.name for p in out.iterdir()) == ["shard-00000.jsonl", "shard-00000.parquet"]
 
 
@@ -177,6 +179,10 @@ def test_parquet_in_parquet_out_holds_the_jsonl_records(tmp_path, tiny_article_m
     expected = jsonl_records(tmp_path / "out.jsonl")
     assert [r["id"] for r in expected] == [r["id"] for r in rows]
     assert expected[0]["meta"] == {"desk": "metro"} and "scores" in expected[-1]["sentences"][0]
+    for row, record in zip(rows, expected):  # offsets into the row's text, or its sentences joined
+        original = row["text"] if "text" in row else "\n".join(s["text"] for s in row["sentences"])
+        assert record["offsets_into"] == ("text" if "text" in row else "joined_sentences")
+        assert [original[s["start"]:s["end"]] for s in record["sentences"]] == [s["text"] for s in record["sentences"]]
     assert read_records(str(tmp_path / "out.parquet")) == expected
     # A labeled Parquet file is itself an input: its sentences read back.
     again = list(LabelInputs([str(tmp_path / "out.parquet")]))

@@ -38,13 +38,19 @@ def dom_sentences(browser, story_selector: str) -> list[dict]:
     return browser.eval(f"""Array.from(document.querySelectorAll({json.dumps(story_selector + ' .s')})).map(s => ({{
         role: s.getAttribute('data-role'), text: s.querySelector('.text').textContent,
         badge: s.querySelector('.badge').textContent, low: s.classList.contains('low'),
-        unlabeled: s.classList.contains('none'), focusable: s.tabIndex === 0, title: s.title}}))""")
+        unlabeled: s.classList.contains('none'), focusable: s.tabIndex === 0, title: s.title,
+        start: s.getAttribute('data-start'), end: s.getAttribute('data-end')}}))""")
 
 
 def assert_shows(browser, record: dict, selector: str, threshold: float = 0.5) -> None:
     shown = dom_sentences(browser, selector)
     assert [s["text"] for s in shown] == [s["text"] for s in record["sentences"]]
     assert [s["role"] or None for s in shown] == [s["label"] for s in record["sentences"]]
+    # Where each sentence stands in the story's text, for a page script to highlight it there.
+    # (None where a record has no offsets.)
+    assert [(s["start"], s["end"]) for s in shown] == [
+        (str(s["start"]), str(s["end"])) if "start" in s else (None, None) for s in record["sentences"]]
+    assert browser.eval(f"document.querySelector({json.dumps(selector)}).getAttribute('data-offsets-into')") == record.get("offsets_into")
     for s, sentence in zip(shown, record["sentences"]):
         assert s["focusable"] and s["badge"], "a badge beside the colour, and reachable by keyboard"
         if sentence["label"] is None:

@@ -84,13 +84,17 @@ def test_label_a_story_file(workspace, fmt, tmp_path):
         assert texts[0].startswith("WASHINGTON -- A storm killed 12 people")
         assert any(t.startswith('"We are doing everything') for t in texts)
         assert len(texts) == 4
+        story = (workspace / "story.txt").read_text(encoding="utf-8")
+        assert article["offsets_into"] == "text"
         for s in article["sentences"]:
             assert s["label"] in {"stance", "quote", "background", "fact"}
             assert 0.25 <= s["confidence"] <= 1.0
             assert abs(sum(s["scores"].values()) - 1.0) < 1e-4
+            assert story[s["start"]:s["end"]] == s["text"]
     else:
         header, *rows = out.read_text().splitlines()
         assert header.startswith("article_id,sentence_index,text,label,confidence")
+        assert header.endswith(",start,end,offsets_into")
         assert len(rows) == 4
 
 
@@ -99,6 +103,9 @@ def test_label_jsonl_from_stdin_to_terminal(workspace):
     result = invoke("label", "-", "--model", workspace / "baseline", input=record + "\n")
     assert result.exit_code == 0, result.output
     assert "x1" in result.output and "Officials said" in result.output
+    assert "0-41" not in result.output
+    shown = invoke("label", "-", "--model", workspace / "baseline", "--offsets", input=record + "\n")
+    assert shown.exit_code == 0 and "0-41" in shown.output, shown.output
 
 
 BAD_JSONL = '{"id": "a", "sentences": [{"text": "ok", "label": "fact"}]}\n{not json\n'

@@ -54,6 +54,8 @@ def test_label_writes_a_page_holding_the_same_records_as_jsonl(tmp_path):
     page = (tmp_path / "s.html").read_text(encoding="utf-8")
     records = [json.loads(line) for line in (tmp_path / "s.jsonl").read_text(encoding="utf-8").splitlines()]
     assert island(page, "newsroles-stories") == records
+    assert records[0]["offsets_into"] == "text"  # the page's script sets them as data-start / data-end
+    assert [STORY[s["start"]:s["end"]] for s in records[0]["sentences"]] == [s["text"] for s in records[0]["sentences"]]
     config = island(page, "newsroles-config")
     assert [r["name"] for r in config["roles"]] == json.loads((model / "labels.json").read_text())
     assert config["min_confidence"] == 0.5

@@ -65,7 +65,8 @@ def assert_same_records(got: list[dict], expected: list[dict]) -> None:
     assert [r["id"] for r in got] == [r["id"] for r in expected]
     for g, e in zip(got, expected):
         assert {k: v for k, v in g.items() if k != "sentences"} == {k: v for k, v in e.items() if k != "sentences"}
-        assert [(s["text"], s["label"]) for s in g["sentences"]] == [(s["text"], s["label"]) for s in e["sentences"]]
+        assert [(s["text"], s["label"], s["start"], s["end"]) for s in g["sentences"]] == [
+            (s["text"], s["label"], s["start"], s["end"]) for s in e["sentences"]]
         for gs, es in zip(g["sentences"], e["sentences"]):
             assert math.isclose(gs["confidence"], es["confidence"], abs_tol=1e-5)
             assert gs["scores"].keys() == es["scores"].keys()

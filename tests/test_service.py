@@ -77,6 +77,30 @@ def test_label_html_and_articles(client, labeler):
     assert r.json()["articles"][1] == expected(labeler, STORY, "a")
 
 
+def test_sentences_carry_offsets_into_what_was_sent(client):
+    text = "  Storm hits Zürich 🙂\r\n\r\nA storm killed 12 people on Monday, officials\r\nsaid.\tIt was the worst in years.\r\n"
+    r = client.post("/v1/label", json={"articles": [{"id": "t", "text": text}, {"id": "h", "text": PAGE}]})
+    assert r.status_code == 200, r.text
+    plain, page = r.json()["articles"]
+    assert plain["offsets_into"] == "text" and "extracted_text" not in plain
+    assert [text[s["start"]:s["end"]] for s in plain["sentences"]] == [
+        "A storm killed 12 people on Monday, officials\r\nsaid.", "It was the worst in years."]
+    assert plain["sentences"][0]["text"] == "A storm killed 12 people on Monday, officials said."
+    assert page["offsets_into"] == "extracted_text"
+    assert page["extracted_text"] == "A storm killed 12 people on Monday, officials said.\n\nThe region was hit by a similar storm in 1998."
+    assert [page["extracted_text"][s["start"]:s["end"]] for s in page["sentences"]] == [s["text"] for s in page["sentences"]]
+
+
+def test_the_api_schema_documents_the_offsets(client):
+    schema = client.get("/openapi.json").json()
+    answer = schema["paths"]["/v1/label"]["post"]["responses"]["200"]["content"]["application/json"]["schema"]
+    assert answer["$ref"].endswith("/LabelAnswer")
+    parts = schema["components"]["schemas"]
+    assert {"start", "end"} <= set(parts["SentenceOut"]["required"])
+    assert "Python str index" in parts["SentenceOut"]["properties"]["start"]["description"]
+    assert parts["ArticleOut"]["properties"]["offsets_into"]["enum"] == ["text", "extracted_text"]
+
+
 def test_model_health_docs_and_page(client, labeler):
     info = client.get("/v1/model").json()
     assert info["labels"] == labeler.labels and info["kind"] == "tfidf"

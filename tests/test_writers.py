@@ -64,12 +64,14 @@ def test_csv_columns_and_values(articles):
     buf = io.StringIO()
     write_csv(articles, buf)
     rows = list(csv.reader(io.StringIO(buf.getvalue())))
-    assert rows[0] == ["article_id", "sentence_index", "text", "label", "confidence"] + [f"score_{x}" for x in ROLES]
+    assert rows[0] == ["article_id", "sentence_index", "text", "label", "confidence"] + [f"score_{x}" for x in ROLES] + [
+        "start", "end", "offsets_into"]
     assert len(rows) == 1 + 6
     assert rows[1][:5] == ["a1", "0", "The city council approved a new park on Monday.", "stance", "0.7"]
     assert rows[2][2] == '"It is a great day for the neighborhood," the mayor said.'
     assert rows[6][:4] == ["a2", "1", "Unlabeled context sentence.", "quote"]
-    assert [float(x) for x in rows[2][5:]] == [0.1, 0.701, 0.1, 0.1]
+    assert [float(x) for x in rows[2][5:9]] == [0.1, 0.701, 0.1, 0.1]
+    assert rows[2][9:] == ["", "", ""]  # read from a gold file: no offsets
 
 
 def test_csv_output_reads_back_as_input(tmp_path, articles):
@@ -85,7 +87,7 @@ def test_csv_output_reads_back_as_input(tmp_path, articles):
 def test_csv_without_scores_has_no_score_columns():
     buf = io.StringIO()
     write_csv([Article("x", [Sentence("Hi.", label="fact")])], buf)
-    assert buf.getvalue().splitlines() == ["article_id,sentence_index,text,label,confidence", "x,0,Hi.,fact,"]
+    assert buf.getvalue().splitlines() == ["article_id,sentence_index,text,label,confidence,start,end,offsets_into", "x,0,Hi.,fact,,,,"]
 
 
 def test_render_terminal_heading_shows_the_pages_date():
@@ -155,7 +157,7 @@ def test_article_writer_csv_and_tsv(tmp_path, articles, suffix, delimiter):
     with ArticleWriter(path) as writer:
         writer.write_all(articles)
     rows = list(csv.reader(path.open(encoding="utf-8", newline=""), delimiter=delimiter))
-    assert rows[0][-4:] == [f"score_{x}" for x in ROLES] and len(rows) == 7
+    assert rows[0][-7:-3] == [f"score_{x}" for x in ROLES] and len(rows) == 7
     assert [a.id for a in read_articles(path, ROLES)] == ["a1", "a2"]
 
 
@@ -192,3 +194,51 @@ def test_article_writer_resume_keeps_done_articles(tmp_path, articles):
         assert writer.write(articles[1]) is True
     back = read_articles(path, ROLES)
     assert sentence_tuples(back) == sentence_tuples(articles)
+
+
+# ---------------------------------------------------------------------------------------------
+# Character offsets in every file format
+
+STORY = "Storm kills 12 in Texas\r\n\r\n  HOUSTON -- A storm killed 12 people.\tOfficials said so.\r\n\r\nA storm killed 12 people.\n"
+
+
+def story_articles() -> list[Article]:
+    from newsroles.inference.splitter import article_from_text
+
+    article = article_from_text(STORY, "storm")
+    html = Article("page", [Sentence("From a page.", start=0, end=12)], offsets_into="extracted_text", extracted_text="From a page.")
+    return predicted([article, html])
+
+
+def test_offsets_point_into_the_text_in_jsonl_csv_and_parquet(tmp_path):
+    from newsroles.inference.parquet import read_records
+
+    articles = story_articles()
+    assert articles[0].title == "Storm kills 12 in Texas"
+    for fmt in ("jsonl", "csv", "parquet"):
+        with ArticleWriter(tmp_path / f"out.{fmt}") as writer:
+            writer.write_all(articles)
+    records = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text(encoding="utf-8").splitlines()]
+    story = records[0]
+    assert story["offsets_into"] == "text" and "extracted_text" not in story
+    spans = [(s["start"], s["end"]) for s in story["sentences"]]
+    assert [STORY[a:b] for a, b in spans] == ["HOUSTON -- A storm killed 12 people.", "Officials said so.", "A storm killed 12 people."]
+    assert [s["text"] for s in story["sentences"]] == [STORY[a:b] for a, b in spans]
+    assert spans[2] != spans[0]  # a repeated sentence has its own place
+    assert list(story["sentences"][0])[:5] == ["text", "label", "paragraph", "confidence", "scores"]  # new keys come last
+    assert list(story["sentences"][0])[-2:] == ["start", "end"]
+    assert records[1]["offsets_into"] == "extracted_text" and records[1]["extracted_text"] == "From a page."
+    assert read_records(str(tmp_path / "out.parquet")) == records
+    rows = list(csv.DictReader((tmp_path / "out.csv").open(encoding="utf-8", newline="")))
+    assert [(r["start"], r["end"], r["offsets_into"]) for r in rows] == [
+        *((str(a), str(b), "text") for a, b in spans), ("0", "12", "extracted_text")]
+
+
+def test_offsets_in_the_terminal_view_on_request():
+    console = Console(width=120, record=True, file=io.StringIO())
+    render_terminal(story_articles()[:1], console, offsets=True)
+    text = console.export_text()
+    assert "29-65" in text and STORY[29:65] == "HOUSTON -- A storm killed 12 people."
+    console = Console(width=120, record=True, file=io.StringIO())
+    render_terminal(story_articles()[:1], console)
+    assert "29-65" not in console.export_text()

@@ -35,6 +35,9 @@ def label(
     min_confidence: float = typer.Option(
         None, "--min-confidence", min=0.0, max=1.0, help="Leave sentences whose confidence is below this unlabeled (label null, reason \"low confidence\", scores kept); the HTML view marks them."
     ),
+    offsets: bool = typer.Option(
+        False, "--offsets", help="Table format: show each sentence's start-end character offsets (every file format always has them)."
+    ),
 ):
     """Split stories into sentences and tag each with a role and a confidence.
 
@@ -67,6 +70,7 @@ def label(
         resume=resume,
         progress=not quiet and is_tty(),
         min_confidence=min_confidence,
+        offsets=offsets,
     )
     if not quiet:
         typer.echo(

@@ -2,6 +2,8 @@
 
     POST /v1/label   {"text": ...} | {"html": ...} | {"articles": [{"id", "text"}, ...]}
                      -> {"model": {...}, "articles": [records as `newsroles label --format jsonl`]}
+                     (each sentence's `start` and `end` index the text sent, or an HTML story's
+                     `extracted_text`: the record's `offsets_into` says which; schema.py)
     GET  /v1/model   name, version, labels, kind, the model card's metrics (metrics.json)
     GET  /healthz    {"status": "ok"} while the labeling thread lives
     GET  /           paste a story, see it labeled (the HTML view)
@@ -29,6 +31,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from newsroles.inference.service.limits import ApiError, BodyLimits, error_response
+from newsroles.inference.service.schema import LabelAnswer
 from newsroles.inference.service.worker import LabelWorker
 from newsroles.model.errors import UserError
 
@@ -177,7 +180,8 @@ def create_app(labeler, settings: ServiceSettings | None = None) -> FastAPI:
                            {"WWW-Authenticate": "Bearer"})
 
     @app.post("/v1/label", dependencies=[Depends(check_key)],
-              summary="Label stories: the same records as `newsroles label --format jsonl`.")
+              summary="Label stories: the same records as `newsroles label --format jsonl`.",
+              responses={200: {"model": LabelAnswer, "description": "Each story's sentences with their roles and offsets."}})
     async def label(body: LabelRequest) -> JSONResponse:
         articles, notes = request_articles(body, settings.max_articles)
         try:

@@ -236,6 +236,8 @@ var NewsrolesView = (function () {
       span.appendChild(el("span", "badge", r.badge));
     }
     if (typeof s.confidence === "number") span.setAttribute("data-confidence", s.confidence.toFixed(3));
+    // Where the sentence stands in the story's text (the story's data-offsets-into says which text).
+    if (typeof s.start === "number") { span.setAttribute("data-start", s.start); span.setAttribute("data-end", s.end); }
     span.appendChild(el("span", "text", s.text));
     span.appendChild(el("span", "tip", tip)).setAttribute("aria-hidden", "true");
     span.appendChild(el("span", "sr", " (" + tip.replace(/\n/g, "; ") + ")"));
@@ -276,6 +278,7 @@ var NewsrolesView = (function () {
     var box = el("article", "story");
     box.id = "story-" + k;
     box.setAttribute("data-id", story.id);
+    if (story.offsets_into) box.setAttribute("data-offsets-into", story.offsets_into);
     var h = el("h2", null, story.title || story.id);
     // The publication date found in an HTML page (meta.date), beside the id.
     var date = story.meta && typeof story.meta.date === "string" ? story.meta.date : "";
