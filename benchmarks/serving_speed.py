@@ -74,7 +74,7 @@ def start_server(model: Path, device: str, port: int) -> subprocess.Popen:
     import httpx
 
     proc = subprocess.Popen(
-        [sys.executable, "-m", "newsroles.inference.cli", "serve", "--model", str(model), "--port", str(port),
+        [sys.executable, "-m", "newsroles.inference.cli", "serve", str(model), "--port", str(port),
          "--device", device, "--max-body-mb", "16", "--timeout", "600"],
         stderr=subprocess.PIPE,
     )
@@ -142,7 +142,7 @@ def run_level(url: str, stories: list[str], concurrency: int, requests: int) -> 
 
 def table(rows: list[dict], model: Path, device: str, rss: float, stories: int) -> str:
     lines = [
-        f"Served by `newsroles serve --model {model.name} --device {device}` on {platform.machine()}, "
+        f"Served by `newsroles serve {model.name} --device {device}` on {platform.machine()}, "
         f"{os.cpu_count()} CPUs, Python {platform.python_version()}; {stories} stories of the data in turn, one per request; "
         f"server peak RSS {rss:.0f} MiB.",
         "",

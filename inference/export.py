@@ -4,7 +4,7 @@ The copy is a complete model folder whose manifest names its runtime (onnx, onnx
 bf16; model/runtimes.py loads each). Making it: the ONNX graph (inference/onnx_export.py) or the
 fp32 weights as they are, the rest of the folder copied, a new manifest and model card. Checking
 it: the copy and the original label a known-answer probe, stored in the copy so that each load
-checks it again (model/probe.py), and with `--check` a labeled file, side by side;
+checks it again (model/probe.py), and with `--data` a labeled file, side by side;
 `--tune-bias` tunes the copy's label biases again (inference/export_checks.py). Speed and accuracy
 of each runtime, measured: BENCHMARKS.md.
 """
@@ -185,7 +185,7 @@ def check_request(source: Path, manifest: dict, runtime: str, window_overlap: fl
 
 
 def read_labeled(check_data, tune_bias_data, labels: list[str]) -> tuple[list | None, list | None]:
-    """The articles of the `--check` and `--tune-bias` files (None where not given); one file named
+    """The articles of the `--data` and `--tune-bias` files (None where not given); one file named
     for both (the usual dev split) is read once."""
     check_articles = read_articles(check_data, labels) if check_data is not None else None
     if tune_bias_data is None:

@@ -27,7 +27,7 @@ from newsroles.model.windows import POSITION_BUCKETS, POSITION_EMBEDDING_DIM, Wi
 
 RUNTIMES = {
     "onnx": "ONNX Runtime, fused encoder graph in fp32 (the same answers as PyTorch up to rounding)",
-    "onnx-int8": "ONNX Runtime, fused encoder graph, int8 weights and per-token int8 activations (fastest; a few tenths of a point, see export --check)",
+    "onnx-int8": "ONNX Runtime, fused encoder graph, int8 weights and per-token int8 activations (fastest; a few tenths of a point, see export --data)",
     "int8": "PyTorch dynamic int8 quantisation of the encoder's Linear layers, applied on load",
     "bf16": "PyTorch bfloat16 autocast, for CPUs that compute bf16 natively (AVX-512 BF16 or AMX)",
 }

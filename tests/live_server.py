@@ -27,7 +27,7 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = open(Path(os.environ.get("TMPDIR", "/tmp")) / f"newsroles-serve-{self.port}.log", "w+")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "newsroles.inference.cli", "serve", "--model", str(model), "--port", str(self.port), *args],
+            [sys.executable, "-m", "newsroles.inference.cli", "serve", str(model), "--port", str(self.port), *args],
             stdout=self.log, stderr=subprocess.STDOUT,
         )
         for _ in range(600):

@@ -205,7 +205,7 @@ def test_cli_ray_engine_mistakes_get_one_line_and_exit_code_2(tmp_path, two_file
     source = two_files[0][0]
     for args, said in [
         (["--engine", "ray"], "give --output FOLDER"),
-        (["--engine", "spark", "-o", str(tmp_path / "x.jsonl")], "unknown engine 'spark'"),
+        (["--engine", "spark", "-o", str(tmp_path / "x.jsonl")], "'spark' is not one of 'local', 'ray'"),
         (["--engine", "ray", "-o", str(tmp_path / "out"), "--format", "csv"], "jsonl or parquet shards"),
     ]:
         result = CliRunner().invoke(app, ["label", source, "--model", str(tiny_article_model), *args])

@@ -250,8 +250,8 @@ def test_choices_are_validated_and_completed():
     completed = runner.invoke(app, [], prog_name="newsroles", env={
         "_NEWSROLES_COMPLETE": "complete_bash", "COMP_WORDS": "newsroles export m --runtime ", "COMP_CWORD": "4"})
     assert completed.output.split() == ["onnx", "onnx-int8", "bf16", "int8"], completed.output
-    script = invoke("--show-completion", "bash")
-    assert script.exit_code == 0 and "_NEWSROLES_COMPLETE" in script.output
+    script = runner.invoke(app, ["--show-completion", "bash"], prog_name="newsroles")
+    assert script.exit_code == 0 and "_NEWSROLES_COMPLETE=complete_bash" in script.output, script.output
 
 
 def test_the_choices_are_the_ones_the_code_takes():

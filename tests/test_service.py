@@ -286,13 +286,23 @@ def test_a_failing_model_is_a_500_and_the_thread_lives_on(labeler):
 
 def test_serve_without_the_extra_says_how_to_install_it(monkeypatch):
     monkeypatch.setitem(sys.modules, "uvicorn", None)  # `import uvicorn` now raises ImportError
-    result = CliRunner().invoke(cli_app, ["serve", "--model", str(baseline_model())])
+    result = CliRunner().invoke(cli_app, ["serve", str(baseline_model())])
     assert result.exit_code == 2
     assert result.output.strip().splitlines() == ["error: `newsroles serve` needs FastAPI and uvicorn: pip install newsroles[serve]"]
 
 
-def test_serve_checks_the_model_before_listening(tmp_path):
+def test_serve_model_option_still_works_with_a_deprecation_line(tmp_path):
     result = CliRunner().invoke(cli_app, ["serve", "--model", str(tmp_path / "nope")])
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines()[0] == (
+        "warning: --model is deprecated; use the model as the first argument: newsroles serve MODEL "
+        "(it will be removed in the next release)"
+    )
+    assert "model folder not found" in result.output.strip().splitlines()[1]
+
+
+def test_serve_checks_the_model_before_listening(tmp_path):
+    result = CliRunner().invoke(cli_app, ["serve", str(tmp_path / "nope")])
     assert result.exit_code == 2 and "model folder not found" in result.output
 
 
@@ -303,8 +313,8 @@ def test_serve_says_when_the_port_is_taken():
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        result = CliRunner().invoke(cli_app, ["serve", "--model", str(baseline_model()), "--port", str(port)])
+        result = CliRunner().invoke(cli_app, ["serve", str(baseline_model()), "--port", str(port)])
     assert result.exit_code == 2
     assert f"cannot listen on 127.0.0.1:{port}" in result.output and "--port" in result.output
-    result = CliRunner().invoke(cli_app, ["serve", "--model", str(baseline_model()), "--host", "no-such-host.invalid"])
+    result = CliRunner().invoke(cli_app, ["serve", str(baseline_model()), "--host", "no-such-host.invalid"])
     assert result.exit_code == 2 and "cannot listen on host 'no-such-host.invalid'" in result.output

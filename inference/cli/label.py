@@ -7,26 +7,29 @@ from pathlib import Path
 import typer
 
 from newsroles.inference.cli._app import app, is_tty, user_errors
+from newsroles.inference.cli.grammar import (
+    DEVICE_HELP, LABEL_INPUTS_HELP, MODEL_HELP_SHORT, MODELS_DIR_HELP, Device, Engine, LabelFormat, old_models_dir_flag, value,
+)
 
 
 @app.command("label")
 @user_errors
 def label(
     inputs: list[str] = typer.Argument(
-        ..., help="Text or HTML files, folders, .jsonl files ({id, text} per line), .parquet (id, text columns), .csv/.tsv (article_id, text), or - for stdin."
+        ..., metavar="INPUT...", help=LABEL_INPUTS_HELP,
     ),
     model: str = typer.Option(
-        None, "--model", "-m", help="Model: folder, version id, name or name/version (default: the newest in --models-dir)."
+        None, "--model", "-m", help=f"Model: {MODEL_HELP_SHORT} (default: the newest in --models-dir)."
     ),
-    models_dir: Path = typer.Option(Path("models"), "--models-dir", "-d", help="Where ids and names are looked up."),
+    models_dir: Path = typer.Option(Path("models"), "--models-dir", help=MODELS_DIR_HELP),
     output: str = typer.Option("-", "--output", "-o", help="Output file (.jsonl, .csv, .tsv, .parquet, .html) or - for the terminal; with --engine ray, the shards' folder."),
-    fmt: str = typer.Option(None, "--format", "-f", help="table, jsonl, csv, tsv, parquet or html (default: table on the terminal, else from --output; jsonl shards with --engine ray)."),
-    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda (auto picks a GPU when there is one)."),
+    fmt: LabelFormat = typer.Option(None, "--format", "-f", help="table, jsonl, csv, tsv, parquet or html (default: table on the terminal, else from --output; jsonl shards with --engine ray)."),
+    device: Device = typer.Option(Device.auto, "--device", help=DEVICE_HELP),
     batch_size: int = typer.Option(None, "--batch-size", min=1, help="Windows per batch (default: 32 on CPU, 128 on GPU)."),
     skip_bad: bool = typer.Option(False, "--skip-bad", help="Skip bad records (and count them) instead of stopping."),
     resume: bool = typer.Option(False, "--resume", help="Continue an interrupted JSONL run: skip articles already in --output."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary."),
-    engine: str = typer.Option("local", "--engine", help="local (this process) or ray (a pool of labelers on a Ray cluster; JSONL/Parquet in, shards out)."),
+    engine: Engine = typer.Option(Engine.local, "--engine", help="local (this process) or ray (a pool of labelers on a Ray cluster; JSONL/Parquet in, shards out)."),
     ray_address: str = typer.Option(None, "--ray-address", help="Ray cluster to join (e.g. ray://head:10001 or auto; default: start a local one)."),
     ray_workers: int = typer.Option(1, "--ray-workers", min=1, help="Labeler actors (each loads the model once)."),
     ray_cpus: float = typer.Option(1, "--ray-cpus-per-worker", min=0, help="CPUs reserved per labeler (its torch threads)."),
@@ -38,24 +41,23 @@ def label(
     offsets: bool = typer.Option(
         False, "--offsets", help="Table format: show each sentence's start-end character offsets (every file format always has them)."
     ),
+    old_models_dir: Path = typer.Option(None, "-d", hidden=True),
 ):
     """Split stories into sentences and tag each with a role and a confidence.
 
     Example: newsroles label story.txt --model models/default/<version> --format jsonl -o labels.jsonl
 
-    See them in a browser: newsroles label stories/ --model M --format html -o stories.html
+    Example (see them in a browser): newsroles label stories/ --model M --format html -o stories.html
     """
-    if engine == "ray":
+    models_dir = old_models_dir_flag(old_models_dir, models_dir)
+    fmt, device = value(fmt), value(device)
+    if engine == Engine.ray:
         from newsroles.model.folder import latest_model
         from newsroles.model.registry import resolve_path
 
         folder = resolve_path(model, models_dir) if model else latest_model(models_dir)
         return _label_on_ray(inputs, folder, output, fmt, device, batch_size, skip_bad, quiet,
                              ray_address, ray_workers, ray_cpus, ray_gpus, shard_size, min_confidence)
-    if engine != "local":
-        from newsroles.model.errors import UserError
-
-        raise UserError(f"unknown engine '{engine}'; use local or ray")
     from newsroles.inference.label import label_inputs
 
     report = label_inputs(

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 from newsroles.inference.cli._app import app, user_errors
+from newsroles.inference.cli.grammar import (
+    DEVICE_HELP, MODEL_HELP_SHORT, MODELS_DIR_HELP, Device, deprecated, old_models_dir_flag, value,
+)
 
 SERVE_EXTRA = "`newsroles serve` needs FastAPI and uvicorn: pip install newsroles[serve]"
 
@@ -45,28 +50,38 @@ def check_address(host: str, port: int) -> None:
 @app.command("serve")
 @user_errors
 def serve(
-    model: str = typer.Option(None, "--model", "-m", help="Model folder, or a copy made by `newsroles export` (default: the newest under models/)."),
+    model: str = typer.Argument(
+        None, metavar="[MODEL]", help=f"Model: {MODEL_HELP_SHORT}, or a copy made by `newsroles export` (default: the newest in --models-dir)."
+    ),
+    models_dir: Path = typer.Option(Path("models"), "--models-dir", help=MODELS_DIR_HELP),
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (127.0.0.1: this machine only)."),
     port: int = typer.Option(8000, "--port", "-p", min=0, max=65535, help="Port to listen on."),
     api_key: str = typer.Option(
         None, "--api-key", envvar="NEWSROLES_API_KEY", show_envvar=True,
         help="Answer /v1/* only with this key (X-API-Key or Authorization: Bearer).",
     ),
-    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
+    device: Device = typer.Option(Device.auto, "--device", help=DEVICE_HELP),
     max_body_mb: float = typer.Option(2.0, "--max-body-mb", min=0.001, help="Largest request body, in MiB (413 above)."),
     max_articles: int = typer.Option(64, "--max-articles", min=1, help="Most articles in one request (413 above)."),
     timeout: float = typer.Option(60.0, "--timeout", min=0.1, help="Seconds a request may take (504 past it)."),
+    old_model: str = typer.Option(None, "--model", "-m", hidden=True),
+    old_models_dir: Path = typer.Option(None, "-d", hidden=True),
 ):
     """Serve the model over HTTP: POST /v1/label, GET /v1/model, /healthz, /docs, and a page at /.
 
-    Example: newsroles serve --model models/default/<version> --port 8000
+    Example: newsroles serve models/default/<version> --port 8000
     """
+    if old_model is not None:
+        deprecated("--model", "the model as the first argument: newsroles serve MODEL")
+        model = model or old_model
+    models_dir = old_models_dir_flag(old_models_dir, models_dir)
     uvicorn, ServiceSettings, create_app = serve_modules()
     check_address(host, port)
     from newsroles.inference.predictor import load_labeler
     from newsroles.model.folder import latest_model
+    from newsroles.model.registry import resolve_path
 
-    labeler = load_labeler(model or latest_model(), device)
+    labeler = load_labeler(resolve_path(model, models_dir) if model else latest_model(models_dir), value(device))
     settings = ServiceSettings(
         max_body_bytes=int(max_body_mb * 1024 * 1024), max_articles=max_articles, timeout_s=timeout, api_key=api_key or None
     )
