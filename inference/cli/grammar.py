@@ -132,3 +132,17 @@ def models_and_data(
     if len(data) > 1 and not many_data:
         raise UserError(f"one data file only, got {len(data)}: {', '.join(data)}")
     return models, data, models_dir
+
+
+def model_or_old_mapping(model: str | None, mapping: str) -> tuple[str | None, str]:
+    """`data convert` and `data label-studio-config`: `-m` was `--mapping` and is `--model` now. A
+    value that names a label mapping (a bundled name, a .yaml file) is the old spelling: it still
+    works, with a deprecation line. Returns (model, mapping)."""
+    if model is None:
+        return None, mapping
+    from newsroles.model.labels import bundled_mapping_names
+
+    if model in bundled_mapping_names() or Path(model).suffix.lower() in (".yaml", ".yml"):
+        deprecated("-m for the label mapping", "--mapping (-m is short for --model now)")
+        return None, model
+    return model, mapping
