@@ -22,6 +22,10 @@ class Sentence:
     scores: dict[str, float] | None = None
     # Why a labeler left `label` empty ("boilerplate", "low confidence"); see inference/withhold.py.
     reason: str | None = None
+    # Auxiliary targets from another corpus, target name -> value in [0, 1] (e.g. PolNeAR's
+    # {"attribution.content": 1, "attribution.cue": 0, "attribution.source": 0}, training/data/).
+    # A target not named is unknown for this sentence, not 0. None: no auxiliary targets.
+    targets: dict[str, float] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"text": self.text, "label": self.label}
@@ -35,6 +39,8 @@ class Sentence:
             out["scores"] = {k: round(v, 6) for k, v in self.scores.items()}
         if self.reason is not None:
             out["reason"] = self.reason
+        if self.targets is not None:
+            out["targets"] = dict(self.targets)
         return out
 
 
