@@ -42,10 +42,11 @@ from newsroles.training.checkpoint import (
     save_checkpoint,
 )
 from newsroles.training.config import RunConfig
+from newsroles.training.data.auxiliary import loss_groups
 from newsroles.training.distill import blend_distillation
 from newsroles.training.distributed import make_accelerator, micro_batches, process_share, targets_weight
 from newsroles.training.examples import TrainingExamples, epoch_examples
-from newsroles.training.losses import aux_loss, class_weights, role_loss
+from newsroles.training.losses import class_weights, grouped_aux_loss, role_loss
 from newsroles.training.weight_average import WeightAverage
 
 
@@ -137,6 +138,8 @@ class Setup:
     average: WeightAverage | None
     rng: random.Random  # batch order
     total_steps: int
+    # (columns, weight) of each part of the auxiliary loss (training/data/auxiliary.py loss_groups).
+    aux_groups: list = field(default_factory=list)
 
 
 @dataclass
@@ -313,6 +316,7 @@ def make_setup(
         average=WeightAverage(model, tc.ema_decay) if tc.ema_decay > 0 else None,
         rng=random.Random(config.seed),
         total_steps=total_steps,
+        aux_groups=loss_groups(config, aux_labels),
     )
 
 
@@ -384,8 +388,8 @@ def train_step(run: Setup, batch_ids: list[int], examples: TrainingExamples) -> 
                 loss = role_loss(logits, batch["labels"], run.class_weights, tc.focal_gamma, tc.label_smoothing)
                 if examples.soft is not None:  # distillation: the teacher's soft labels share the role loss (training/distill.py)
                     loss = blend_distillation(loss, logits, batch["labels"], [examples.soft[i] for i in part], tc)
-                if run.aux_labels and tc.aux_weight > 0:
-                    loss = loss + tc.aux_weight * aux_loss(aux_logits, batch["aux_targets"]).to(loss.device)
+                if run.aux_labels and run.aux_groups:  # the corpus's labels and any auxiliary corpora's targets
+                    loss = loss + grouped_aux_loss(aux_logits, batch["aux_targets"], run.aux_groups).to(loss.device)
                 acc.backward(loss if weight == 1.0 else loss * weight)
             loss_sum += loss.item() * weight / acc.num_processes
     except (RuntimeError, MemoryError) as exc:
