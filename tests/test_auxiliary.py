@@ -224,6 +224,38 @@ def test_an_auxiliary_only_batch_adds_just_its_weighted_auxiliary_loss(run_confi
     assert losses["2.0"][0] == pytest.approx(4 * losses["0.5"][0], rel=1e-5)
 
 
+def test_grad_accumulation_with_an_auxiliary_only_part_takes_the_same_step(run_config):
+    """A part holding only auxiliary windows (nothing labeled) still counts, by its share of the
+    batch's known targets: 3 parts move the weights as the whole batch does."""
+    from newsroles.training.data.auxiliary import add_auxiliary
+    from newsroles.training.run import build_model, load_split, resolve_labels
+    from newsroles.training.trainer import make_setup, train_step
+
+    results = []
+    for parts in ("1", "3"):
+        # aux_weight 0: one loss group (PolNeAR's), whose mean splits exactly over the parts
+        config = run_config("1.0", **{"train.grad_accumulation": parts, "train.precision": "fp32", "train.aux_weight": "0"})
+        labels = resolve_labels(config)
+        train = load_split(config, labels, "train")
+        _, articles, aux_labels = add_auxiliary(config, train, [], len(labels))
+        torch.manual_seed(0)
+        model, tokenizer, aux_labels = build_model(config, labels, aux_labels)
+        before = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        run = make_setup(config, model, tokenizer, articles, labels, aux_labels)
+        plan = run.plans[0]
+        nd = [i for i, w in enumerate(plan.windows) if not articles[w.article].id.startswith("polnear:")][:2]
+        aux = [i for i, w in enumerate(plan.windows) if articles[w.article].id.startswith("polnear:")][:4]
+        model.eval()
+        loss = train_step(run, nd + aux, plan)  # parts: the 2 labeled windows, then 2 and 2 auxiliary ones
+        results.append((loss, {k: v.detach().clone() for k, v in model.state_dict().items()}))
+    (whole_loss, whole), (parts_loss, in_parts) = results
+    assert parts_loss == pytest.approx(whole_loss, rel=1e-5)
+    head = "aux_head.weight"
+    assert not torch.equal(before[head], whole[head])
+    for key in whole:
+        torch.testing.assert_close(in_parts[key], whole[key], rtol=0, atol=3e-5)
+
+
 def test_training_with_an_auxiliary_corpus_learns_its_head_and_records_it(run_config, tmp_path):
     from newsroles.model.batching import article_windows
     from newsroles.model.saved import load_transformer

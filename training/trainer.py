@@ -343,6 +343,11 @@ def train_epoch(run: Setup, state: LoopState, progress: bool, save) -> None:
         bar.close()
 
 
+def known_targets(aux_rows: list[list[list[float]]]) -> int:
+    """How many auxiliary targets these windows know (entries >= 0; -1 is unknown)."""
+    return sum(v >= 0 for window in aux_rows for row in window for v in row)
+
+
 def train_step(run: Setup, batch_ids: list[int], examples: TrainingExamples) -> float:
     """One optimizer step on the windows `batch_ids` (the global batch); returns the batch's loss.
 
@@ -361,6 +366,9 @@ def train_step(run: Setup, batch_ids: list[int], examples: TrainingExamples) -> 
     parts = [[i for unit in part for i in unit] for part in micro_batches(share_units or units[:1], tc.grad_accumulation)]
     whole_batch_here = len(parts) == 1 and acc.num_processes == 1  # weight 1: no total needed
     total = None if whole_batch_here else targets_weight([examples.labels[i] for i in batch_ids], run.class_weights)
+    # With auxiliary corpora (data.auxiliary) a part may hold only their windows, nothing labeled:
+    # the auxiliary loss is then weighted by the part's share of the batch's known auxiliary targets.
+    aux_total = None if whole_batch_here or not run.config.data.auxiliary else known_targets([examples.aux[i] for i in batch_ids])
     run.optimizer.zero_grad(set_to_none=True)
     loss_sum = 0.0
     try:
@@ -373,6 +381,9 @@ def train_step(run: Setup, batch_ids: list[int], examples: TrainingExamples) -> 
                 weight = acc.num_processes * targets_weight([examples.labels[i] for i in part], run.class_weights) / total
             else:  # nothing labeled in the whole batch: the loss is 0 anyway
                 weight = acc.num_processes * len(part) / len(batch_ids)
+            aux_weight = weight
+            if aux_total is not None:
+                aux_weight = acc.num_processes * known_targets([examples.aux[i] for i in part]) / aux_total if share and aux_total else 0.0
             batch = collate_windows(
                 [examples.windows[i] for i in part],
                 run.pad_id,
@@ -388,10 +399,12 @@ def train_step(run: Setup, batch_ids: list[int], examples: TrainingExamples) -> 
                 loss = role_loss(logits, batch["labels"], run.class_weights, tc.focal_gamma, tc.label_smoothing)
                 if examples.soft is not None:  # distillation: the teacher's soft labels share the role loss (training/distill.py)
                     loss = blend_distillation(loss, logits, batch["labels"], [examples.soft[i] for i in part], tc)
+                scaled = loss if weight == 1.0 else loss * weight
                 if run.aux_labels and run.aux_groups:  # the corpus's labels and any auxiliary corpora's targets
-                    loss = loss + grouped_aux_loss(aux_logits, batch["aux_targets"], run.aux_groups).to(loss.device)
-                acc.backward(loss if weight == 1.0 else loss * weight)
-            loss_sum += loss.item() * weight / acc.num_processes
+                    aux = grouped_aux_loss(aux_logits, batch["aux_targets"], run.aux_groups).to(loss.device)
+                    scaled = scaled + (aux if aux_weight == 1.0 else aux * aux_weight)
+                acc.backward(scaled)
+            loss_sum += scaled.item() / acc.num_processes
     except (RuntimeError, MemoryError) as exc:
         if not is_out_of_memory(exc):
             raise
