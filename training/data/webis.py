@@ -52,18 +52,16 @@ def _units(obj: Any, raw: str, path: Path) -> list[list[tuple[str, str]]]:
         units = []
         for k, unit in enumerate(paragraph, start=1):
             where = f"paragraph {p}, unit {k}"
-            number = unit.get("number") if isinstance(unit, dict) else None
-            line = _line_of(raw, number)
             if not isinstance(unit, dict):
-                raise UserError(f"{where}: expected an object with number, text and label", path, line)
-            text, label = unit.get("text"), unit.get("label")
+                raise UserError(f"{where}: expected an object with number, text and label", path)
+            number, text, label = unit.get("number"), unit.get("text"), unit.get("label")
             if not isinstance(text, str):
-                raise UserError(f"{where} (number {number}): `text` must be a string", path, line)
+                raise UserError(f"{where} (number {number}): `text` must be a string", path, _line_of(raw, number))
             if label not in _KNOWN:
                 raise UserError(
                     f"{where} (number {number}): label {json.dumps(label)} is not one of {', '.join(sorted(_KNOWN))}",
                     path,
-                    line,
+                    _line_of(raw, number),
                 )
             units.append((text, label))
         out.append(units)
