@@ -264,6 +264,9 @@ def test_stories_from_parquet(tmp_path):
     [article] = list(iter_unlabeled(path, report, min_words=1))
     assert article.id == "p1" and len(article.sentences) == 3
     assert report.skipped == [f"{path}:2: story 'p2' has no text: skipped"]
+    table = tmp_path / "sentences.parquet"  # a sentence table is our own data, not stories
+    pq.write_table(pa.table({"article_id": ["a", "a"], "text": ["One.", "Two."]}), table)
+    assert detect_format(table) == "articles"
     pq.write_table(pa.table({"id": ["p1"], "body": [STORY]}), path)
     with pytest.raises(UserError, match="no column"):
         list(iter_unlabeled(path, ReadReport(str(path))))

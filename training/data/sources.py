@@ -58,7 +58,7 @@ def detect_format(path: str | Path) -> str:
         if suffix == ".jsonl":
             first = _first_record(path)
             return "unlabeled" if first is not None and "text" in first and "sentences" not in first else "articles"
-        return "unlabeled" if suffix == ".parquet" and _has_text_column(path) else "articles"
+        return "unlabeled" if suffix == ".parquet" and _story_columns(path) else "articles"
     if (path / "attributions").is_dir() or any((path / s / "attributions").is_dir() for s in ("train", "dev", "test")):
         return "polnear"
     if next(path.glob("*/*.json"), None) is not None or next(path.glob("*.json"), None) is not None:
@@ -70,13 +70,15 @@ def detect_format(path: str | Path) -> str:
     )
 
 
-def _has_text_column(path: Path) -> bool:
+def _story_columns(path: Path) -> bool:
+    """Whether a Parquet file holds stories (`id`, `text`) rather than a sentence table (`article_id`, `text`)."""
     try:
         import pyarrow.parquet as pq
 
-        return "text" in pq.read_schema(path).names
+        names = set(pq.read_schema(path).names)
     except Exception:  # not readable here: the reader says why
         return False
+    return {"id", "text"} <= names and "article_id" not in names
 
 
 def splits(fmt: str, path: str | Path) -> list[tuple[str | None, Path]]:
