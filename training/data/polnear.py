@@ -234,7 +234,7 @@ def iter_polnear(
     for ann in sorted(notes.glob("*.ann")):
         name, sep, annotator = ann.stem.rpartition("_")
         if not sep or not name:
-            guarded(report, skip_bad, _raise, UserError("annotation file name is not NAME_ANNOTATOR.ann", ann))
+            report.problem(UserError("annotation file name is not NAME_ANNOTATOR.ann", ann), skip_bad)
             continue
         by_text.setdefault(name, {})[annotator] = ann
     txts = sorted(texts.glob("*.txt"))
@@ -243,7 +243,7 @@ def iter_polnear(
     names = {t.stem for t in txts}
     for name in sorted(set(by_text) - names):
         for ann in by_text[name].values():
-            guarded(report, skip_bad, _raise, UserError(f"annotation file without its text text/{name}.txt", ann))
+            report.problem(UserError(f"annotation file without its text text/{name}.txt", ann), skip_bad)
     metadata = read_metadata(folder)
     for txt in txts:
         article = guarded(
@@ -252,7 +252,3 @@ def iter_polnear(
         )
         if article is not None:
             yield report.add(article)
-
-
-def _raise(err: UserError):
-    raise err

@@ -40,6 +40,12 @@ class ReadReport:
     def skip(self, reason: UserError | str) -> None:
         self.skipped.append(str(reason))
 
+    def problem(self, err: UserError, skip_bad: bool) -> None:
+        """Raise `err`, or with `skip_bad` list it as skipped."""
+        if not skip_bad:
+            raise err
+        self.skip(err)
+
     def warn(self, message: str) -> None:
         self.warnings.append(message)
 
