@@ -53,6 +53,17 @@ def test_bad_auxiliary_config_names_the_key_and_line(tmp_path, entry, line, mess
     assert info.value.message.startswith(message)
 
 
+def test_a_bad_entry_given_on_the_command_line_says_so():
+    with pytest.raises(UserError) as info:
+        load_config(None, {"data.auxiliary": "[{source: polnar, path: x}]"})
+    assert str(info.value) == (
+        "'data.auxiliary[0].source' must be one of ['polnear', 'webis'], got 'polnar'; did you mean 'polnear'? "
+        "(from a command-line override)"
+    )
+    with pytest.raises(UserError, match=r"^'data.auxiliary\[0\].path' is required \(from a command-line override\)$"):
+        load_config(None, {"data.auxiliary": "[{source: webis}]"})
+
+
 def test_auxiliary_config_defaults(tmp_path):
     config, _ = config_with(tmp_path, "    - source: polnear\n      path: p\n")
     [entry] = config.data.auxiliary

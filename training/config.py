@@ -273,9 +273,11 @@ def _explain(error: dict, source: str, lines: dict[str, int]) -> UserError:
         items = _list_item_section(inner)
     dotted = _dotted(path)
     line = lines.get(dotted)
+    if line is None and any(lines.get(_dotted(path[:k])) == FROM_COMMAND_LINE for k in range(1, len(path))):
+        line = FROM_COMMAND_LINE  # inside a value given whole on the command line (--data.auxiliary '[...]')
     value = error["input"]
     if error["type"] in ("missing", "missing_argument"):
-        return _error(f"'{dotted}' is required", source, lines.get(_dotted(path[:-1])))
+        return _error(f"'{dotted}' is required", source, line if line == FROM_COMMAND_LINE else lines.get(_dotted(path[:-1])))
     if error["type"] == "unexpected_keyword_argument":
         section = _dotted(path[:-1])
         owner = _section_class(path[:-1])
