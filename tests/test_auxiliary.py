@@ -82,7 +82,9 @@ def test_load_auxiliary_reads_the_corpus_and_clears_labels(tmp_path):
     assert article.id == "polnear:bridge"
     assert all(s.label is None and s.source_labels == [] for s in article.sentences)
     assert [s.targets[CONTENT] for s in article.sentences] == [0, 1, 1, 1, 0]
-    assert aux.record == [{"source": "polnear", "path": str(tmp_path / "polnear"), "weight": 0.5, "articles": 1, "sentences": 5}]
+    assert aux.record == [
+        {"source": "polnear", "path": str(tmp_path / "polnear"), "sha256": None, "weight": 0.5, "articles": 1, "sentences": 5}
+    ]
     assert load_auxiliary(load_config(None)) is None
 
 
@@ -278,7 +280,8 @@ def test_training_with_an_auxiliary_corpus_learns_its_head_and_records_it(run_co
     assert manifest["aux_labels"][-3:] == ATTRIBUTION
     assert "Speech" in manifest["aux_labels"]  # the NewsDiscourse labels keep their columns
     metrics = json.loads((folder / "metrics.json").read_text())
-    assert metrics["auxiliary"][0]["source"] == "polnear" and metrics["auxiliary"][0]["articles"] == 30
+    [record] = metrics["auxiliary"]
+    assert (record["source"], record["articles"], len(record["sha256"])) == ("polnear", 30, 64)
     assert metrics["dev"]["macro_f1"] > 0.8  # the role task still learns
     # The auxiliary head has learned attribution content on articles it has not seen.
     model, tokenizer, _ = load_transformer(folder, torch.device("cpu"))

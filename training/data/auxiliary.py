@@ -19,6 +19,7 @@ import numpy as np
 
 from newsroles.model.article import Article
 from newsroles.model.errors import UserError
+from newsroles.model.folder import file_fingerprint
 from newsroles.training.data import polnear, webis
 from newsroles.training.data.sources import ReadOptions, detect_format, read_source
 
@@ -66,6 +67,8 @@ def load_auxiliary(config) -> Auxiliary | None:
             {
                 "source": entry.source,
                 "path": str(entry.path),
+                # a converted .jsonl's bytes; a corpus folder has none (its README names its version)
+                "sha256": file_fingerprint(path) if path.is_file() else None,
                 "weight": entry.weight,
                 "articles": len(found),
                 "sentences": sum(len(a.sentences) for a in found),
