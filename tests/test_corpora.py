@@ -289,6 +289,12 @@ def test_detect_format(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(UserError, match="give --format"):
         detect_format(tmp_path / "empty")
+    # A path that tells nothing is the command's default, whose reader says what is wrong.
+    assert detect_format(tmp_path / "empty", default="newsdiscourse") == "newsdiscourse"
+    assert detect_format(tmp_path / "missing.jsonl", default="articles") == "articles"
+    (tmp_path / "other" / "x").mkdir(parents=True)
+    (tmp_path / "other" / "x" / "settings.json").write_text('{"a": 1}', encoding="utf-8")
+    assert detect_format(tmp_path / "other", default="articles") == "articles"  # a .json that is no editorial
 
 
 def test_convert_writes_each_split_and_targets_read_back(tmp_path):

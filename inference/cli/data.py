@@ -36,7 +36,7 @@ def convert(
     """
     from newsroles.training.data.sources import ReadOptions, convert_source, detect_format
 
-    fmt = fmt or detect_format(source)
+    fmt = fmt or detect_format(source, default="newsdiscourse")
     if fmt == "newsdiscourse":
         return _convert_newsdiscourse(source, dest, mapping, skip_bad)
     options = ReadOptions(skip_bad=skip_bad, annotators=annotators, min_words=min_words)
@@ -97,7 +97,7 @@ def stats(
     from newsroles.training.data.sources import ReadOptions, detect_format, read_source
     from newsroles.training.stats import compute_stats, stats_table
 
-    fmt = fmt or detect_format(source)
+    fmt = fmt or detect_format(source, default="articles")
     options = ReadOptions(skip_bad=skip_bad, annotators=annotators, min_words=min_words)
     parts = read_source(source, fmt, options)
     articles = [a for _, part in parts for a in part]

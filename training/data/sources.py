@@ -44,30 +44,50 @@ def _first_record(path: Path) -> dict | None:
     return None
 
 
-def detect_format(path: str | Path) -> str:
-    """The format of `path`, told from its layout (folders) or its first record (.jsonl)."""
+def detect_format(path: str | Path, default: str | None = None) -> str:
+    """The format of `path`, told from its layout (folders) or its first record (.jsonl, .parquet).
+
+    A path that tells nothing (missing, a folder without a known layout, another kind of file) is
+    `default` (the command's own: `articles` for stats, `newsdiscourse` for convert), whose reader
+    then says what is wrong; with no default it is an error here.
+    """
     from newsroles.training.sentence_tables import HUB_PREFIX
 
     if str(path).startswith(HUB_PREFIX):  # hf:ORG/NAME:SPLIT, a hub dataset of sentence rows
         return "articles"
     path = Path(path)
-    if not path.exists():
-        raise UserError("not found", path)
     if path.is_file():
         suffix = path.suffix.lower()
         if suffix == ".jsonl":
             first = _first_record(path)
             return "unlabeled" if first is not None and "text" in first and "sentences" not in first else "articles"
-        return "unlabeled" if suffix == ".parquet" and _story_columns(path) else "articles"
-    if (path / "attributions").is_dir() or any((path / s / "attributions").is_dir() for s in ("train", "dev", "test")):
-        return "polnear"
-    if next(path.glob("*/*.json"), None) is not None or next(path.glob("*.json"), None) is not None:
-        return "webis"
-    if next(path.rglob("*.ann"), None) is not None:
-        return "newsdiscourse"
-    raise UserError(
-        "cannot tell the corpus format of this folder: give --format (newsdiscourse, polnear, webis or unlabeled)", path
-    )
+        if suffix == ".parquet" and _story_columns(path):
+            return "unlabeled"
+        if suffix in (".csv", ".tsv", ".parquet", ".arrow"):
+            return "articles"
+    elif path.is_dir():
+        if (path / "attributions").is_dir() or any((path / s / "attributions").is_dir() for s in ("train", "dev", "test")):
+            return "polnear"
+        first_json = next(path.glob("*/*.json"), None) or next(path.glob("*.json"), None)
+        if first_json is not None and _is_editorial(first_json):
+            return "webis"
+        texts = list(path.rglob("*.txt"))
+        if texts and 2 * sum(t.with_suffix(".ann").is_file() for t in texts) > len(texts):  # mostly .txt + .ann pairs
+            return "newsdiscourse"
+    if default is not None:
+        return default
+    if not path.exists():
+        raise UserError("not found", path)
+    raise UserError("cannot tell the corpus format: give --format (newsdiscourse, polnear, webis or unlabeled)", path)
+
+
+def _is_editorial(path: Path) -> bool:
+    """Whether a .json file is a Webis editorial ({"paragraphs": ...})."""
+    try:
+        obj = json.loads(path.read_text(encoding="utf-8", errors="replace"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(obj, dict) and "paragraphs" in obj
 
 
 def _story_columns(path: Path) -> bool:
