@@ -34,6 +34,10 @@ class Sentence:
     # that text is says the Article's `offsets_into`. None for data that was never split by us.
     start: int | None = None
     end: int | None = None
+    # Auxiliary targets from another corpus, target name -> value in [0, 1] (e.g. PolNeAR's
+    # {"attribution.content": 1, "attribution.cue": 0, "attribution.source": 0}, training/data/).
+    # A target not named is unknown for this sentence, not 0. None: no auxiliary targets.
+    targets: dict[str, float] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"text": self.text, "label": self.label}
@@ -49,6 +53,8 @@ class Sentence:
             out["reason"] = self.reason
         if self.start is not None:
             out["start"], out["end"] = self.start, self.end
+        if self.targets is not None:
+            out["targets"] = dict(self.targets)
         return out
 
 

@@ -269,7 +269,7 @@ def collate_windows(
         out["labels"] = lab
     if aux is not None:
         width = len(aux[0][0]) if aux and aux[0] else 0
-        aux_t = torch.zeros((batch, max_sents, width))
+        aux_t = torch.full((batch, max_sents, width), -1.0)  # padding slots: unknown, not targets of 0
         for b, rows in enumerate(aux):
             if rows:
                 aux_t[b, : len(rows)] = torch.tensor(rows)

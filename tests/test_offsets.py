@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from newsroles.inference.html import extract_article
+from newsroles.inference.html import extract_html
 from newsroles.inference.inputs import iter_label_inputs
 from newsroles.inference.splitter import article_from_text, normalize_lines, text_sentences
 from newsroles.model.article import Article
@@ -117,7 +117,7 @@ def test_html_offsets_point_into_the_extracted_text(tmp_path_factory, paragraphs
         return
     article, = articles
     assert article.offsets_into == "extracted_text"
-    assert article.extracted_text == "\n\n".join(extract_article(page).paragraphs)
+    assert article.extracted_text == "\n\n".join(extract_html(page).paragraphs)
     assert_offsets(article.extracted_text, article)
     assert all(article.extracted_text[s.start:s.end] == s.text for s in article.sentences)  # squashed: exact
 

@@ -46,8 +46,9 @@ _T_TARGET = re.compile(r"^S(\d+)$")
 # Reading one article
 
 
-def _decode(path: Path) -> list[tuple[str, int]]:
-    """The file's lines (no line ends), decoded as UTF-8; a binary file is an error."""
+def decode_file(path: Path) -> str:
+    """The whole file decoded as UTF-8 (a leading BOM dropped); a binary file is an error, other
+    bytes that are not UTF-8 are replaced with a warning naming the line of the first."""
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -58,7 +59,12 @@ def _decode(path: Path) -> list[tuple[str, int]]:
     if err is not None:
         raise err
     # Bytes that are not UTF-8 are replaced, with a warning naming the line of the first.
-    text = Decoder(str(path))(data)
+    return Decoder(str(path))(data)
+
+
+def _decode(path: Path) -> list[tuple[str, int]]:
+    """The file's lines (no line ends), decoded as UTF-8; a binary file is an error."""
+    text = decode_file(path)
     # Split on \n only: str.splitlines would also split on \x0b, \x1c, U+2028 ... and shift line numbers.
     # Each line comes with its length in characters including its line end, to follow brat offsets.
     return [(line.rstrip("\r"), len(line) + 1) for line in text.split("\n")]

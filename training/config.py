@@ -54,6 +54,21 @@ class ColumnsConfig:
 
 
 @dataclass
+class AuxiliaryConfig:
+    """A corpus trained beside the labeled data for its own targets (training/data/auxiliary.py):
+    its articles join the training batches and add only their auxiliary loss, at `weight`."""
+
+    __pydantic_config__: ClassVar = STRICT_KEYS
+    source: Literal["polnear", "webis"]
+    # The corpus folder (read at run time) or its `newsroles data convert` .jsonl.
+    path: Str
+    weight: Annotated[Float, Between(0.0, 10.0)] = 0.3
+    annotators: Literal["majority", "union", "first", "mean"] = "majority"  # PolNeAR texts with several
+    # At most this many of its articles (drawn with the run's seed); null: all.
+    max_articles: Annotated[Int, Between(1, 10**9)] | None = None
+
+
+@dataclass
 class DataConfig:
     __pydantic_config__: ClassVar = STRICT_KEYS
     # A .jsonl/.csv/.tsv/.parquet/.arrow file, or a hub dataset `hf:ORG/NAME:SPLIT` (needs a hub).
@@ -63,10 +78,11 @@ class DataConfig:
     # null: the label set is the labels found in the training data.
     mapping: Str | None = "roles"
     columns: ColumnsConfig = field(default_factory=ColumnsConfig)
-    # Semi-supervised (training/unlabeled.py): split stories without gold labels, which the teacher of
+    # Semi-supervised (training/semi_supervised.py): split stories without gold labels, which the teacher of
     # train.distill_targets labeled too (`newsroles distill-targets ... --unlabeled FILE`); null: none.
     unlabeled: Str | None = None
-
+    # Auxiliary corpora, each a list entry {source, path, weight, ...} (AuxiliaryConfig); [] = none.
+    auxiliary: list[AuxiliaryConfig] = field(default_factory=list)
 
 
 # Settings that change nothing while the feature they tune is off. Comparisons of runs (a final fit
@@ -76,12 +92,17 @@ UNLABELED_SETTINGS = ("unlabeled_per_epoch", "pseudo_min_confidence")
 
 
 def without_idle_settings(config: dict) -> dict:
-    """`config` (a to_dict()) without the semi-supervised settings when data.unlabeled is not set."""
-    data = config.get("data") or {}
-    if data.get("unlabeled"):
-        return config
-    train = {k: v for k, v in (config.get("train") or {}).items() if k not in UNLABELED_SETTINGS}
-    return {**config, "data": {k: v for k, v in data.items() if k != "unlabeled"}, "train": train}
+    """`config` (a to_dict()) without the semi-supervised settings when data.unlabeled is not set,
+    and without data.auxiliary when it lists no corpus."""
+    data = dict(config.get("data") or {})
+    train = dict(config.get("train") or {})
+    if not data.get("auxiliary"):
+        data.pop("auxiliary", None)
+    if not data.get("unlabeled"):
+        data.pop("unlabeled", None)
+        train = {k: v for k, v in train.items() if k not in UNLABELED_SETTINGS}
+    return {**config, "data": data, "train": train}
+
 
 @dataclass
 class TrainConfig:
@@ -231,6 +252,11 @@ def _key_lines(node, prefix: str = "") -> dict[str, int]:
             dotted = f"{prefix}{key_node.value}"
             out[dotted] = key_node.start_mark.line + 1
             out.update(_key_lines(value_node, dotted + "."))
+    elif isinstance(node, yaml.SequenceNode):  # a list of sections: data.auxiliary[0].weight
+        for i, item in enumerate(node.value):
+            dotted = f"{prefix[:-1]}[{i}]"
+            out[dotted] = item.start_mark.line + 1
+            out.update(_key_lines(item, dotted + "."))
     return out
 
 
@@ -256,8 +282,12 @@ def _build(raw: dict, source: str, lines: dict[str, int]) -> RunConfig:
 
 def _explain(error: dict, source: str, lines: dict[str, int]) -> UserError:
     """Our message for a pydantic error: the dotted key, what it must be, and a suggestion."""
-    cls, path = RunConfig, []
+    cls, path, items = RunConfig, [], None
     for part in error["loc"]:  # the loc may end in a union member's name: stop at the field
+        if isinstance(part, int) and items is not None:  # an entry of a list of sections
+            path.append(part)
+            cls, items = items, None
+            continue
         hints = typing.get_type_hints(cls, include_extras=True) if cls else {}
         if not isinstance(part, str) or part not in hints:
             if error["type"] == "unexpected_keyword_argument":
@@ -266,11 +296,16 @@ def _explain(error: dict, source: str, lines: dict[str, int]) -> UserError:
         path.append(part)
         inner = hints[part]
         cls = inner if dataclasses.is_dataclass(inner) else None
-    dotted = ".".join(path)
+        items = _list_item_section(inner)
+    dotted = _dotted(path)
     line = lines.get(dotted)
+    if line is None and any(lines.get(_dotted(path[:k])) == FROM_COMMAND_LINE for k in range(1, len(path))):
+        line = FROM_COMMAND_LINE  # inside a value given whole on the command line (--data.auxiliary '[...]')
     value = error["input"]
+    if error["type"] in ("missing", "missing_argument"):
+        return _error(f"'{dotted}' is required", source, line if line == FROM_COMMAND_LINE else lines.get(_dotted(path[:-1])))
     if error["type"] == "unexpected_keyword_argument":
-        section = ".".join(path[:-1])
+        section = _dotted(path[:-1])
         owner = _section_class(path[:-1])
         known = [f.name for f in dataclasses.fields(owner)]
         near = difflib.get_close_matches(path[-1], known, n=1)
@@ -295,11 +330,27 @@ def _explain(error: dict, source: str, lines: dict[str, int]) -> UserError:
     return _error(f"'{dotted}' must be {names}, got {value!r}", source, line)
 
 
-def _section_class(path: list[str]):
+def _section_class(path: list[str | int]):
     cls = RunConfig
     for part in path:
-        cls = typing.get_type_hints(cls)[part]
+        cls = typing.get_args(cls)[0] if isinstance(part, int) else typing.get_type_hints(cls)[part]
     return cls
+
+
+def _list_item_section(hint):
+    """The section class of a list-of-sections field (data.auxiliary), else None."""
+    if typing.get_origin(hint) is list:
+        (item,) = typing.get_args(hint)
+        return item if dataclasses.is_dataclass(item) else None
+    return None
+
+
+def _dotted(path: list[str | int]) -> str:
+    """data.auxiliary[0].weight from ["data", "auxiliary", 0, "weight"]."""
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
+    return out
 
 
 def _allowed(hint) -> dict:

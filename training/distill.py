@@ -58,7 +58,7 @@ class Distillation:
 
     record: dict
     soft: list[np.ndarray]
-    targets: TeacherTargets  # the whole file: unlabeled stories' rows are matched later (training/unlabeled.py)
+    targets: TeacherTargets  # the whole file: unlabeled stories' rows are matched later (training/semi_supervised.py)
 
 
 def prepare_distillation(config, articles: list, labels: list[str]) -> Distillation | None:

@@ -17,7 +17,7 @@ from newsroles.training.config import RunConfig
 class TrainingExamples:
     windows: list[Window]
     labels: list[list[int]]  # per window, per sentence: label index or -100 (unlabeled)
-    aux: list[list[list[float]]]  # per window, per sentence: multi-hot corpus labels, -1 rows = unknown
+    aux: list[list[list[float]]]  # per window, per sentence: multi-hot corpus labels and auxiliary targets, -1 = unknown
     # Distillation (training/distill.py): per window, the teacher's probabilities per sentence; None when off.
     soft: list[np.ndarray] | None = None
 
@@ -30,6 +30,10 @@ def make_examples(
     (sentences, labels) array of a teacher's probabilities) the teacher's rows."""
     label_index = {name: i for i, name in enumerate(labels)}
     aux_index = {name: i for i, name in enumerate(aux_labels)}
+    # Columns of auxiliary corpora's targets (training/data/auxiliary.py): known only for their own
+    # sentences; the rest are the corpus's labels, known (0 or 1) where a sentence has source_labels.
+    target_columns = {aux_index[n] for a in articles for s in a.sentences if s.targets for n in s.targets if n in aux_index}
+    own_columns = [i for i in range(len(aux_labels)) if i not in target_columns]
     windows, _ = article_windows(tokenizer, articles, spec, first_shares=first_shares, tokens=tokens)
     window_labels, window_aux = [], []
     for w in windows:
@@ -39,10 +43,14 @@ def make_examples(
         for s in sentences:
             row = [-1.0] * len(aux_labels)
             if s.source_labels:
-                row = [0.0] * len(aux_labels)
+                for i in own_columns:
+                    row[i] = 0.0
                 for name in s.source_labels:
                     if name in aux_index:
                         row[aux_index[name]] = 1.0
+            for name, value in (s.targets or {}).items():
+                if name in aux_index:
+                    row[aux_index[name]] = float(value)
             rows.append(row)
         window_aux.append(rows)
     soft = None if soft_targets is None else [soft_targets[w.article][w.start : w.end] for w in windows]
@@ -55,7 +63,7 @@ def epoch_examples(
     """The training windows of each epoch: the same every epoch, or with `train.shift_windows` cut
     differently each epoch (from the seed and the epoch alone, so a resumed run sees the same).
     `soft`: per article, a teacher's probabilities to distil (training/distill.py), or None.
-    `unlabeled` (training/unlabeled.py): pseudo-labeled stories, some drawn into each epoch."""
+    `unlabeled` (training/semi_supervised.py): pseudo-labeled stories, some drawn into each epoch."""
     tc = config.train
     pool = unlabeled.articles if unlabeled is not None else []
     everything = train + pool

@@ -70,7 +70,7 @@ def setting_differences(config: dict, selected: dict) -> list[str]:
     selected = without_idle_settings(_without_idle_distillation(_with_later_settings(selected)))
     keys = [f"model.{k}" for k in sorted(set(config.get("model") or {}) | set(selected.get("model") or {}))]
     keys += [f"train.{k}" for k in sorted(set(config.get("train") or {}) | set(selected.get("train") or {})) if k not in UNCOMPARED_TRAIN_KEYS]
-    keys += ["data.mapping", "data.unlabeled"]
+    keys += ["data.mapping", "data.unlabeled", "data.auxiliary"]
     out = []
     for key in keys:
         section, name = key.split(".")

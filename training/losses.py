@@ -1,4 +1,5 @@
-"""The training losses: weighted (optionally focal) cross-entropy on roles, BCE on the corpus's own labels."""
+"""The training losses: weighted (optionally focal) cross-entropy on roles, BCE on the corpus's own labels
+and on auxiliary corpora's targets."""
 
 from __future__ import annotations
 
@@ -41,6 +42,15 @@ def aux_loss(aux_logits, aux_targets) -> torch.Tensor:
     if aux_logits is None or not keep.any():
         return torch.zeros(())
     return nn.functional.binary_cross_entropy_with_logits(aux_logits.float()[keep], aux_targets[keep])
+
+
+def grouped_aux_loss(aux_logits, aux_targets, groups: list[tuple[list[int], float]]) -> torch.Tensor:
+    """The sum over `groups` of weight x `aux_loss` on those columns: each auxiliary corpus's
+    targets (and the labeled corpus's own labels) weighted apart (training/data/auxiliary.py)."""
+    if aux_logits is None or not groups:
+        return torch.zeros(())
+    parts = [weight * aux_loss(aux_logits[..., columns], aux_targets[..., columns]).to(aux_logits.device) for columns, weight in groups]
+    return torch.stack(parts).sum()
 
 
 def distill_loss(logits, soft_targets, mask, temperature: float = 1.0) -> torch.Tensor:

@@ -11,8 +11,9 @@ Formats
 (an object) are optional. A sentence needs a non-empty ``text``; ``label`` may be missing or null
 (an unlabeled sentence, kept as context), ``source_labels`` (list of strings) and ``paragraph``
 (integer >= 0) are optional, as are ``confidence`` and ``scores`` (what `newsroles label --format
-jsonl` writes, so its output reads back). A sentence may also be given as a bare string. Blank lines
-are skipped; other keys are ignored.
+jsonl` writes, so its output reads back), and ``targets`` (an object of auxiliary target name ->
+number from 0 to 1, what the readers of training/data/ give PolNeAR and Webis sentences). A sentence
+may also be given as a bare string. Blank lines are skipped; other keys are ignored.
 
 ``.csv`` / ``.tsv``: one sentence per row, a header naming the columns ``article_id`` and ``text``
 (required), ``label`` (optional; an empty cell is an unlabeled sentence), ``title`` and
@@ -271,6 +272,11 @@ def _parse_sentence(raw: Any, allowed: tuple[str, ...] | None, where: str, fail)
         if not isinstance(scores, dict) or not all(_is_number(v) for v in scores.values()):
             raise fail(f"{where}: `scores` must be an object of label -> number")
         scores = {str(k): float(v) for k, v in scores.items()}
+    targets = raw.get("targets")
+    if targets is not None:
+        if not isinstance(targets, dict) or not all(_is_number(v) and 0 <= v <= 1 for v in targets.values()):
+            raise fail(f"{where}: `targets` must be an object of target name -> number from 0 to 1")
+        targets = {str(k): float(v) for k, v in targets.items()}
     return Sentence(
         text=text,
         label=label,
@@ -278,6 +284,7 @@ def _parse_sentence(raw: Any, allowed: tuple[str, ...] | None, where: str, fail)
         paragraph=paragraph,
         confidence=None if confidence is None else float(confidence),
         scores=scores,
+        targets=targets,
     )
 
 

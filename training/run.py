@@ -94,7 +94,8 @@ def build_model(config: RunConfig, labels: list[str], aux_labels: list[str]):
     except OSError as exc:
         raise UserError(f"cannot load base model '{config.model.base}' ({str(exc).splitlines()[0]})")
     keep_first_layers(encoder, config.model.encoder_layers, f"base model '{config.model.base}'")
-    model = SentenceRoleModel(encoder, config.model, len(labels), len(aux_labels) if config.train.aux_weight > 0 else 0)
+    has_aux = config.train.aux_weight > 0 or bool(config.data.auxiliary)
+    model = SentenceRoleModel(encoder, config.model, len(labels), len(aux_labels) if has_aux else 0)
     return model, tokenizer, aux_labels if model.aux_head is not None else []
 
 
@@ -178,19 +179,24 @@ def train_from_config(
         train, dev = merge_train_and_dev(train, dev, labels, selection), None
     aux_labels = sorted({name for a in train for s in a.sentences for name in s.source_labels})
     from newsroles.training.distill import prepare_distillation
-    from newsroles.training.unlabeled import prepare_unlabeled
+    from newsroles.training.semi_supervised import prepare_unlabeled
 
     distillation = prepare_distillation(config, train, labels)  # hook: checks the teacher targets before any model is built
     unlabeled = prepare_unlabeled(config, labels, distillation.targets if distillation is not None else None)
+    from newsroles.training.data.auxiliary import add_auxiliary, check_parent_head
+
+    # hook: data.auxiliary, corpora whose articles join the batches and add only their auxiliary loss
+    auxiliary, batches_from, aux_labels = add_auxiliary(config, train, aux_labels, len(labels), distillation)
 
     model, tokenizer, aux_labels = build_model(config, labels, aux_labels)
+    check_parent_head(config, aux_labels)
 
     def evaluate(probs):
         gold, pred = gold_and_predictions(dev, probs, labels)
         return compute_metrics(gold, pred, labels)
 
     result = fit(
-        config, model, tokenizer, train, dev, labels, aux_labels, evaluate, progress=progress, checkpoint=checkpoint, resume=resume,
+        config, model, tokenizer, batches_from, dev, labels, aux_labels, evaluate, progress=progress, checkpoint=checkpoint, resume=resume,
         soft_targets=distillation.soft if distillation is not None else None, unlabeled=unlabeled,
     )
     from newsroles.training.distributed import end_processes, is_main_process
@@ -203,6 +209,8 @@ def train_from_config(
         metrics["distillation"] = distillation.record
     if unlabeled is not None:
         metrics["unlabeled"] = unlabeled.record
+    if auxiliary is not None:
+        metrics["auxiliary"] = auxiliary.record  # the corpora of data.auxiliary: source, path, weight, counts
     if result.best_metrics is not None:
         metrics["dev"] = result.best_metrics
         if config.train.tune_label_bias:

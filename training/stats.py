@@ -29,12 +29,15 @@ def _summary(values: list[int]) -> dict[str, float | int | None]:
     }
 
 
-def compute_stats(articles: Iterable[Article], labels: Iterable[str] | None = None) -> dict[str, Any]:
+def compute_stats(
+    articles: Iterable[Article], labels: Iterable[str] | None = None, skipped: Iterable[str] | None = None
+) -> dict[str, Any]:
     """Counts and length statistics of a list of articles.
 
     `labels`, when given, fixes the order of the label distribution and lists labels with no
     sentence as 0; otherwise labels are ordered by count. Shares are fractions of the labeled
-    sentences. Returns plain JSON-able data.
+    sentences. Auxiliary targets (`Sentence.targets`) are counted when any sentence has them;
+    `skipped`, when given, lists what the reader left out (one line each). Returns plain JSON-able data.
     """
     articles = list(articles)
     counts: Counter = Counter()
@@ -43,6 +46,8 @@ def compute_stats(articles: Iterable[Article], labels: Iterable[str] | None = No
     tokens_sentence: list[int] = []
     tokens_article: list[int] = []
     unlabeled = 0
+    targets: Counter = Counter()
+    with_targets = 0
     for article in articles:
         per_article.append(len(article.sentences))
         total = 0
@@ -55,6 +60,9 @@ def compute_stats(articles: Iterable[Article], labels: Iterable[str] | None = No
             else:
                 counts[s.label] += 1
             source.update(s.source_labels)
+            if s.targets is not None:
+                with_targets += 1
+                targets.update({name: int(value >= 0.5) for name, value in s.targets.items()})
         tokens_article.append(total)
     labeled = sum(counts.values())
     if labels is not None:
@@ -75,6 +83,15 @@ def compute_stats(articles: Iterable[Article], labels: Iterable[str] | None = No
         "tokens_per_sentence": _summary(tokens_sentence),
         "tokens_per_article": _summary(tokens_article),
     }
+    if with_targets:
+        # Auxiliary targets (training/data/): sentences whose value is at least 0.5, as a share of
+        # the sentences that carry targets.
+        out["with_targets"] = with_targets
+        out["targets"] = {
+            name: {"count": n, "share": round(n / with_targets, 4)} for name, n in sorted(targets.items())
+        }
+    if skipped is not None:
+        out["skipped"] = list(skipped)
     if source:
         out["source_labels"] = dict(sorted(source.items(), key=lambda kv: (-kv[1], kv[0])))
     return out
@@ -106,6 +123,14 @@ def stats_table(stats: dict[str, Any], title: str | None = None) -> Table:
         table.add_section()
         for lab, d in stats["labels"].items():
             table.add_row(f"  {lab}", _fmt(d["count"]), f"{d['share']:.1%}")
+    if stats.get("targets"):
+        table.add_section()
+        table.add_row("with targets", _fmt(stats["with_targets"]), f"{stats['with_targets'] / sentences:.1%}")
+        for name, d in stats["targets"].items():
+            table.add_row(f"  {name}", _fmt(d["count"]), f"{d['share']:.1%}")
+    if "skipped" in stats:
+        table.add_section()
+        table.add_row("skipped", _fmt(len(stats["skipped"])), "")
     table.add_section()
     for key, name in (
         ("sentences_per_article", "sentences / article"),
@@ -116,4 +141,6 @@ def stats_table(stats: dict[str, Any], title: str | None = None) -> Table:
         text = " / ".join(_fmt(s[k]) for k in ("min", "median", "p95", "max"))
         table.add_row(name, text, "")
     table.caption = "lengths: min / median / p95 / max; tokens are whitespace-separated words"
+    if stats.get("targets"):
+        table.caption += "; a target counts sentences where it is 1 (>= 0.5), its share is of those with targets"
     return table

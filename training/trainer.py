@@ -42,10 +42,11 @@ from newsroles.training.checkpoint import (
     save_checkpoint,
 )
 from newsroles.training.config import RunConfig
+from newsroles.training.data.auxiliary import loss_groups
 from newsroles.training.distill import blend_distillation
 from newsroles.training.distributed import make_accelerator, micro_batches, process_share, targets_weight
 from newsroles.training.examples import TrainingExamples, epoch_examples
-from newsroles.training.losses import aux_loss, class_weights, role_loss
+from newsroles.training.losses import class_weights, grouped_aux_loss, role_loss
 from newsroles.training.weight_average import WeightAverage
 
 
@@ -137,6 +138,8 @@ class Setup:
     average: WeightAverage | None
     rng: random.Random  # batch order
     total_steps: int
+    # (columns, weight) of each part of the auxiliary loss (training/data/auxiliary.py loss_groups).
+    aux_groups: list = field(default_factory=list)
 
 
 @dataclass
@@ -188,7 +191,7 @@ def fit(
     With `checkpoint`, the loop saves its state there every `train.checkpoint_steps` steps and
     after each epoch; `resume` continues from that state. `soft_targets`: per training article, a
     teacher's probabilities to distil (training/distill.py), or None. `unlabeled`: pseudo-labeled
-    stories drawn into each epoch (training/unlabeled.py), or None.
+    stories drawn into each epoch (training/semi_supervised.py), or None.
     """
     tc = config.train
     run = make_setup(config, model, tokenizer, train, labels, aux_labels, soft_targets, unlabeled)
@@ -316,6 +319,7 @@ def make_setup(
         average=WeightAverage(model, tc.ema_decay) if tc.ema_decay > 0 else None,
         rng=random.Random(config.seed),
         total_steps=total_steps,
+        aux_groups=loss_groups(config, aux_labels),
     )
 
 
@@ -342,6 +346,11 @@ def train_epoch(run: Setup, state: LoopState, progress: bool, save) -> None:
         bar.close()
 
 
+def known_targets(aux_rows: list[list[list[float]]]) -> int:
+    """How many auxiliary targets these windows know (entries >= 0; -1 is unknown)."""
+    return sum(v >= 0 for window in aux_rows for row in window for v in row)
+
+
 def train_step(run: Setup, batch_ids: list[int], examples: TrainingExamples) -> float:
     """One optimizer step on the windows `batch_ids` (the global batch); returns the batch's loss.
 
@@ -360,6 +369,9 @@ def train_step(run: Setup, batch_ids: list[int], examples: TrainingExamples) -> 
     parts = [[i for unit in part for i in unit] for part in micro_batches(share_units or units[:1], tc.grad_accumulation)]
     whole_batch_here = len(parts) == 1 and acc.num_processes == 1  # weight 1: no total needed
     total = None if whole_batch_here else targets_weight([examples.labels[i] for i in batch_ids], run.class_weights)
+    # With auxiliary corpora (data.auxiliary) a part may hold only their windows, nothing labeled:
+    # the auxiliary loss is then weighted by the part's share of the batch's known auxiliary targets.
+    aux_total = None if whole_batch_here or not run.config.data.auxiliary else known_targets([examples.aux[i] for i in batch_ids])
     run.optimizer.zero_grad(set_to_none=True)
     loss_sum = 0.0
     try:
@@ -372,6 +384,9 @@ def train_step(run: Setup, batch_ids: list[int], examples: TrainingExamples) -> 
                 weight = acc.num_processes * targets_weight([examples.labels[i] for i in part], run.class_weights) / total
             else:  # nothing labeled in the whole batch: the loss is 0 anyway
                 weight = acc.num_processes * len(part) / len(batch_ids)
+            aux_weight = weight
+            if aux_total is not None:
+                aux_weight = acc.num_processes * known_targets([examples.aux[i] for i in part]) / aux_total if share and aux_total else 0.0
             batch = collate_windows(
                 [examples.windows[i] for i in part],
                 run.pad_id,
@@ -387,10 +402,12 @@ def train_step(run: Setup, batch_ids: list[int], examples: TrainingExamples) -> 
                 loss = role_loss(logits, batch["labels"], run.class_weights, tc.focal_gamma, tc.label_smoothing)
                 if examples.soft is not None:  # distillation: the teacher's soft labels share the role loss (training/distill.py)
                     loss = blend_distillation(loss, logits, batch["labels"], [examples.soft[i] for i in part], tc)
-                if run.aux_labels and tc.aux_weight > 0:
-                    loss = loss + tc.aux_weight * aux_loss(aux_logits, batch["aux_targets"]).to(loss.device)
-                acc.backward(loss if weight == 1.0 else loss * weight)
-            loss_sum += loss.item() * weight / acc.num_processes
+                scaled = loss if weight == 1.0 else loss * weight
+                if run.aux_labels and run.aux_groups:  # the corpus's labels and any auxiliary corpora's targets
+                    aux = grouped_aux_loss(aux_logits, batch["aux_targets"], run.aux_groups).to(loss.device)
+                    scaled = scaled + (aux if aux_weight == 1.0 else aux * aux_weight)
+                acc.backward(scaled)
+            loss_sum += scaled.item() / acc.num_processes
     except (RuntimeError, MemoryError) as exc:
         if not is_out_of_memory(exc):
             raise

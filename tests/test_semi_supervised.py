@@ -1,4 +1,4 @@
-"""Semi-supervised training (training/unlabeled.py): stories without gold labels, taught by the
+"""Semi-supervised training (training/semi_supervised.py): stories without gold labels, taught by the
 teacher's soft labels, a few drawn into each epoch."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from newsroles.training.config import load_config
 from newsroles.training.examples import epoch_examples
 from newsroles.training.run import train_from_config
 from newsroles.training.teacher_targets import read_targets, write_targets
-from newsroles.training.unlabeled import UnlabeledPool, pseudo_label
+from newsroles.training.semi_supervised import UnlabeledPool, pseudo_label
 from newsroles.model.article import Article, Sentence
 from newsroles.model.spec import spec_from_config
 from synthetic import renamed, synthetic_articles, write_jsonl
