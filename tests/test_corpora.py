@@ -346,7 +346,7 @@ def test_data_convert_command(tmp_path):
     assert "out.jsonl: 1 articles, 3 sentences (targets: unit.anecdote 1, unit.assumption 1" in result.stderr
     assert len(read_articles(tmp_path / "out.jsonl")[0].sentences) == 3
     bad = runner.invoke(app, ["data", "convert", str(tmp_path / "webis"), str(tmp_path / "o.jsonl"), "--format", "nope"])
-    assert bad.exit_code == 2 and "unknown format 'nope'" in bad.stderr
+    assert bad.exit_code == 2 and "'nope' is not one of 'newsdiscourse', 'polnear', 'webis'" in bad.stderr
 
 
 def test_read_options_reach_the_readers(tmp_path):

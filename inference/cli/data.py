@@ -7,12 +7,19 @@ from pathlib import Path
 import typer
 
 from newsroles.inference.cli._app import app, user_errors
+from newsroles.inference.cli.grammar import DATA_FORMATS, Annotators, CorpusFormat, deprecated, value
 
-data_app = typer.Typer(help="Convert and inspect corpora and data files.", no_args_is_help=True)
+data_app = typer.Typer(
+    help="Convert and inspect corpora and data files.\n\nExample: newsroles data convert ../shared/data/newsdiscourse data/newsdiscourse",
+    no_args_is_help=True,
+)
 app.add_typer(data_app, name="data")
 
 
-FORMAT_HELP = "Corpus format: newsdiscourse, polnear, webis, unlabeled (stories {id, text}); default: told from the source."
+FORMAT_HELP = (
+    "Source format: newsdiscourse, polnear, webis, unlabeled (stories {id, text}) or articles (our data files); "
+    "default: told from the source."
+)
 ANNOTATORS_HELP = "PolNeAR texts with several annotators: majority (default), union, first or mean (a soft target)."
 MIN_WORDS_HELP = "Unlabeled stories with fewer words are skipped (and counted)."
 
@@ -20,22 +27,31 @@ MIN_WORDS_HELP = "Unlabeled stories with fewer words are skipped (and counted)."
 @data_app.command("convert")
 @user_errors
 def convert(
-    source: Path = typer.Argument(..., help="A corpus folder (NewsDiscourse, PolNeAR, Webis editorials) or a stories .jsonl/.parquet file."),
+    source: Path = typer.Argument(
+        ..., help="A corpus folder (NewsDiscourse brat, PolNeAR, Webis editorials), a stories .jsonl/.parquet file, "
+        f"or a data file ({DATA_FORMATS})."
+    ),
     dest: Path = typer.Argument(..., help="Output .jsonl file, or a folder for one .jsonl per split."),
-    fmt: str = typer.Option(None, "--format", "-f", help=FORMAT_HELP),
-    mapping: str = typer.Option("roles", "--mapping", "-m", help="NewsDiscourse label mapping: a bundled name (roles, content-types) or a YAML path."),
-    annotators: str = typer.Option("majority", "--annotators", help=ANNOTATORS_HELP),
+    fmt: CorpusFormat = typer.Option(None, "--format", "-f", help=FORMAT_HELP),
+    mapping: str = typer.Option("roles", "--mapping", help="NewsDiscourse label mapping: a bundled name (roles, content-types) or a YAML path."),
+    annotators: Annotators = typer.Option(Annotators.majority, "--annotators", help=ANNOTATORS_HELP),
     min_words: int = typer.Option(50, "--min-words", min=0, help=MIN_WORDS_HELP),
     skip_bad: bool = typer.Option(False, "--skip-bad", help="Skip articles with problems and count them instead of stopping."),
+    old_mapping: str = typer.Option(None, "-m", hidden=True),
 ):
     """Convert a corpus to JSONL: NewsDiscourse with its labels mapped to roles, PolNeAR and Webis
     sentences with auxiliary targets, unlabeled stories split into sentences.
 
-    Examples: newsroles data convert ../shared/data/newsdiscourse data/newsdiscourse
-              newsroles data convert ../shared/data/polnear data/polnear --format polnear
+    Example: newsroles data convert ../shared/data/newsdiscourse data/newsdiscourse
+
+    Example: newsroles data convert ../shared/data/polnear data/polnear --format polnear
     """
     from newsroles.training.data.sources import ReadOptions, convert_source, detect_format
 
+    if old_mapping is not None:
+        deprecated("-m for the label mapping", "--mapping (-m is short for --model now)")
+        mapping = old_mapping
+    fmt, annotators = value(fmt), value(annotators)
     fmt = fmt or detect_format(source, default="newsdiscourse")
     if fmt == "newsdiscourse":
         return _convert_newsdiscourse(source, dest, mapping, skip_bad)
@@ -77,9 +93,12 @@ def _convert_newsdiscourse(source: Path, dest: Path, mapping: str, skip_bad: boo
 @data_app.command("stats")
 @user_errors
 def stats(
-    source: Path = typer.Argument(..., help="A data file (.jsonl, .csv, .tsv, .parquet) or a corpus folder or stories file."),
-    fmt: str = typer.Option(None, "--format", "-f", help=FORMAT_HELP + " 'articles': our JSONL/CSV."),
-    annotators: str = typer.Option("majority", "--annotators", help=ANNOTATORS_HELP),
+    source: Path = typer.Argument(
+        ..., help=f"A data file ({DATA_FORMATS}), a corpus folder (NewsDiscourse brat, PolNeAR, Webis editorials) "
+        "or a stories .jsonl/.parquet file."
+    ),
+    fmt: CorpusFormat = typer.Option(None, "--format", "-f", help=FORMAT_HELP),
+    annotators: Annotators = typer.Option(Annotators.majority, "--annotators", help=ANNOTATORS_HELP),
     min_words: int = typer.Option(50, "--min-words", min=0, help=MIN_WORDS_HELP),
     skip_bad: bool = typer.Option(False, "--skip-bad", help="Skip articles with problems and count them instead of stopping."),
     as_json: bool = typer.Option(False, "--json", help="Print the statistics as JSON."),
@@ -87,8 +106,9 @@ def stats(
     """Print articles, sentences, the label distribution, auxiliary targets and skipped items of a
     data file or a corpus (all its splits together).
 
-    Examples: newsroles data stats data/newsdiscourse/validation.jsonl
-              newsroles data stats ../shared/data/polnear
+    Example: newsroles data stats data/newsdiscourse/validation.jsonl
+
+    Example: newsroles data stats ../shared/data/polnear
     """
     import json
 
@@ -97,6 +117,7 @@ def stats(
     from newsroles.training.data.sources import ReadOptions, detect_format, read_source
     from newsroles.training.stats import compute_stats, stats_table
 
+    fmt, annotators = value(fmt), value(annotators)
     fmt = fmt or detect_format(source, default="articles")
     options = ReadOptions(skip_bad=skip_bad, annotators=annotators, min_words=min_words)
     parts = read_source(source, fmt, options)

@@ -67,6 +67,25 @@ class LabelFormat(str, Enum):
     html = "html"
 
 
+class CorpusFormat(str, Enum):
+    """data convert/stats --format (training/data/sources.py FORMATS)."""
+
+    newsdiscourse = "newsdiscourse"
+    polnear = "polnear"
+    webis = "webis"
+    unlabeled = "unlabeled"
+    articles = "articles"
+
+
+class Annotators(str, Enum):
+    """data convert/stats --annotators: how PolNeAR's several annotators are combined (training/data/polnear.py)."""
+
+    majority = "majority"
+    union = "union"
+    first = "first"
+    mean = "mean"
+
+
 class Engine(str, Enum):
     """label --engine."""
 

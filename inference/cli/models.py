@@ -9,7 +9,10 @@ import typer
 from newsroles.inference.cli._app import app, user_errors
 from newsroles.inference.cli.grammar import MODEL_HELP_SHORT, old_models_dir_flag
 
-models_app = typer.Typer(help="List model versions and show their model cards.", invoke_without_command=True)
+models_app = typer.Typer(
+    help="List model versions and show their model cards.\n\nExample: newsroles models show default",
+    invoke_without_command=True,
+)
 app.add_typer(models_app, name="models")
 
 MODELS_DIR_HELP = "Folder holding the model versions."
