@@ -117,13 +117,13 @@ def test_installed_package_is_found_by_name_after_folders_ids_and_names(packaged
         version = resolve(ref, empty)
         assert version.path.resolve() == folder.resolve() and version.package == "newsroles-model-tiny 1.2.0"
     assert resolve("tiny", models).path == models / "tiny" / "v1"  # a name in the models directory comes first
-    assert [v.ref for v in list_packages()] == ["newsroles-model-tiny"]
-    with pytest.raises(UserError, match=r"no model folder 'nope'.*not an installed model package either \(installed: newsroles-model-tiny\)"):
+    assert "newsroles-model-tiny" in [v.ref for v in list_packages()]  # (beside any the machine has installed)
+    with pytest.raises(UserError, match=r"no model folder 'nope'.*not an installed model package either \(installed: [^)]*newsroles-model-tiny"):
         resolve("nope", empty)
     with pytest.raises(PermissionError, match="kept as installed"):  # an install is never written into
         record_evaluation(folder, {"data": {"sha256": "ab" * 32}})
     listed = invoke("models", "list", "--models-dir", empty, "--json")
-    assert listed.exit_code == 0 and [row["package"] for row in json.loads(listed.stdout)] == ["newsroles-model-tiny 1.2.0"]
+    assert listed.exit_code == 0 and "newsroles-model-tiny 1.2.0" in [row["package"] for row in json.loads(listed.stdout)]
     shown = invoke("models", "show", "newsroles-model-tiny", "--models-dir", empty)
     assert shown.exit_code == 0 and shown.stdout.startswith("---\n")
 

@@ -65,7 +65,7 @@ def list_models(models_dir: Path, name: str | None = None, as_json: bool = False
     else:
         console.print(f"no model versions in {models_dir}" + (f" named {name}" if name else "") + "; train one with `newsroles train`")
     if packages:
-        console.print(versions_table(packages, title="Installed model packages (--model <package>)"))
+        console.print(packages_table(packages))
 
 
 def versions_table(versions, title: str = "Model versions"):
@@ -83,13 +83,31 @@ def versions_table(versions, title: str = "Model versions"):
         table.add_row(
             s["id"],
             s["name"],
-            v.package or v.ref,
+            v.ref,
             kind,
             s["created"].replace("T", " ").replace("+00:00", "Z"),
             s["parent"] or "",
             f"{s['dev_macro_f1']:.3f}" if s["dev_macro_f1"] is not None else "–",
             f"{s['dev_accuracy']:.3f}" if s["dev_accuracy"] is not None else "–",
             str(s["evaluations"]),
+        )
+    return table
+
+
+def packages_table(packages):
+    """Installed model packages: what `--model` takes, the package's version, and the model inside."""
+    from rich.table import Table
+
+    table = Table(title="Installed model packages (--model PACKAGE)")
+    for column, justify in (("package", "left"), ("version", "left"), ("id", "left"), ("name", "left"), ("kind", "left"),
+                            ("dev macro-F1", "right"), ("dev acc.", "right")):
+        table.add_column(column, justify=justify, no_wrap=column in ("package", "id"))
+    for v in packages:
+        s = v.summary()
+        table.add_row(
+            v.ref, v.package.rsplit(" ", 1)[-1], s["id"], s["name"], s["kind"],
+            f"{s['dev_macro_f1']:.3f}" if s["dev_macro_f1"] is not None else "–",
+            f"{s['dev_accuracy']:.3f}" if s["dev_accuracy"] is not None else "–",
         )
     return table
 
