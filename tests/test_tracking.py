@@ -92,3 +92,28 @@ def test_report_to_is_validated_and_a_missing_package_names_the_extra(tmp_path, 
     assert result.output.strip() == (
         "error: train.report_to lists mlflow, but the mlflow package is not installed: pip install 'newsroles[tracking]'"
     )
+
+
+@pytest.mark.ddp
+def test_two_processes_log_one_run(tiny_base_model, tmp_path, monkeypatch):
+    """Under `accelerate launch` with 2 processes only the main one logs: one TensorBoard run, one
+    MLflow run, each step's loss once."""
+    pytest.importorskip("tensorboard", reason="the tracking extra (tensorboard) is not installed")
+    mlflow = pytest.importorskip("mlflow", reason="the tracking extra (mlflow-skinny) is not installed")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    from test_ddp import accelerate_launch, run, train_args
+
+    write_splits(tmp_path)
+    args = train_args(tiny_base_model, tmp_path, tmp_path / "model", "--train.max_steps", "4", "--train.report_to", "[tensorboard, mlflow]",
+                      "--train.tracking_dir", str(tmp_path / "tracking"))
+    run(accelerate_launch(args), tmp_path)
+    record = json.loads((tmp_path / "model" / "newsroles.json").read_text())["tracking"]
+    assert [p.name for p in (tmp_path / "tracking" / "tensorboard" / "tiny").iterdir()] == [record["run"]]
+    events = EventAccumulator(record["tensorboard"]).Reload()
+    assert [e.step for e in events.Scalars("train/loss")] == [1, 2, 3, 4]
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")  # the training processes set it for themselves
+    client = mlflow.MlflowClient(tracking_uri=record["mlflow"]["tracking_uri"])
+    runs = client.search_runs([client.get_experiment_by_name("tiny").experiment_id])
+    assert [r.info.run_id for r in runs] == [record["mlflow"]["run_id"]]
+    assert sorted(m.step for m in client.get_metric_history(record["mlflow"]["run_id"], "train/loss")) == [1, 2, 3, 4]

@@ -53,25 +53,29 @@ def make_trackers(config, name: str) -> tuple[list, dict]:
         trackers.append(TensorBoardTracker(f"{name}/{run}", root / "tensorboard"))
         record["tensorboard"] = str(root / "tensorboard" / name / run)
     if "mlflow" in report_to:
-        uri = mlflow_uri(root)
-        trackers.append(MLflowTracker(experiment_name=name, run_name=run))
+        uri, ours = mlflow_uri(root)
+        tracker = MLflowTracker(experiment_name=name, run_name=run)
+        tracker.unset_uri = ours  # close() puts MLflow's global URI back, so the next run in this process picks its own
+        trackers.append(tracker)
         record["mlflow"] = {"tracking_uri": uri, "experiment": name}
     return trackers, record
 
 
-def mlflow_uri(root: Path) -> str:
-    """MLFLOW_TRACKING_URI when set, else the local file store under `root` (made the tracking URI)."""
+def mlflow_uri(root: Path) -> tuple[str, bool]:
+    """(MLFLOW_TRACKING_URI when set, else the local file store under `root`, made MLflow's
+    tracking URI for this run; whether it was made so here)."""
     import mlflow
 
     uri = os.environ.get("MLFLOW_TRACKING_URI")
-    if not uri:
-        # MLflow 3 keeps its file store in maintenance mode behind this switch; it needs no database
-        # package (the tracking extra is mlflow-skinny) and `mlflow ui` reads it.
-        os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
-        (root / "mlruns").mkdir(parents=True, exist_ok=True)
-        uri = (root / "mlruns").resolve().as_uri()
-    mlflow.set_tracking_uri(uri)
-    return uri
+    if uri:
+        return uri, False
+    # MLflow 3 keeps its file store in maintenance mode behind this switch; it needs no database
+    # package (the tracking extra is mlflow-skinny) and `mlflow ui` reads it.
+    os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
+    (root / "mlruns").mkdir(parents=True, exist_ok=True)
+    uri = (root / "mlruns").resolve().as_uri()
+    mlflow.set_tracking_uri(uri)  # (which also sets MLFLOW_TRACKING_URI, until close() unsets it)
+    return uri, True
 
 
 def hyperparameters(config_dict: dict, prefix: str = "") -> dict:
@@ -120,5 +124,16 @@ def finish(accelerator, record: dict, values: dict, step: int) -> dict:
     for tracker in accelerator.trackers:
         if tracker.name == "mlflow" and getattr(tracker, "active_run", None) is not None:
             record["mlflow"]["run_id"] = tracker.active_run.info.run_id
-    accelerator.end_training()
+    close(accelerator)
     return record
+
+
+def close(accelerator) -> None:
+    """Close every tracker (on the main process). Not `accelerator.end_training()`, which also
+    leaves the process group: training/distributed.py's end_processes still waits on it."""
+    for tracker in accelerator.trackers:
+        tracker.finish()
+        if getattr(tracker, "unset_uri", False):
+            import mlflow
+
+            mlflow.set_tracking_uri(None)

@@ -45,6 +45,7 @@ from newsroles.training.config import RunConfig
 from newsroles.training.distill import blend_distillation
 from newsroles.training.distributed import make_accelerator, micro_batches, process_share, targets_weight
 from newsroles.training.examples import TrainingExamples, epoch_examples
+from newsroles.training.tracking import close as close_trackers
 from newsroles.training.tracking import epoch_values, hyperparameters
 from newsroles.training.losses import aux_loss, class_weights, role_loss
 from newsroles.training.weight_average import WeightAverage
@@ -199,7 +200,7 @@ def fit(
     try:
         return _fit(run, config, model, dev, evaluate, progress, checkpoint, resume)
     except BaseException:
-        run.accelerator.end_training()  # the logs so far stay readable
+        close_trackers(run.accelerator)  # the logs so far stay readable
         raise
 
 
