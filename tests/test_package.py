@@ -120,6 +120,10 @@ def test_installed_package_is_found_by_name_after_folders_ids_and_names(packaged
     assert "newsroles-model-tiny" in [v.ref for v in list_packages()]  # (beside any the machine has installed)
     with pytest.raises(UserError, match=r"no model folder 'nope'.*not an installed model package either \(installed: [^)]*newsroles-model-tiny"):
         resolve("nope", empty)
+    from newsroles.model.folder import latest_model
+
+    with pytest.raises(UserError, match=r"installed model packages: [^(]*newsroles-model-tiny.* \(pass --model NAME\)"):
+        latest_model(empty)  # `label` without --model and nothing in the models directory
     with pytest.raises(PermissionError, match="kept as installed"):  # an install is never written into
         record_evaluation(folder, {"data": {"sha256": "ab" * 32}})
     listed = invoke("models", "list", "--models-dir", empty, "--json")
