@@ -120,6 +120,12 @@ def test_installed_package_is_found_by_name_after_folders_ids_and_names(packaged
     assert "newsroles-model-tiny" in [v.ref for v in list_packages()]  # (beside any the machine has installed)
     with pytest.raises(UserError, match=r"no model folder 'nope'.*not an installed model package either \(installed: [^)]*newsroles-model-tiny"):
         resolve("nope", empty)
+    from newsroles.training.config import load_config
+    from newsroles.training.run import base_from_package
+
+    config = load_config(None, {"model.base": "newsroles-model-tiny"})
+    base_from_package(config)  # fine-tuning a packaged model: its folder is the base
+    assert Path(config.model.base).resolve() == folder.resolve()
     from newsroles.model.folder import latest_model
 
     with pytest.raises(UserError, match=r"installed model packages: [^(]*newsroles-model-tiny.* \(pass --model NAME\)"):

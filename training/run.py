@@ -70,6 +70,17 @@ def hardware() -> str:
     return f"{platform.processor() or platform.machine()} CPU, {torch.get_num_threads()} threads"
 
 
+def base_from_package(config: RunConfig) -> None:
+    """`model.base` naming an installed model package (`newsroles package`): fine-tune the model it
+    holds, recorded by its folder (config.yaml says exactly what trained it)."""
+    from newsroles.model.packages import find_package
+
+    if config.model.base and not Path(config.model.base).exists():
+        package = find_package(config.model.base)
+        if package is not None:
+            config.model = dataclasses.replace(config.model, base=str(package.folder()))
+
+
 def build_model(config: RunConfig, labels: list[str], aux_labels: list[str]):
     """A fresh classifier on the base encoder, or, when `model.base` is a newsroles model folder,
     that model itself to fine-tune further (same architecture and label set)."""
@@ -158,6 +169,7 @@ def train_from_config(
     from newsroles.training.trainer import fit, seed_everything
 
     seed_everything(config.seed)
+    base_from_package(config)
     selection = None
     if final_from is not None:  # hook: final fit (training/final_fit.py); sets epochs and name
         from newsroles.training.final_fit import prepare_final_fit
