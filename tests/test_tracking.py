@@ -117,3 +117,12 @@ def test_two_processes_log_one_run(tiny_base_model, tmp_path, monkeypatch):
     runs = client.search_runs([client.get_experiment_by_name("tiny").experiment_id])
     assert [r.info.run_id for r in runs] == [record["mlflow"]["run_id"]]
     assert sorted(m.step for m in client.get_metric_history(record["mlflow"]["run_id"], "train/loss")) == [1, 2, 3, 4]
+
+
+def test_tracking_settings_do_not_block_resuming():
+    """A checkpoint resumes with tracking turned on, off or moved: it trains the same."""
+    from newsroles.training.checkpoint import config_fingerprint
+
+    plain = config_fingerprint(load_config(None))
+    assert config_fingerprint(load_config(None, {"train.report_to": "mlflow", "train.tracking_dir": "elsewhere"})) == plain
+    assert config_fingerprint(load_config(None, {"train.epochs": "3"})) != plain
