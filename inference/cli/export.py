@@ -13,7 +13,9 @@ from newsroles.inference.cli._app import app, stderr_console, user_errors
 @user_errors
 def export(
     model: str = typer.Argument(..., help="Transformer model to optimise: folder, version id, name or name/version."),
-    output: Path = typer.Option(None, "--output", "-o", help="Folder to write (default: beside MODEL, named MODEL-RUNTIME)."),
+    output: Path = typer.Option(
+        None, "--output", "-o", help="Folder to write (default: beside MODEL, named MODEL-RUNTIME; for an installed package, under --models-dir)."
+    ),
     runtime: str = typer.Option(
         "onnx", "--runtime", "-r", help="onnx (fp32, same answers up to rounding), onnx-int8 (fastest, costs accuracy: use --check), bf16 (CPUs with native bf16) or int8 (PyTorch only)."
     ),
@@ -41,11 +43,14 @@ def export(
     Example: newsroles export models/default/<version> --runtime onnx-int8 --tune-bias data/newsdiscourse/validation.jsonl
     """
     from newsroles.inference.export import export_model
-    from newsroles.model.registry import resolve_path
+    from newsroles.model.registry import resolve, safe_name
 
     console = stderr_console()
+    version = resolve(model, models_dir)
+    if output is None and version.package:  # never beside it: inside the installed package
+        output = models_dir / safe_name(version.name) / f"{safe_name(version.package)}-{runtime}"
     report = export_model(
-        resolve_path(model, models_dir),
+        version.path,
         output,
         runtime=runtime,
         check_data=check,

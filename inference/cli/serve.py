@@ -45,7 +45,10 @@ def check_address(host: str, port: int) -> None:
 @app.command("serve")
 @user_errors
 def serve(
-    model: str = typer.Option(None, "--model", "-m", help="Model folder, or a copy made by `newsroles export` (default: the newest under models/)."),
+    model: str = typer.Option(
+        None, "--model", "-m", help="Model folder (or a copy made by `newsroles export`), version id, name or installed package (default: the newest under --models-dir)."
+    ),
+    models_dir: str = typer.Option("models", "--models-dir", "-d", help="Where ids and names are looked up."),
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (127.0.0.1: this machine only)."),
     port: int = typer.Option(8000, "--port", "-p", min=0, max=65535, help="Port to listen on."),
     api_key: str = typer.Option(
@@ -65,8 +68,9 @@ def serve(
     check_address(host, port)
     from newsroles.inference.predictor import load_labeler
     from newsroles.model.folder import latest_model
+    from newsroles.model.registry import resolve_path
 
-    labeler = load_labeler(model or latest_model(), device)
+    labeler = load_labeler(resolve_path(model, models_dir) if model else latest_model(models_dir), device)
     settings = ServiceSettings(
         max_body_bytes=int(max_body_mb * 1024 * 1024), max_articles=max_articles, timeout_s=timeout, api_key=api_key or None
     )
