@@ -238,4 +238,5 @@ def copy_manifest(manifest: dict, source: Path, runtime: str, export_info: dict)
     }
     if manifest.get("id"):
         new_manifest.update({"id": secrets.token_hex(4), "parent": manifest["id"], "parent_path": str(source.resolve())})
+    new_manifest.pop("package", None)  # a copy of an installed model package is a plain folder of its own
     return new_manifest

@@ -1,4 +1,6 @@
-"""Model cards: `MODEL_CARD.md` (Hugging Face conventions) and `model_card.json`, from what was recorded.
+"""Model cards: `README.md` (a Hugging Face model card: YAML front matter, then Markdown) and
+`model_card.json`, from what was recorded. Folders from older versions hold `MODEL_CARD.md`
+instead; it is still read, and replaced by README.md when the card is written again.
 
 A card is built only from the files of a model folder -- the manifest, `config.yaml`,
 `metrics.json`, `data.json` and `evaluations/*.json` -- so it can be regenerated at any time
@@ -22,7 +24,8 @@ from newsroles.model.fileio import atomic_file
 from newsroles.model.folder import read_config, read_manifest
 from newsroles.model.registry import version_id
 
-CARD_MD = "MODEL_CARD.md"
+CARD_MD = "README.md"  # the name a model hub shows and reads the metadata of
+LEGACY_CARD_MD = "MODEL_CARD.md"  # what older folders hold
 CARD_JSON = "model_card.json"
 CARD_FORMAT = 1
 
@@ -35,6 +38,17 @@ def summarize_metrics(m: dict) -> dict:
         for label, row in (m.get("per_label") or {}).items()
     }
     return out
+
+
+def _hub_datasets(manifest: dict, data: dict) -> list[str]:
+    """Hub dataset ids: those the training data was read from (`hf:ORG/NAME:SPLIT`) and any named
+    by `newsroles package --dataset`."""
+    out = list(manifest.get("datasets") or [])
+    for record in data.values():
+        path = str((record or {}).get("path") or "")
+        if path.startswith("hf:"):
+            out.append(path[3:].split(":")[0])
+    return list(dict.fromkeys(out))
 
 
 def _label_mapping(config: dict, previous: dict | None) -> dict | None:
@@ -177,6 +191,9 @@ def build_card(folder: str | Path) -> dict:
         "kind": kind,
         "model_type": manifest.get("model_type") or ("tfidf" if kind == "tfidf" else (config.get("model") or {}).get("type")),
         "base_model": _base_model(manifest, config),
+        "license": manifest.get("license"),  # set by `newsroles package --license`
+        "datasets": _hub_datasets(manifest, data),
+        "package": manifest.get("package"),  # name, version, module and wheel, in a copy `newsroles package` made
         "labels": labels,
         "label_mapping": _label_mapping(config, previous),
         "aux_labels": manifest.get("aux_labels") or [],
@@ -198,7 +215,7 @@ def build_card(folder: str | Path) -> dict:
 
 
 def write_card(folder: str | Path) -> dict:
-    """(Re)generate MODEL_CARD.md and model_card.json in a model folder; returns the card."""
+    """(Re)generate README.md and model_card.json in a model folder; returns the card."""
     folder = Path(folder)
     card = build_card(folder)
     with atomic_file(folder / CARD_JSON) as fh:
@@ -206,16 +223,18 @@ def write_card(folder: str | Path) -> dict:
         fh.write("\n")
     with atomic_file(folder / CARD_MD) as fh:
         fh.write(render_markdown(card))
+    (folder / LEGACY_CARD_MD).unlink(missing_ok=True)  # an older folder's card, now out of date
     return card
 
 
 def read_card_markdown(folder: str | Path) -> str:
-    """The folder's MODEL_CARD.md, or one generated on the fly (not written) when it has none."""
-    path = Path(folder) / CARD_MD
-    if path.is_file():
-        text = read_card_text(path)
-        if text is not None:
-            return text
+    """The folder's README.md (MODEL_CARD.md in an older folder), or one generated on the fly (not
+    written) when it has neither."""
+    for name in (CARD_MD, LEGACY_CARD_MD):
+        path = Path(folder) / name
+        if path.is_file():
+            text = read_card_text(path)
+            return text if text is not None else render_markdown(build_card(folder))
     return render_markdown(build_card(folder))
 
 

@@ -28,7 +28,8 @@ def record_evaluation(folder: str | Path, result: dict, refresh_card: bool = Tru
     """Save an `evaluate_model` result in the model's `evaluations/` folder, atomically.
 
     The data fingerprint decides whether it is the same test: evaluating again on the same bytes
-    replaces that record; other data adds one. The model card is regenerated to include it.
+    replaces that record; other data adds one. The model card is regenerated to include it. A
+    packaged copy (`newsroles package`) is never changed: PermissionError, which callers report.
     """
     folder = Path(folder)
     data = result.get("data") or {}
@@ -36,6 +37,8 @@ def record_evaluation(folder: str | Path, result: dict, refresh_card: bool = Tru
     if not sha:
         raise ValueError("evaluation result has no data fingerprint (data.sha256)")
     manifest = read_manifest(folder)
+    if manifest.get("package"):  # an installed copy: pip owns its files (and may have them read-only)
+        raise PermissionError(f"it is the model package {manifest['package'].get('name')}, kept as installed")
     record = {
         "recorded": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "model_id": version_id(folder, manifest),

@@ -1,9 +1,9 @@
 """A model card as Markdown: huggingface_hub's `ModelCard`, `ModelCardData` and `EvalResult`.
 
-YAML front matter (`library_name`, `pipeline_tag`, `tags`, `base_model`, `metrics`, `model-index`
-with one result per evaluated split) followed by the sections of a Hugging Face card: model
-details, intended use, limitations, labels, training data, training procedure, evaluation, how to
-use. The card itself (plain JSON) is model/card.py's `build_card`.
+YAML front matter (`library_name`, `license`, `language`, `pipeline_tag`, `tags`, `base_model`,
+`datasets`, `metrics`, `model-index` with one result per evaluated split) followed by the sections
+of a Hugging Face card: model details, intended use, limitations, labels, training data, training
+procedure, evaluation, how to use. The card itself (plain JSON) is model/card.py's `build_card`.
 """
 
 from __future__ import annotations
@@ -79,10 +79,12 @@ def card_data(card: dict) -> ModelCardData:
         ]
     return ModelCardData(
         library_name="newsroles",
+        license=card.get("license") or "unknown",
         language=["en"],
         pipeline_tag="text-classification",
         tags=["newsroles", "news", "discourse", "sentence-classification", card["kind"] or "model"],
         base_model=hub,
+        datasets=card.get("datasets") or None,
         metrics=["f1", "accuracy"],
         model_name=f"{card['name']}-{card['id']}",
         eval_results=results or None,
@@ -116,7 +118,7 @@ def _runtime_text(card: dict) -> str:
 
 
 def render_markdown(card: dict) -> str:
-    """MODEL_CARD.md for a card dict."""
+    """The card file (README.md) for a card dict."""
     t = card["training"]
     parts = [f"# {card['name']} `{card['id']}`\n"]
     kind_text = (
@@ -216,6 +218,13 @@ def render_markdown(card: dict) -> str:
     parts.extend(extra_sections(card))  # hook: model/card_extras.py
 
     parts.append("## How to use\n")
+    package = card.get("package")
+    if package:
+        parts.append(
+            f"Installed as a Python package (`pip install {package['wheel']}`), the model is found by its name:\n\n"
+            f"```bash\nnewsroles label story.txt --model {package['name']}\n```\n\n"
+            f"```python\nimport {package['module']}\nlabeler = {package['module']}.load()\n```\n\nFrom its folder:\n"
+        )
     parts.append(
         "```bash\n"
         "newsroles label story.txt --model path/to/this/folder\n"

@@ -166,5 +166,9 @@ def find_models(models_dir: str | Path = "models") -> list[tuple[Path, dict]]:
 def latest_model(models_dir: str | Path = "models") -> Path:
     models = find_models(models_dir)
     if not models:
-        raise UserError("no model given and none found; pass --model PATH or train one with `newsroles train`", models_dir)
+        from newsroles.model.packages import installed_packages
+
+        installed = ", ".join(p.name for p in installed_packages())
+        hint = f"; installed model packages: {installed} (pass --model NAME)" if installed else ""
+        raise UserError(f"no model given and none found; pass --model PATH or train one with `newsroles train`{hint}", models_dir)
     return models[0][0]

@@ -17,7 +17,8 @@ A *reference* to a version, as `newsroles models show`, `compare` and `evaluate`
 3. an id (`3f9c2a1b`);
 4. `name/timestamp`, the folder relative to the models directory (`default/20261129-120000`);
 5. a name (`default`): the newest version of that name;
-6. a unique prefix of an id, at least 4 characters (`3f9c`).
+6. a unique prefix of an id, at least 4 characters (`3f9c`);
+7. an installed model package (`newsroles-model-default`, made by `newsroles package`; model/packages.py).
 
 A folder written before versions existed has no `id` in its manifest; it gets a stable one derived
 from its manifest's bytes, so it can still be listed and referred to.
@@ -35,6 +36,7 @@ from pathlib import Path
 
 from newsroles.model.errors import UserError
 from newsroles.model.folder import MANIFEST, find_models, read_manifest
+from newsroles.model.packages import InstalledModel, find_package, installed_packages
 
 ID_LENGTH = 8
 MIN_PREFIX = 4
@@ -104,8 +106,9 @@ class Version:
     manifest: dict
     id: str
     name: str
-    ref: str  # folder relative to the models directory (`name/timestamp`), or the path itself
+    ref: str  # folder relative to the models directory (`name/timestamp`), the path itself, or a package name
     metrics: dict = field(default_factory=dict)
+    package: str | None = None  # an installed model package's name and version (`newsroles-model-default 1.0.0`)
 
     @property
     def created(self) -> str:
@@ -140,6 +143,7 @@ class Version:
             "created": self.created,
             "parent": self.parent,
             "base_model": self.manifest.get("base_model") or ("tfidf" if self.kind == "tfidf" else None),
+            "package": self.package,
             **self.key_metrics(),
         }
 
@@ -199,12 +203,31 @@ def load_version(folder: str | Path, models_dir: str | Path | None = None) -> Ve
     return _version(folder, read_manifest(folder), Path(models_dir) if models_dir is not None else None)
 
 
+def package_version(package: InstalledModel) -> Version:
+    """The version an installed model package holds, referred to by the package's name."""
+    version = load_version(package.folder())
+    version.ref, version.package = package.name, f"{package.name} {package.version}"
+    return version
+
+
+def list_packages() -> list[Version]:
+    """The installed model packages' versions, by package name; a broken one is left out."""
+    out = []
+    for package in installed_packages():
+        try:
+            out.append(package_version(package))
+        except UserError:
+            continue  # resolving it by name says what is wrong
+    return out
+
+
 # ---------------------------------------------------------------------------------------------
 # Resolving a reference
 
 
 def resolve(ref: str | Path, models_dir: str | Path = "models") -> Version:
-    """The version a reference names (see the module doc for the forms), or a UserError saying why not."""
+    """The version a reference names (see the module doc for the forms, tried in that order), or a
+    UserError saying what was tried."""
     text = str(ref)
     path = Path(text).expanduser()
     if path.exists():
@@ -212,10 +235,29 @@ def resolve(ref: str | Path, models_dir: str | Path = "models") -> Version:
     if text.startswith(("/", "./", "../", "~")):
         raise UserError("model folder not found", text)  # plainly a path, not an id or a name
     versions = list_versions(models_dir)
+    found = _in_models_dir(text, versions)
+    if found is not None:
+        return found
+    package = find_package(text)
+    if package is not None:
+        return package_version(package)
+    if not Path(models_dir).is_dir():
+        tried = f"no model folder '{text}', and the models directory does not exist"
+    elif not versions:
+        tried = f"no model folder '{text}', and no model versions found in the models directory"
+    else:
+        tried = f"no model version '{text}' (not a folder, nor an id, name or name/version of the {len(versions)} in the models directory)"
+    installed = ", ".join(p.name for p in installed_packages()) or "none"
+    raise UserError(
+        f"{tried}; not an installed model package either (installed: {installed}); `newsroles models list` lists them",
+        models_dir,
+    )
+
+
+def _in_models_dir(text: str, versions: list[Version]) -> Version | None:
+    """The version in the models directory `text` names (latest, id, name/version, name, id prefix), or None."""
     if not versions:
-        if not Path(models_dir).is_dir():
-            raise UserError(f"no model folder '{text}', and the models directory does not exist", models_dir)
-        raise UserError(f"no model folder '{text}', and no model versions found in the models directory", models_dir)
+        return None
     if text == "latest":
         return versions[0]
     for v in versions:
@@ -234,10 +276,7 @@ def resolve(ref: str | Path, models_dir: str | Path = "models") -> Version:
         if len(matches) > 1:
             ids = ", ".join(f"{v.id} ({v.ref})" for v in matches[:5])
             raise UserError(f"id prefix '{text}' is ambiguous: {ids}; give more characters")
-    raise UserError(
-        f"no model version '{text}' (not a folder, id, name or name/version; `newsroles models` lists them)",
-        models_dir,
-    )
+    return None
 
 
 def resolve_path(ref: str | Path, models_dir: str | Path = "models") -> Path:

@@ -468,9 +468,9 @@ def test_convert_non_utf8_brat_with_one_warning(ws, tmp_path):
 def test_models_show_with_a_corrupt_card_warns_and_shows_a_generated_one(ws, tmp_path):
     folder = tmp_path / "model"
     shutil.copytree(ws / "model", folder)
-    write_file(folder / "MODEL_CARD.md", PNG)
+    write_file(folder / "README.md", PNG)
     result = invoke("models", "show", folder)
-    assert_one_warning_line(result, f"warning: {folder / 'MODEL_CARD.md'}: corrupt model card (not text)")
+    assert_one_warning_line(result, f"warning: {folder / 'README.md'}: corrupt model card (not text)")
 
 
 # ------------------------------------------------------------------ inputs that are odd but fine

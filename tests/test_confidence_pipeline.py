@@ -41,7 +41,7 @@ def test_training_fits_a_temperature_stores_it_in_the_weights_and_reports_ece(mo
     assert calibration["n"] == metrics["dev"]["n"]
     labeler = load_labeler(model, "cpu")
     assert float(labeler.model.temperature) == pytest.approx(calibration["temperature"], rel=1e-5)
-    card = (model / "MODEL_CARD.md").read_text()
+    card = (model / "README.md").read_text()
     assert "## Calibration" in card and f"{calibration['temperature']:.3f}" in card
 
 

@@ -168,7 +168,7 @@ def test_a_student_learns_from_the_teacher_and_says_so(tiny_base_model, data, ta
     assert record["targets"]["sha256"] == file_fingerprint(targets)
     card = json.loads((student / "model_card.json").read_text())
     assert card["distillation"]["teacher"]["name"] == "tiny"
-    markdown = (student / "MODEL_CARD.md").read_text()
+    markdown = (student / "README.md").read_text()
     assert "## Distillation" in markdown and "0badc0de" in markdown
     assert "distillation" not in json.loads((gold_only / "metrics.json").read_text())
 

@@ -27,7 +27,7 @@ def test_a_model_on_the_first_layer_learns_saves_and_reloads_short(tiny_base_mod
     assert json.loads((folder / "metrics.json").read_text())["dev"]["macro_f1"] > 0.9
     assert json.loads((folder / "encoder" / "config.json").read_text())["num_hidden_layers"] == 1
     assert yaml.safe_load((folder / "config.yaml").read_text())["model"]["encoder_layers"] == 1
-    assert "(its first 1 layers: model.encoder_layers)" in (folder / "MODEL_CARD.md").read_text()
+    assert "(its first 1 layers: model.encoder_layers)" in (folder / "README.md").read_text()
     labeler = load_labeler(folder, device="cpu")
     assert len(labeler.model.encoder.encoder.layer) == 1
     probs = labeler.predict(synthetic_articles(3, seed=3))

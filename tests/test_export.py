@@ -83,7 +83,7 @@ def test_exported_folder_is_complete_and_says_how_to_load_it(fp32_model, exporte
     for name in ("encoder.onnx", "head.safetensors", "tokenizer.json", "labels.json", "config.yaml", "encoder/config.json", "metrics.json"):
         assert (folder / name).is_file(), name
     assert not (folder / "model.safetensors").exists(), "the ONNX copy does not carry the fp32 weights"
-    card = (folder / "MODEL_CARD.md").read_text()
+    card = (folder / "README.md").read_text()
     assert f"| runtime | {runtime}: " in card and "exported from `0badc0de`" in card, "the card describes the copy"
     assert not list(folder.parent.glob(".*.part"))
     (folder / "encoder.onnx").rename(folder / "moved.onnx")
@@ -160,7 +160,7 @@ def test_check_scores_both_models_and_enforces_the_allowed_drop(fp32_model, arti
     assert check["label_agreement"] == 1.0 and abs(check["macro_f1_drop_points"]) < 1e-6
     manifest = json.loads((tmp_path / "checked" / "newsroles.json").read_text())
     assert manifest["export"]["check"]["fp32_macro_f1"] == check["fp32_macro_f1"]
-    assert "+0.00 points, same label for 100.0% of sentences" in (tmp_path / "checked" / "MODEL_CARD.md").read_text()
+    assert "+0.00 points, same label for 100.0% of sentences" in (tmp_path / "checked" / "README.md").read_text()
     # No copy can gain 100.5 points, so this limit refuses any copy (a tiny random model's int8
     # copy may well gain a point or two by chance, so a limit of -1 was not a sure refusal).
     with pytest.raises(UserError, match="macro-F1 points"):
@@ -257,7 +257,7 @@ def test_tune_bias_retunes_the_copy_on_dev_and_never_ends_worse(fp32_model, arti
     assert stored == pytest.approx([tuned["after"][name] for name in LABELS], abs=1e-3)
     # The check scores the tuned copy: its macro-F1 is the tuning's result.
     assert report.check["exported_macro_f1"] == pytest.approx(tuned["macro_f1_after"], abs=1e-6)
-    assert "label biases tuned again for this copy" in (tmp_path / "tuned" / "MODEL_CARD.md").read_text()
+    assert "label biases tuned again for this copy" in (tmp_path / "tuned" / "README.md").read_text()
 
 
 @pytest.mark.parametrize("runtime", ["onnx", "onnx-int8", "int8", "bf16"])

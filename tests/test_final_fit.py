@@ -43,7 +43,7 @@ def test_final_fit_trains_on_train_and_dev_for_the_best_epoch_with_the_selection
     assert after["label_bias"].tolist() == before["label_bias"].tolist()
     assert float(after["temperature"]) == float(before["temperature"])
     assert not (after["head.weight"] == before["head.weight"]).all()  # trained afresh
-    card = (root / "final" / "MODEL_CARD.md").read_text()
+    card = (root / "final" / "README.md").read_text()
     assert "## Final fit" in card and "the dev figures in this card are the selection run's" in card
     config = (root / "final" / "config.yaml").read_text()
     assert "name: tiny-final" in config

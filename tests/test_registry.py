@@ -170,7 +170,7 @@ def test_baseline_versions_never_overwrite_and_carry_id_name_and_card(tmp_path, 
     assert m1["id"] != m2["id"] and m1["name"] == m2["name"] == "tiny-tfidf"
     assert m1["parent"] is None and m1["hardware"] and m1["training_seconds"] >= 0
     for folder in (first, second):
-        assert (folder / "MODEL_CARD.md").is_file() and (folder / "model_card.json").is_file()
+        assert (folder / "README.md").is_file() and (folder / "model_card.json").is_file()
     versions = list_versions(tmp_path / "models")
     assert {v.id for v in versions} == {m1["id"], m2["id"]}
     assert versions[0].key_metrics()["dev_macro_f1"] is not None

@@ -45,7 +45,10 @@ def config_fingerprint(config) -> str:
     teacher = targets_path(config.train.distill_targets) if config.train.distill_targets else None
     if teacher is not None and Path(teacher).is_file():
         data[str(teacher)] = file_fingerprint(teacher)
-    blob = json.dumps({"config": without_idle_settings(config.to_dict()), "data": data}, sort_keys=True, default=str)
+    settings = without_idle_settings(config.to_dict())
+    for key in ("report_to", "tracking_dir"):  # where the run is logged changes nothing it trains
+        settings["train"].pop(key, None)
+    blob = json.dumps({"config": settings, "data": data}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()
 
 

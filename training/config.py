@@ -18,7 +18,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 import yaml
 from annotated_types import Interval
-from pydantic import TypeAdapter, ValidationError
+from pydantic import BeforeValidator, TypeAdapter, ValidationError
 
 from newsroles.model.errors import UserError
 from newsroles.model.spec import (
@@ -36,6 +36,11 @@ from newsroles.model.spec import (
 
 # The default model's training and baseline settings: configs/default.yaml is the one place they are written.
 _TRAIN, _BASELINE = packaged_default_config()["train"], packaged_default_config()["baseline"]
+
+
+def _as_list(value: Any) -> Any:
+    """`--train.report_to mlflow` means `[mlflow]`."""
+    return [value] if isinstance(value, str) else value
 
 
 @dataclass
@@ -158,6 +163,13 @@ class TrainConfig:
     # about 1.4x faster steps on the 2-core CPU), else fp32. Dev scoring during training is fp32 on CPU.
     precision: Literal["auto", "fp32", "bf16"] = _TRAIN["precision"]
     threads: Annotated[Int, Between(1, 1024)] | None = _TRAIN["threads"]  # CPU threads; default: all cores
+    # Experiment trackers, through Accelerate (training/tracking.py): per-step loss, per-epoch dev
+    # scores, the config and the final figures. One name is taken as a list of one.
+    report_to: Annotated[list[Literal["tensorboard", "mlflow"]], BeforeValidator(_as_list)] = field(
+        default_factory=lambda: list(_TRAIN["report_to"])
+    )
+    # TensorBoard's event files (tensorboard/) and MLflow's file store (mlruns/); null: <models_dir>/tracking.
+    tracking_dir: Str | None = _TRAIN["tracking_dir"]
 
 
 @dataclass
@@ -326,7 +338,7 @@ def _explain(error: dict, source: str, lines: dict[str, int]) -> UserError:
     if allowed["range"] and error["type"] in ("greater_than_equal", "less_than_equal"):
         low, high = allowed["range"]
         return _error(f"'{dotted}' must be between {low} and {high}, got {value!r}", source, line)
-    names = " or ".join(t.__name__ for t in allowed["types"] if t is not None)
+    names = " or ".join(t.__name__ for t in allowed["types"] if t is not None) or f"a list of {allowed['choices']}"
     return _error(f"'{dotted}' must be {names}, got {value!r}", source, line)
 
 
@@ -368,6 +380,8 @@ def _allowed(hint) -> dict:
         elif isinstance(h, types.UnionType) or typing.get_origin(h) is typing.Union:
             for member in typing.get_args(h):
                 visit(member)
+        elif typing.get_origin(h) is list:  # a list's items: their choices (train.report_to)
+            visit(typing.get_args(h)[0])
         else:
             out["types"].append(None if h is type(None) else h)
 

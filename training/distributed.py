@@ -25,8 +25,9 @@ COLLECTIVE_TIMEOUT = datetime.timedelta(hours=3)
 MIXED_PRECISION = {None: "no", torch.bfloat16: "bf16", torch.float16: "fp16"}
 
 
-def make_accelerator(train_config):
-    """An Accelerator for `train.device` and `train.precision` (auto resolves as for one process)."""
+def make_accelerator(train_config, trackers: list | None = None):
+    """An Accelerator for `train.device` and `train.precision` (auto resolves as for one process),
+    logging to `trackers` (Accelerate tracker objects: training/tracking.py)."""
     from accelerate import Accelerator, DistributedDataParallelKwargs, InitProcessGroupKwargs
     from accelerate.state import AcceleratorState, GradientState
 
@@ -39,6 +40,7 @@ def make_accelerator(train_config):
     return Accelerator(
         cpu=device.type == "cpu",
         mixed_precision=MIXED_PRECISION[dtype],
+        log_with=trackers or None,
         # The encoder's pooler is never used (we take token states), nor is every head in every
         # batch: DDP must not wait for their gradients.
         kwargs_handlers=[InitProcessGroupKwargs(timeout=COLLECTIVE_TIMEOUT), DistributedDataParallelKwargs(find_unused_parameters=True)],

@@ -25,7 +25,9 @@ from newsroles.training.config import without_idle_settings
 TRAIN_SETTINGS_ADDED_LATER = {"grad_accumulation": 1, "layer_decay": 1.0}
 
 # Train settings that do not change what is learned (or that the final fit sets itself).
-UNCOMPARED_TRAIN_KEYS = {"epochs", "max_steps", "checkpoint_steps", "device", "precision", "eval_batch_size", "tune_label_bias"}
+UNCOMPARED_TRAIN_KEYS = {
+    "epochs", "max_steps", "checkpoint_steps", "device", "precision", "eval_batch_size", "tune_label_bias", "report_to", "tracking_dir",
+}
 
 
 @dataclass

@@ -70,6 +70,17 @@ def hardware() -> str:
     return f"{platform.processor() or platform.machine()} CPU, {torch.get_num_threads()} threads"
 
 
+def base_from_package(config: RunConfig) -> None:
+    """`model.base` naming an installed model package (`newsroles package`): fine-tune the model it
+    holds, recorded by its folder (config.yaml says exactly what trained it)."""
+    from newsroles.model.packages import find_package
+
+    if config.model.base and not Path(config.model.base).exists():
+        package = find_package(config.model.base)
+        if package is not None:
+            config.model = dataclasses.replace(config.model, base=str(package.folder()))
+
+
 def build_model(config: RunConfig, labels: list[str], aux_labels: list[str]):
     """A fresh classifier on the base encoder, or, when `model.base` is a newsroles model folder,
     that model itself to fine-tune further (same architecture and label set)."""
@@ -159,6 +170,7 @@ def train_from_config(
     from newsroles.training.trainer import fit, seed_everything
 
     seed_everything(config.seed)
+    base_from_package(config)
     selection = None
     if final_from is not None:  # hook: final fit (training/final_fit.py); sets epochs and name
         from newsroles.training.final_fit import prepare_final_fit
@@ -167,6 +179,10 @@ def train_from_config(
     checkpoint = checkpoint_dir(config, config_path, output)
     if resume and not (checkpoint / "state.pt").is_file():
         raise UserError("no checkpoint to resume from; run without --resume to start afresh", checkpoint)
+    name = config.name or (Path(config_path).stem if config_path else "model")
+    from newsroles.training.tracking import check_trackers
+
+    check_trackers(config.train.report_to)  # a missing package: one line, before any work
     labels = resolve_labels(config)
     if not config.data.train:
         raise UserError("no training data: set data.train in the config or pass --data.train PATH", config_path)
@@ -195,9 +211,12 @@ def train_from_config(
         gold, pred = gold_and_predictions(dev, probs, labels)
         return compute_metrics(gold, pred, labels)
 
+    from newsroles.training.tracking import make_trackers
+
+    trackers, tracking = make_trackers(config, name)
     result = fit(
         config, model, tokenizer, batches_from, dev, labels, aux_labels, evaluate, progress=progress, checkpoint=checkpoint, resume=resume,
-        soft_targets=distillation.soft if distillation is not None else None, unlabeled=unlabeled,
+        soft_targets=distillation.soft if distillation is not None else None, unlabeled=unlabeled, trackers=trackers,
     )
     from newsroles.training.distributed import end_processes, is_main_process
 
@@ -223,10 +242,12 @@ def train_from_config(
 
         metrics.update(finish_final_fit(result.model, selection, len(train)))
 
+    from newsroles.training.tracking import final_values, finish
+
+    tracking = finish(result.accelerator, tracking, final_values(metrics, result.seconds), result.steps)
     from newsroles.model.card import write_card
     from newsroles.model.registry import next_free_dir, version_info
 
-    name = config.name or (Path(config_path).stem if config_path else "model")
     out = Path(output) if output else next_free_dir(default_output(config, config_path))
     with atomic_dir(out, overwrite=output is not None) as tmp:
         save_transformer(
@@ -247,6 +268,7 @@ def train_from_config(
                 "hardware": hardware(),
                 "torch": torch.__version__,
                 **version_info(name, config.model.base),  # id, name, parent (when fine-tuned from a version)
+                **({"tracking": tracking} if tracking else {}),  # where train.report_to logged the run
             },
         )
         write_card(tmp)

@@ -47,6 +47,8 @@ from newsroles.training.distill import blend_distillation
 from newsroles.training.distributed import make_accelerator, micro_batches, process_share, targets_weight
 from newsroles.training.examples import TrainingExamples, epoch_examples
 from newsroles.training.losses import class_weights, grouped_aux_loss, role_loss
+from newsroles.training.tracking import close as close_trackers
+from newsroles.training.tracking import epoch_values, hyperparameters
 from newsroles.training.weight_average import WeightAverage
 
 
@@ -116,6 +118,7 @@ class FitResult:
     best_probs: list | None = None  # its dev predictions
     precision: str = "float32"  # what the training steps computed in
     processes: int = 1  # how many trained together (DDP)
+    accelerator: object = None  # its trackers (train.report_to) are still open: training/tracking.py's finish closes them
 
 
 @dataclass
@@ -185,16 +188,29 @@ def fit(
     resume: bool = False,
     soft_targets: list[np.ndarray] | None = None,
     unlabeled=None,
+    trackers: list | None = None,
 ) -> FitResult:
     """Train `model`; `evaluate(probs) -> metrics dict` scores dev predictions after each epoch.
 
     With `checkpoint`, the loop saves its state there every `train.checkpoint_steps` steps and
     after each epoch; `resume` continues from that state. `soft_targets`: per training article, a
     teacher's probabilities to distil (training/distill.py), or None. `unlabeled`: pseudo-labeled
-    stories drawn into each epoch (training/semi_supervised.py), or None.
+    stories drawn into each epoch (training/semi_supervised.py), or None. `trackers`
+    (training/tracking.py) get the config, each step's loss and each epoch's scores; they stay open
+    for the final figures unless the loop fails.
     """
+    run = make_setup(config, model, tokenizer, train, labels, aux_labels, soft_targets, unlabeled, trackers)
+    if trackers:
+        run.accelerator.init_trackers("newsroles", config=hyperparameters(config.to_dict()))
+    try:
+        return _fit(run, config, model, dev, evaluate, progress, checkpoint, resume)
+    except BaseException:
+        close_trackers(run.accelerator)  # the logs so far stay readable
+        raise
+
+
+def _fit(run: Setup, config: RunConfig, model: SentenceRoleModel, dev, evaluate, progress: bool, checkpoint, resume: bool) -> FitResult:
     tc = config.train
-    run = make_setup(config, model, tokenizer, train, labels, aux_labels, soft_targets, unlabeled)
     fingerprint = config_fingerprint(config)
     main = run.accelerator.is_main_process
     progress = progress and main
@@ -228,6 +244,7 @@ def fit(
         }
         # Dev is scored on the main process only (the others wait at the next step's all-reduce).
         score, metrics, probs, use_average = score_epoch(run, dev if main else None, evaluate, record)
+        run.accelerator.log(epoch_values(record, metrics), step=state.step)  # no-op without trackers
         state.history.append(record)
         if progress:
             tqdm.write(epoch_line(record), file=sys.stderr)
@@ -241,7 +258,8 @@ def fit(
     precision = str(run.dtype).replace("torch.", "") if run.dtype is not None else "float32"
     best = state.best
     return FitResult(
-        model, best.epoch, state.history, state.seconds(), state.step, best.metrics, best.probs, precision, run.accelerator.num_processes
+        model, best.epoch, state.history, state.seconds(), state.step, best.metrics, best.probs, precision, run.accelerator.num_processes,
+        run.accelerator,
     )
 
 
@@ -274,12 +292,13 @@ def make_setup(
     config: RunConfig, model: SentenceRoleModel, tokenizer, train: list[Article], labels: list[str], aux_labels: list[str],
     soft_targets: list[np.ndarray] | None = None,
     unlabeled=None,
+    trackers: list | None = None,
 ) -> Setup:
     """The device, the epochs' examples, the optimizer (encoder and head at their own rates) and the schedule."""
     from transformers import get_linear_schedule_with_warmup
 
     tc = config.train
-    accelerator = make_accelerator(tc)
+    accelerator = make_accelerator(tc, trackers)
     device = accelerator.device
     dtype = resolve_precision(tc.precision, device, training=True)
     if tc.threads:
@@ -335,6 +354,8 @@ def train_epoch(run: Setup, state: LoopState, progress: bool, save) -> None:
         while state.batch_index < len(state.batches):
             state.losses.append(train_step(run, state.batches[state.batch_index], run.plans[state.epoch - 1]))
             state.step += 1
+            if run.accelerator.trackers:
+                run.accelerator.log({"train/loss": state.losses[-1], "train/learning_rate": run.scheduler.get_last_lr()[0]}, step=state.step)
             state.batch_index += 1
             bar.update(1)
             bar.set_postfix(loss=f"{np.mean(state.losses[-50:]):.3f}")

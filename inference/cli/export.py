@@ -16,7 +16,9 @@ def export(
     arguments: list[str] = typer.Argument(
         ..., metavar="MODEL [DATA]", help=f"Transformer model to optimise ({MODEL_HELP_SHORT}), then the data unless --data gives it."
     ),
-    output: Path = typer.Option(None, "--output", "-o", help="Folder to write (default: beside MODEL, named MODEL-RUNTIME)."),
+    output: Path = typer.Option(
+        None, "--output", "-o", help="Folder to write (default: beside MODEL, named MODEL-RUNTIME; for an installed package, under --models-dir)."
+    ),
     runtime: Runtime = typer.Option(
         Runtime.onnx, "--runtime", help="onnx (fp32, same answers up to rounding), onnx-int8 (fastest, costs accuracy: check it with --data), bf16 (CPUs with native bf16) or int8 (PyTorch only)."
     ),
@@ -48,7 +50,7 @@ def export(
     Example: newsroles export models/default/<version> --runtime onnx-int8 --tune-bias data/newsdiscourse/validation.jsonl
     """
     from newsroles.inference.export import export_model
-    from newsroles.model.registry import resolve_path
+    from newsroles.model.registry import resolve, safe_name
 
     if old_runtime is not None:
         deprecated("-r", "--runtime (-r means --report)")
@@ -57,11 +59,15 @@ def export(
         deprecated("--check", "--data")
         data = [*(data or []), old_check]
     (model,), data, models_dir = models_and_data(arguments, data, models_dir, at_most=1, need_data=False)
+    runtime = value(runtime)
     console = stderr_console()
+    version = resolve(model, models_dir)
+    if output is None and version.package:  # never beside it: inside the installed package
+        output = models_dir / safe_name(version.name) / f"{safe_name(version.package)}-{runtime}"
     report = export_model(
-        resolve_path(model, models_dir),
+        version.path,
         output,
-        runtime=value(runtime),
+        runtime=runtime,
         check_data=data[0] if data else None,
         max_f1_drop=max_f1_drop,
         overwrite=overwrite,

@@ -1,4 +1,5 @@
-"""`newsroles models` (list the versions in a models directory) and `newsroles models show ID`."""
+"""`newsroles models` / `newsroles models list` (the versions in a models directory and the
+installed model packages) and `newsroles models show ID`."""
 
 from __future__ import annotations
 
@@ -37,22 +38,41 @@ def models(
     list_models(old_models_dir_flag(old_models_dir, models_dir), name, as_json)
 
 
+@models_app.command("list")
+@user_errors
+def list_command(
+    models_dir: Path = typer.Option(Path("models"), "--models-dir", help=MODELS_DIR_HELP),
+    name: str = typer.Option(None, "--name", "-n", help="Only versions of this name."),
+    as_json: bool = typer.Option(False, "--json", help="Print the list as JSON."),
+    old_models_dir: Path = OLD_D,
+):
+    """List model versions, newest first, with their key metrics, then the installed model packages.
+
+    Example: newsroles models list --models-dir models
+    """
+    list_models(old_models_dir_flag(old_models_dir, models_dir), name, as_json)
+
+
 def list_models(models_dir: Path, name: str | None = None, as_json: bool = False) -> None:
+    """The versions in `models_dir`, then the installed model packages (`package` set in JSON)."""
     import json
 
     from rich.console import Console
 
-    from newsroles.model.registry import list_versions
+    from newsroles.model.registry import list_packages, list_versions
 
     versions = list_versions(models_dir, name)
+    packages = [v for v in list_packages() if name is None or v.name == name]
     if as_json:
-        typer.echo(json.dumps([v.summary() for v in versions], indent=2))
+        typer.echo(json.dumps([v.summary() for v in versions + packages], indent=2))
         return
     console = Console()
-    if not versions:
+    if versions:
+        console.print(versions_table(versions, title=f"Model versions in {models_dir} (newest first)"))
+    else:
         console.print(f"no model versions in {models_dir}" + (f" named {name}" if name else "") + "; train one with `newsroles train`")
-        return
-    console.print(versions_table(versions, title=f"Model versions in {models_dir} (newest first)"))
+    if packages:
+        console.print(packages_table(packages))
 
 
 def versions_table(versions, title: str = "Model versions"):
@@ -81,12 +101,30 @@ def versions_table(versions, title: str = "Model versions"):
     return table
 
 
+def packages_table(packages):
+    """Installed model packages: what `--model` takes, the package's version, and the model inside."""
+    from rich.table import Table
+
+    table = Table(title="Installed model packages (--model PACKAGE)")
+    for column, justify in (("package", "left"), ("version", "left"), ("id", "left"), ("name", "left"), ("kind", "left"),
+                            ("dev macro-F1", "right"), ("dev acc.", "right")):
+        table.add_column(column, justify=justify, no_wrap=column in ("package", "id"))
+    for v in packages:
+        s = v.summary()
+        table.add_row(
+            v.ref, v.package.rsplit(" ", 1)[-1], s["id"], s["name"], s["kind"],
+            f"{s['dev_macro_f1']:.3f}" if s["dev_macro_f1"] is not None else "–",
+            f"{s['dev_accuracy']:.3f}" if s["dev_accuracy"] is not None else "–",
+        )
+    return table
+
+
 @models_app.command("show")
 @user_errors
 def show(
     ref: str = typer.Argument(..., metavar="MODEL", help=f"The model ({MODEL_HELP_SHORT}; a name means its newest version)."),
     models_dir: Path = typer.Option(Path("models"), "--models-dir", help=MODELS_DIR_HELP),
-    as_json: bool = typer.Option(False, "--json", help="Print model_card.json instead of MODEL_CARD.md."),
+    as_json: bool = typer.Option(False, "--json", help="Print model_card.json instead of the card (README.md)."),
     old_models_dir: Path = OLD_D,
 ):
     """Print a version's model card.

@@ -1,0 +1,1 @@
+"""Shareable models: `newsroles package` turns a model folder into a pip-installable wheel."""
