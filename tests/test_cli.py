@@ -332,3 +332,13 @@ def test_label_progress_shows_articles_and_their_rate():
     _show_articles(bar, 12, started=100.0, now=104.0)
     assert bar.values == {"articles": 12, "articles/s": "3.0"}
     _show_articles(None, 1, started=100.0)  # no bar (--quiet): nothing to do
+
+
+def test_device_mps_is_refused_in_one_line_where_there_is_none(workspace):
+    import torch
+
+    if torch.backends.mps.is_available():
+        pytest.skip("this machine has an Apple GPU")
+    result = invoke("evaluate", workspace / "model", workspace / "data" / "validation.jsonl", "--device", "mps", "--no-record")
+    assert result.exit_code == 2, result.output
+    assert result.output.strip() == "error: --device mps was asked for, but no Apple GPU (MPS) is available here; use --device cpu or auto"
