@@ -342,3 +342,13 @@ def test_device_mps_is_refused_in_one_line_where_there_is_none(workspace):
     result = invoke("evaluate", workspace / "model", workspace / "data" / "validation.jsonl", "--device", "mps", "--no-record")
     assert result.exit_code == 2, result.output
     assert result.output.strip() == "error: --device mps was asked for, but no Apple GPU (MPS) is available here; use --device cpu or auto"
+
+
+def test_the_cli_starts_without_torch():
+    """Shell completion runs the CLI on every TAB: its import must stay light (BENCHMARKS.md)."""
+    import subprocess
+    import sys
+
+    code = "import sys, newsroles.inference.cli; print(sorted(m for m in ('torch', 'transformers', 'onnxruntime') if m in sys.modules))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]", done.stdout
