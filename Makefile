@@ -14,7 +14,7 @@ BIN := $(VENV)/bin
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup browser test demo docs benchmark mpnet accurate teacher-targets content-types-data gpu-bundle clean
+.PHONY: setup browser labelstudio test demo docs benchmark mpnet accurate teacher-targets content-types-data gpu-bundle clean
 
 setup: $(VENV)/.installed
 
@@ -35,7 +35,23 @@ browser:
 	  $$sudo apt-get update -qq && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
 	} || echo "note: could not install chromium; the browser tests will be skipped"
 
-test: setup browser
+# Label Studio for tests/test_label_studio_server.py: its own virtual environment (its pins never touch
+# ours) and an empty database migrated once (minutes on a loaded 2-core machine), which each test
+# session copies. Where it cannot be installed the round-trip test says so and skips.
+LABEL_STUDIO ?= label-studio==1.23.2
+LS_VENV ?= .venv-labelstudio
+
+labelstudio: $(LS_VENV)/.installed
+
+$(LS_VENV)/.installed:
+	@{ test -x $(LS_VENV)/bin/python || $(PYTHON) -m venv $(LS_VENV); } && \
+	$(LS_VENV)/bin/python -m pip install -q "$(LABEL_STUDIO)" && \
+	rm -rf $(LS_VENV)/template-data && \
+	LATEST_VERSION_CHECK=false COLLECT_ANALYTICS=false $(LS_VENV)/bin/label-studio version --data-dir $(LS_VENV)/template-data >/dev/null 2>&1 && \
+	test -f $(LS_VENV)/template-data/label_studio.sqlite3 && touch $@ || \
+	echo "note: could not install Label Studio ($(LABEL_STUDIO)); the real-server round trip will be skipped"
+
+test: setup browser labelstudio
 	$(BIN)/python -m pytest -q
 
 # The model a user should use: settings chosen on dev (the selection run, scored on validation),
