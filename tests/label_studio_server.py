@@ -90,3 +90,21 @@ class LabelStudio:
                 self.proc.wait()
         self.log.close()
         shutil.rmtree(self.data, ignore_errors=True)
+
+
+def open_labeling_page(browser, server: LabelStudio, project_id: int, task_id: int) -> list[dict]:
+    """Log `browser` (tests/headless_chromium.py) in as the server's user, open the task's labeling
+    page, wait for its regions and return them as shown: [{text, label}] in page order."""
+    import json
+
+    browser.open(server.url + "/user/login/")
+    browser.eval(f"""(() => {{ document.querySelector('input[name=email]').value = {json.dumps(USER)};
+        document.querySelector('input[name=password]').value = {json.dumps(server.password)};
+        document.querySelector('form').submit(); return true; }})()""")
+    browser.wait_for("document.readyState === 'complete' && !location.pathname.startsWith('/user/login')", "the login done")
+    browser.send("Page.navigate", url=f"{server.url}/projects/{project_id}/data?task={task_id}")
+    browser.wait_for("document.querySelectorAll('.lsf-richtext__line .htx-highlight').length > 0", "the pre-annotated regions", tries=1200)
+    time.sleep(1)  # the regions list beside the text finishes rendering
+    return browser.eval("""Array.from(document.querySelectorAll('.lsf-outliner-item')).map(item => ({
+        label: (item.querySelector('.lsf-labels-list') || {}).textContent || '',
+        text: (item.querySelector('.lsf-outliner-item__text') || {}).textContent || ''}))""")

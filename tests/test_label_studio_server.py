@@ -102,3 +102,26 @@ def test_round_trip_through_the_real_server(label_studio, project):
         assert [s.text for s in article.sentences] == [r["value"]["text"] for r in predicted]
         if export_type == "JSON":  # JSON-MIN leaves out tasks nobody annotated
             assert "not annotated: 1" in converted.output
+
+
+def test_labeling_page_shows_our_pre_annotations(label_studio, project):
+    """In a real browser the labeling page shows each predicted sentence as a region with its role."""
+    from headless_chromium import Chromium, find_chromium
+    from test_browser import assert_not_blank
+
+    from label_studio_server import open_labeling_page
+
+    executable = find_chromium()
+    if executable is None:
+        pytest.skip("Chromium is not installed (Debian: apt-get install chromium; `make test` installs it): screenshot skipped")
+    project_id, tasks, _ = project
+    vote = next(t for t in server_tasks(label_studio, project_id) if t["data"]["story_id"] == "vote")
+    browser = Chromium(executable, 1280, 800)
+    try:
+        shown = open_labeling_page(browser, label_studio, project_id, vote["id"])
+        predicted = next(t for t in tasks if t["data"]["story_id"] == "vote")["predictions"][0]["result"]
+        assert [s["label"] for s in shown] == [r["value"]["labels"][0] for r in predicted]
+        assert [s["text"] for s in shown] == [r["value"]["text"] for r in predicted]
+        assert_not_blank(browser.screenshot(), "label-studio.png")
+    finally:
+        browser.close()
