@@ -260,3 +260,19 @@ def test_cli_label_writes_label_studio_tasks_and_config(tmp_path, tiny_article_m
     assert t["predictions"][0]["model_version"].endswith(tiny_article_model.name)
     result = runner.invoke(app, ["data", "label-studio-config", "--model", str(tiny_article_model)])
     assert result.exit_code == 0 and [e.get("value") for e in ET.fromstring(result.output).find("Labels")] == ROLES
+
+
+def test_a_project_export_lists_predictions_by_id_and_notes_are_capped(tmp_path):
+    tasks = [task(labeled_article(f"s{i}"), "v") for i in range(8)]
+    export = export_of(tasks, [None] * 7 + [[{"result": corrected(tasks[7], 0, "stance")}]])
+    for i, t in enumerate(export):  # as Label Studio's export writes them
+        prediction = t["predictions"][0]
+        t["predictions"] = [i + 1]
+        for a in t["annotations"]:
+            a["prediction"] = prediction
+    articles, report = convert_export(write(tmp_path / "e.json", export), ROLES, use_predictions=True)
+    assert [a.id for a in articles] == ["s7"] and report.counts["not annotated"] == 7
+    assert "by id only" in report.notes[0]
+    assert "sentence boundaries moved" not in report.counts  # the annotation's own prediction is the reference
+    shown = report.shown_notes(per_kind=5)
+    assert len(shown) == 6 and shown[-1] == "... and 2 more: not annotated"

@@ -35,6 +35,7 @@ class ConvertReport:
     unlabeled: int = 0
     counts: Counter = field(default_factory=Counter)  # why something was left out or changed -> how often
     notes: list[str] = field(default_factory=list)  # one line per case, naming the task
+    note_kinds: list[str] = field(default_factory=list)  # the kind of each note
     replaced: int | None = None  # with a merge: stories of the existing file replaced, added, kept
     added: int | None = None
     kept: int | None = None
@@ -42,6 +43,18 @@ class ConvertReport:
     def note(self, kind: str, message: str) -> None:
         self.counts[kind] += 1
         self.notes.append(message)
+        self.note_kinds.append(kind)
+
+    def shown_notes(self, per_kind: int = 5) -> list[str]:
+        """The notes, at most `per_kind` of each kind, then how many more of it there are."""
+        out, shown = [], Counter()
+        for kind, message in zip(self.note_kinds, self.notes):
+            shown[kind] += 1
+            if shown[kind] <= per_kind:
+                out.append(message)
+            elif shown[kind] == per_kind + 1:
+                out.append(f"... and {self.counts[kind] - per_kind} more: {kind}")
+        return out
 
 
 @dataclass
@@ -95,7 +108,10 @@ def _full_task(t: dict, index: int, path: Path) -> _Task:
         for a in t.get("annotations") or []
         if isinstance(a, dict)
     ]
-    predictions = [_regions(p.get("result")) for p in t.get("predictions") or [] if isinstance(p, dict)]
+    # A project export lists a task's predictions by id only; an annotation made from one carries it whole.
+    found = [p for p in t.get("predictions") or [] if isinstance(p, dict)]
+    found += [a["prediction"] for a in t.get("annotations") or [] if isinstance(a, dict) and isinstance(a.get("prediction"), dict)]
+    predictions = [r for r in (_regions(p.get("result")) for p in found) if r]
     return _Task(where, data, annotations, predictions)
 
 
@@ -165,10 +181,11 @@ def _choose(task: _Task, report: ConvertReport, use_predictions: bool) -> list[d
         report.note("empty annotation", f"{task.where}: annotated with no labeled region; left out")
         return None
     if not done:
-        if use_predictions and task.predictions and task.predictions[0]:
+        if use_predictions and task.predictions:
             report.counts["predictions used"] += 1
             return task.predictions[0]
-        report.note("not annotated", f"{task.where}: no annotation (predictions only); left out")
+        why = "no annotation" + (" (the export lists its predictions by id only)" if use_predictions else "")
+        report.note("not annotated", f"{task.where}: {why}; left out")
         return None
     if empty:
         report.note("empty annotation", f"{task.where}: {len(empty)} empty annotation(s) ignored beside a filled one")

@@ -59,7 +59,7 @@ def _convert_label_studio(source, dest, mapping, merge, use_predictions, model, 
     report = convert_label_studio(source, dest, labels, merge=merge, use_predictions=use_predictions)
     for line in summary(report, dest):
         typer.echo(line, err=True)
-    for note in report.notes:
+    for note in report.shown_notes():
         typer.echo(f"note: {note}", err=True)
 
 
