@@ -64,6 +64,8 @@ def label_inputs(
     from newsroles.inference.writers import render_terminal
 
     fmt = fmt or ("table" if output == "-" else None)
+    if fmt is None and str(output).lower().endswith(".json"):
+        fmt = "label-studio"  # the one .json (not .jsonl) output: a Label Studio task list
     if fmt is not None and fmt not in FORMATS:
         raise UserError(f"unknown format '{fmt}'; use one of {', '.join(FORMATS)}")
     if fmt == "table" and output != "-":

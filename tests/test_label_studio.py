@@ -203,6 +203,8 @@ def test_cli_convert_and_its_bad_input(tmp_path):
     nothing = write(tmp_path / "nothing.json", export_of([t], [None]))
     result = runner.invoke(app, ["data", "convert", str(nothing), str(tmp_path / "o.jsonl")])
     assert result.exit_code == 2 and "no annotated story" in result.output and not (tmp_path / "o.jsonl").exists()
+    result = runner.invoke(app, ["data", "convert", str(tmp_path / "missing.json"), str(tmp_path / "o.jsonl")])
+    assert result.exit_code == 2 and "Label Studio export not found" in result.output
 
 
 # --- select --------------------------------------------------------------------------------------
@@ -250,7 +252,7 @@ def test_cli_label_writes_label_studio_tasks_and_config(tmp_path, tiny_article_m
     story = tmp_path / "storm.txt"
     story.write_text(STORY, encoding="utf-8")
     out = tmp_path / "tasks.json"
-    result = runner.invoke(app, ["label", str(story), "--model", str(tiny_article_model), "--format", "label-studio", "-o", str(out)])
+    result = runner.invoke(app, ["label", str(story), "--model", str(tiny_article_model), "-o", str(out)])  # .json: tasks
     assert result.exit_code == 0, result.output
     (t,) = json.loads(out.read_text())
     assert t["data"]["title"] == "Storm hits coast" and t["data"]["story_id"] == "storm"

@@ -12,7 +12,7 @@ from newsroles.model.fileio import atomic_file
 
 
 def is_label_studio_export(path: str | Path) -> bool:
-    return Path(path).suffix.lower() == ".json" and Path(path).is_file()
+    return Path(path).suffix.lower() == ".json"
 
 
 def convert_label_studio(
