@@ -154,6 +154,8 @@ def convert_export(path: str | Path, labels: Sequence[str], use_predictions: boo
         if regions is None:
             continue
         article = _article(task, regions, labels, report)
+        if article is None:
+            continue
         if article.id in seen:
             report.note("duplicate story", f"{task.where}: story {article.id!r} appears again; kept the first")
             continue
@@ -200,7 +202,7 @@ def _reconcile(task: _Task, done: list[_Annotation], report: ConvertReport) -> l
     latest annotation."""
     truth = [a for a in done if a.ground_truth]
     if truth:
-        report.note("annotators disagree", f"{task.where}: {len(done)} annotations; kept the one marked ground truth")
+        report.note("ground truth chosen", f"{task.where}: {len(done)} annotations; kept the one marked ground truth")
         return truth[0].regions
     spans = [[(r["start"], r["end"]) for r in a.regions] for a in done]
     if any(s != spans[0] for s in spans):
@@ -226,7 +228,7 @@ def paragraph_starts(text: str) -> list[int]:
     return [0] + [m.end() for m in _PARAGRAPH_BREAK.finditer(text)]
 
 
-def _article(task: _Task, regions: list[dict], labels: Sequence[str], report: ConvertReport) -> Article:
+def _article(task: _Task, regions: list[dict], labels: Sequence[str], report: ConvertReport) -> Article | None:
     from bisect import bisect_right
 
     from newsroles.inference.splitter import split_sentences
@@ -271,7 +273,8 @@ def _article(task: _Task, regions: list[dict], labels: Sequence[str], report: Co
     if text[pos:].strip():
         context(pos, len(text))
     if not sentences:
-        raise UserError(f"{task.where}: the story has no text")
+        report.note("empty story", f"{task.where}: the story has no text; left out")
+        return None
     # Paragraph indices count the paragraphs that hold sentences, from 0 (as the splitter does).
     index: dict[int, int] = {}
     for at, sentence in sentences:
