@@ -275,10 +275,10 @@ def test_a_project_export_lists_predictions_by_id_and_notes_are_capped(tmp_path)
     articles, report = convert_export(write(tmp_path / "e.json", export), ROLES, use_predictions=True)
     assert [a.id for a in articles] == ["s7"] and report.counts["not annotated"] == 7
     assert "by id only" in report.notes[0]
+    assert "sentence boundaries moved" not in report.counts  # the annotation's own prediction is the reference
+    shown = report.shown_notes(per_kind=5)
+    assert len(shown) == 6 and shown[-1] == "... and 2 more: not annotated"
     blank = {"id": 9, "data": {"text": "  ", "story_id": "blank"}, "annotations": [
         {"id": 1, "result": [{"value": {"start": 0, "end": 2, "labels": ["fact"]}}]}]}
     articles, report = convert_export(write(tmp_path / "blank.json", [blank]), ROLES)
     assert articles == [] and report.counts == {"empty story": 1}
-    assert "sentence boundaries moved" not in report.counts  # the annotation's own prediction is the reference
-    shown = report.shown_notes(per_kind=5)
-    assert len(shown) == 6 and shown[-1] == "... and 2 more: not annotated"
