@@ -19,7 +19,7 @@ BIN := $(VENV)/bin
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup check-data browser valgrind test demo docs benchmark mpnet accurate teacher-targets content-types-data gpu-bundle clean
+.PHONY: setup check-data browser valgrind labelstudio test demo docs benchmark mpnet accurate teacher-targets content-types-data gpu-bundle clean
 
 setup: $(VENV)/.installed
 
@@ -52,7 +52,24 @@ browser:
 valgrind:
 	$(call apt_install,command -v valgrind,valgrind,the emulated-CPU int8 test)
 
-test: setup browser valgrind
+
+# Label Studio for tests/test_label_studio_server.py: its own virtual environment (its pins never touch
+# ours) and an empty database migrated once (minutes on a loaded 2-core machine), which each test
+# session copies. Where it cannot be installed the round-trip test says so and skips.
+LABEL_STUDIO ?= label-studio==1.23.2
+LS_VENV ?= .venv-labelstudio
+
+labelstudio: $(LS_VENV)/.installed
+
+$(LS_VENV)/.installed:
+	@{ test -x $(LS_VENV)/bin/python || $(PYTHON) -m venv $(LS_VENV); } && \
+	$(LS_VENV)/bin/python -m pip install -q "$(LABEL_STUDIO)" && \
+	rm -rf $(LS_VENV)/template-data && \
+	LATEST_VERSION_CHECK=false COLLECT_ANALYTICS=false $(LS_VENV)/bin/label-studio version --data-dir $(LS_VENV)/template-data >/dev/null 2>&1 && \
+	test -f $(LS_VENV)/template-data/label_studio.sqlite3 && touch $@ || \
+	echo "note: could not install Label Studio ($(LABEL_STUDIO)); the real-server round trip will be skipped"
+
+test: setup browser valgrind labelstudio
 	$(BIN)/python -m pytest -q
 
 # The model a user should use: settings chosen on dev (the selection run, scored on validation),
