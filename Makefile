@@ -19,7 +19,7 @@ BIN := $(VENV)/bin
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup check-data browser valgrind labelstudio test demo docs benchmark mpnet accurate teacher-targets content-types-data gpu-bundle clean
+.PHONY: setup check-data browser valgrind labelstudio test demo docs benchmark mpnet accurate teacher teacher-targets unlabeled-targets content-types-data gpu-bundle clean
 
 setup: $(VENV)/.installed
 
@@ -100,6 +100,18 @@ teacher-targets: setup
 	@test -n "$(TEACHER)" || { echo "usage: make teacher-targets TEACHER=models/accurate/<version>" >&2; exit 2; }
 	$(BIN)/newsroles distill-targets "$(TEACHER)" data/newsdiscourse/train.jsonl data/newsdiscourse/validation.jsonl \
 	  -o configs/teacher/mpnet-roles.json.gz
+# Semi-supervised (issue 24, README "Semi-supervised"): the teacher, all-mpnet-base-v2's first 6 layers
+# (configs/accurate.yaml), trained with its checkpoints in runs/ (ignored), so that an interrupted run
+# goes on with `make teacher RESUME=1`; then its probabilities on train, validation and the 4,051
+# unlabeled stories in one targets file (numbers keyed by story id, no text) for data.unlabeled.
+teacher: mpnet check-data
+	$(BIN)/newsroles data convert "$(DATA)" data/newsdiscourse
+	$(BIN)/newsroles train --config configs/accurate.yaml --model.encoder_layers 6 --models-dir runs/teacher $(if $(RESUME),--resume)
+unlabeled-targets: setup
+	@test -n "$(TEACHER)" || { echo "usage: make unlabeled-targets TEACHER=runs/teacher/accurate/<version>" >&2; exit 2; }
+	$(BIN)/newsroles data convert $(SHARED)/data/news-unlabeled/annenberg-2024.jsonl data/stories.jsonl
+	$(BIN)/newsroles distill-targets "$(TEACHER)" data/newsdiscourse/train.jsonl data/newsdiscourse/validation.jsonl \
+	  --unlabeled data/stories.jsonl -o configs/teacher/mpnet6-roles-unlabeled.json.gz
 # The corpus with the paper's eight content types as labels, for configs/content-types.yaml.
 content-types-data: check-data setup
 	$(BIN)/newsroles data convert "$(DATA)" data/newsdiscourse-content-types --mapping content-types
