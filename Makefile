@@ -19,7 +19,7 @@ BIN := $(VENV)/bin
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup check-data browser valgrind test demo docs benchmark mpnet accurate teacher-targets content-types-data gpu-bundle clean
+.PHONY: setup check-data browser valgrind labelstudio test demo docs benchmark mpnet accurate teacher teacher-targets unlabeled-targets content-types-data gpu-bundle clean
 
 setup: $(VENV)/.installed
 
@@ -52,7 +52,24 @@ browser:
 valgrind:
 	$(call apt_install,command -v valgrind,valgrind,the emulated-CPU int8 test)
 
-test: setup browser valgrind
+
+# Label Studio for tests/test_label_studio_server.py: its own virtual environment (its pins never touch
+# ours) and an empty database migrated once (minutes on a loaded 2-core machine), which each test
+# session copies. Where it cannot be installed the round-trip test says so and skips.
+LABEL_STUDIO ?= label-studio==1.23.2
+LS_VENV ?= .venv-labelstudio
+
+labelstudio: $(LS_VENV)/.installed
+
+$(LS_VENV)/.installed:
+	@{ test -x $(LS_VENV)/bin/python || $(PYTHON) -m venv $(LS_VENV); } && \
+	$(LS_VENV)/bin/python -m pip install -q "$(LABEL_STUDIO)" && \
+	rm -rf $(LS_VENV)/template-data && \
+	LATEST_VERSION_CHECK=false COLLECT_ANALYTICS=false $(LS_VENV)/bin/label-studio version --data-dir $(LS_VENV)/template-data >/dev/null 2>&1 && \
+	test -f $(LS_VENV)/template-data/label_studio.sqlite3 && touch $@ || \
+	echo "note: could not install Label Studio ($(LABEL_STUDIO)); the real-server round trip will be skipped"
+
+test: setup browser valgrind labelstudio
 	$(BIN)/python -m pytest -q
 
 # The model a user should use: settings chosen on dev (the selection run, scored on validation),
@@ -83,6 +100,18 @@ teacher-targets: setup
 	@test -n "$(TEACHER)" || { echo "usage: make teacher-targets TEACHER=models/accurate/<version>" >&2; exit 2; }
 	$(BIN)/newsroles distill-targets "$(TEACHER)" data/newsdiscourse/train.jsonl data/newsdiscourse/validation.jsonl \
 	  -o configs/teacher/mpnet-roles.json.gz
+# Semi-supervised (issue 24, README "Semi-supervised"): the teacher, all-mpnet-base-v2's first 6 layers
+# (configs/accurate.yaml), trained with its checkpoints in runs/ (ignored), so that an interrupted run
+# goes on with `make teacher RESUME=1`; then its probabilities on train, validation and the 4,051
+# unlabeled stories in one targets file (numbers keyed by story id, no text) for data.unlabeled.
+teacher: mpnet check-data
+	$(BIN)/newsroles data convert "$(DATA)" data/newsdiscourse
+	$(BIN)/newsroles train --config configs/accurate.yaml --model.encoder_layers 6 --models-dir runs/teacher $(if $(RESUME),--resume)
+unlabeled-targets: setup
+	@test -n "$(TEACHER)" || { echo "usage: make unlabeled-targets TEACHER=runs/teacher/accurate/<version>" >&2; exit 2; }
+	$(BIN)/newsroles data convert $(SHARED)/data/news-unlabeled/annenberg-2024.jsonl data/stories.jsonl
+	$(BIN)/newsroles distill-targets "$(TEACHER)" data/newsdiscourse/train.jsonl data/newsdiscourse/validation.jsonl \
+	  --unlabeled data/stories.jsonl -o configs/teacher/mpnet6-roles-unlabeled.json.gz
 # The corpus with the paper's eight content types as labels, for configs/content-types.yaml.
 content-types-data: check-data setup
 	$(BIN)/newsroles data convert "$(DATA)" data/newsdiscourse-content-types --mapping content-types

@@ -34,7 +34,7 @@ class LabelReport:
         return self.sentences / self.seconds if self.seconds > 0 else 0.0
 
 
-FORMATS = ("table", "jsonl", "csv", "tsv", "parquet", "html")
+FORMATS = ("table", "jsonl", "csv", "tsv", "parquet", "html", "label-studio")
 
 
 def label_inputs(
@@ -63,9 +63,11 @@ def label_inputs(
     """
     from newsroles.inference.inputs import LabelInputs
     from newsroles.inference.predictor import load_labeler
-    from newsroles.inference.writers import ArticleWriter, render_terminal
+    from newsroles.inference.writers import render_terminal
 
     fmt = fmt or ("table" if output == "-" else None)
+    if fmt is None and str(output).lower().endswith(".json"):
+        fmt = "label-studio"  # the one .json (not .jsonl) output: a Label Studio task list
     if fmt is not None and fmt not in FORMATS:
         raise UserError(f"unknown format '{fmt}'; use one of {', '.join(FORMATS)}")
     if fmt == "table" and output != "-":
@@ -91,7 +93,7 @@ def label_inputs(
                 report.count(article)
                 _show_articles(bar, report.articles, started)
         else:
-            with ArticleWriter(output, fmt, labels=labeler.labels, resume=resume, min_confidence=min_confidence) as writer:
+            with _writer(labeler, output, fmt, resume, min_confidence) as writer:
                 report.resumed = len(writer.completed)
                 todo = (a for a in inputs if a.id not in writer.completed)
                 for article in labeler.label_stream(todo, batch_size=batch_size, progress=count):
@@ -104,6 +106,19 @@ def label_inputs(
     report.seconds = time.perf_counter() - started
     report.skipped = list(inputs.skipped)
     return report
+
+
+def _writer(labeler, output, fmt, resume, min_confidence):
+    """The output file's writer: Label Studio tasks (one JSON array), or any format of ArticleWriter."""
+    if fmt == "label-studio":
+        from newsroles.inference.annotation.tasks import TaskWriter, model_version
+
+        if resume:
+            raise UserError("--resume needs a JSONL output; Label Studio tasks are written in one go", output)
+        return TaskWriter(output, model_version(labeler.path, labeler.manifest))
+    from newsroles.inference.writers import ArticleWriter
+
+    return ArticleWriter(output, fmt, labels=labeler.labels, resume=resume, min_confidence=min_confidence)
 
 
 def _show_articles(bar, articles: int, started: float, now: float | None = None) -> None:

@@ -237,7 +237,7 @@ def test_choices_are_validated_and_completed():
     choices = {}
     for words, command in all_commands():
         for param in command.params:
-            for name in ("--device", "--format", "--engine", "--runtime"):
+            for name in ("--device", "--format", "--engine", "--runtime", "--measure", "--aggregate", "--annotators"):
                 if name in param.opts and not getattr(param, "hidden", False):
                     values = choices_of(param)
                     assert values, (words, name)  # not a free string
@@ -262,6 +262,13 @@ def test_the_choices_are_the_ones_the_code_takes():
     assert [d.value for d in Device] == list(DEVICES)
     assert {r.value for r in Runtime} == set(RUNTIMES)
     assert [f.value for f in LabelFormat] == list(FORMATS)
+    from newsroles.inference.annotation.select import AGGREGATES, MEASURES
+    from newsroles.inference.cli.grammar import CorpusFormat
+    from newsroles.inference.cli.select import Aggregate, Measure
+    from newsroles.training.data.sources import FORMATS as SOURCES
+
+    assert [m.value for m in Measure] == list(MEASURES) and [a.value for a in Aggregate] == list(AGGREGATES)
+    assert [f.value for f in CorpusFormat] == list(SOURCES)
 
 
 def test_a_usage_error_is_one_line():
@@ -352,3 +359,23 @@ def test_the_cli_starts_without_torch():
     code = "import sys, newsroles.inference.cli; print(sorted(m for m in ('torch', 'transformers', 'onnxruntime') if m in sys.modules))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]", done.stdout
+
+
+def test_old_select_spellings_still_work(workspace, tmp_path):
+    out = tmp_path / "batch.json"
+    result = invoke("select", "--pool", workspace / "story.txt", "-n", "1", "-m", workspace / "baseline", "-o", out, "--device", "cpu")
+    assert result.exit_code == 0, result.output
+    deprecation(result, "--pool", "the stories as arguments: newsroles select POOL...")
+    deprecation(result, "-n", "--n (-n is short for --name)")
+    assert [task["data"]["story_id"] for task in json.loads(out.read_text())] == ["story"]
+    now = invoke("select", workspace / "story.txt", "--n", "1", "-m", workspace / "baseline", "-o", out, "-q")
+    assert now.exit_code == 0 and now.output == "", now.output
+
+
+def test_model_flag_of_label_studio_config_and_its_old_meaning(workspace):
+    labels = invoke("data", "label-studio-config", "-m", workspace / "baseline")
+    assert labels.exit_code == 0 and "warning" not in labels.output and 'value="quote"' in labels.output, labels.output
+    old = invoke("data", "label-studio-config", "-m", "content-types")
+    assert old.exit_code == 0, old.output
+    deprecation(old, "-m for the label mapping", "--mapping (-m is short for --model now)")
+    assert 'value="quote"' not in old.output

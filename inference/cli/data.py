@@ -7,7 +7,10 @@ from pathlib import Path
 import typer
 
 from newsroles.inference.cli._app import app, user_errors
-from newsroles.inference.cli.grammar import DATA_FORMATS, Annotators, CorpusFormat, deprecated, value
+from newsroles.inference.cli.grammar import (
+    DATA_FORMATS, MODEL_HELP_SHORT, MODELS_DIR_HELP, Annotators, ConvertFormat, CorpusFormat, model_or_old_mapping,
+    old_models_dir_flag, value,
+)
 
 data_app = typer.Typer(
     help="Convert and inspect corpora and data files.\n\nExample: newsroles data convert ../shared/data/newsdiscourse data/newsdiscourse",
@@ -17,6 +20,10 @@ app.add_typer(data_app, name="data")
 
 
 FORMAT_HELP = (
+    "Source format: newsdiscourse, polnear, webis, unlabeled (stories {id, text}), articles (our data files) or "
+    "label-studio (an export); default: told from the source (.json: a Label Studio export)."
+)
+STATS_FORMAT_HELP = (
     "Source format: newsdiscourse, polnear, webis, unlabeled (stories {id, text}) or articles (our data files); "
     "default: told from the source."
 )
@@ -28,30 +35,45 @@ MIN_WORDS_HELP = "Unlabeled stories with fewer words are skipped (and counted)."
 @user_errors
 def convert(
     source: Path = typer.Argument(
-        ..., help="A corpus folder (NewsDiscourse brat, PolNeAR, Webis editorials), a stories .jsonl/.parquet file, "
-        f"or a data file ({DATA_FORMATS})."
+        ..., help="A corpus folder (NewsDiscourse brat: a split or the root holding train/ and validation/; PolNeAR; Webis "
+        f"editorials), a stories .jsonl/.parquet file, a Label Studio export (.json: JSON or JSON-MIN) or a data file ({DATA_FORMATS}).",
     ),
     dest: Path = typer.Argument(..., help="Output .jsonl file, or a folder for one .jsonl per split."),
-    fmt: CorpusFormat = typer.Option(None, "--format", "-f", help=FORMAT_HELP),
-    mapping: str = typer.Option("roles", "--mapping", help="NewsDiscourse label mapping: a bundled name (roles, content-types) or a YAML path."),
+    fmt: ConvertFormat = typer.Option(None, "--format", "-f", help=FORMAT_HELP),
+    mapping: str = typer.Option(
+        "roles", "--mapping", help="Label mapping: a bundled name (roles, content-types) or a YAML path (NewsDiscourse; for a Label Studio export, its label set)."
+    ),
     annotators: Annotators = typer.Option(Annotators.majority, "--annotators", help=ANNOTATORS_HELP),
     min_words: int = typer.Option(50, "--min-words", min=0, help=MIN_WORDS_HELP),
     skip_bad: bool = typer.Option(False, "--skip-bad", help="Skip articles with problems and count them instead of stopping."),
-    old_mapping: str = typer.Option(None, "-m", hidden=True),
+    merge: Path = typer.Option(None, "--merge", help="Label Studio: start from this training .jsonl; a story of the export replaces the one with its id, new stories are added (DEST may be the same file)."),
+    use_predictions: bool = typer.Option(False, "--use-predictions", help="Label Studio: take a task's prediction when nobody annotated it (default: leave it out)."),
+    model: str = typer.Option(None, "--model", "-m", help=f"Label Studio: take the label set from this model ({MODEL_HELP_SHORT}) instead of --mapping."),
+    models_dir: Path = typer.Option(Path("models"), "--models-dir", help=MODELS_DIR_HELP),
+    old_models_dir: Path = typer.Option(None, "-d", hidden=True),
 ):
     """Convert a corpus to JSONL: NewsDiscourse with its labels mapped to roles, PolNeAR and Webis
-    sentences with auxiliary targets, unlabeled stories split into sentences.
+    sentences with auxiliary targets, unlabeled stories split into sentences, a Label Studio export
+    into training data.
 
     Example: newsroles data convert ../shared/data/newsdiscourse data/newsdiscourse
 
     Example: newsroles data convert ../shared/data/polnear data/polnear --format polnear
+
+    Example: newsroles data convert export.json data/mine/train.jsonl --merge data/mine/train.jsonl
     """
+    from newsroles.inference.annotation.convert import is_label_studio_export
     from newsroles.training.data.sources import ReadOptions, convert_source, detect_format
 
-    if old_mapping is not None:
-        deprecated("-m for the label mapping", "--mapping (-m is short for --model now)")
-        mapping = old_mapping
+    model, mapping = model_or_old_mapping(model, mapping)
+    models_dir = old_models_dir_flag(old_models_dir, models_dir)
     fmt, annotators = value(fmt), value(annotators)
+    if fmt == "label-studio" or (fmt is None and is_label_studio_export(source)):
+        return _convert_label_studio(source, dest, mapping, merge, use_predictions, model, models_dir)
+    if merge is not None or use_predictions or model is not None:
+        from newsroles.model.errors import UserError
+
+        raise UserError("--merge, --use-predictions and --model are for a Label Studio export (.json)", source)
     fmt = fmt or detect_format(source, default="newsdiscourse")
     if fmt == "newsdiscourse":
         return _convert_newsdiscourse(source, dest, mapping, skip_bad)
@@ -90,6 +112,54 @@ def _convert_newsdiscourse(source: Path, dest: Path, mapping: str, skip_bad: boo
             typer.echo(f"skipped: {skipped.reason}", err=True)  # the reason names the file (and line)
 
 
+def _convert_label_studio(source, dest, mapping, merge, use_predictions, model, models_dir):
+    from newsroles.inference.annotation.convert import convert_label_studio, summary
+
+    labels = _label_set(model, models_dir, mapping)
+    report = convert_label_studio(source, dest, labels, merge=merge, use_predictions=use_predictions)
+    for line in summary(report, dest):
+        typer.echo(line, err=True)
+    for note in report.shown_notes():
+        typer.echo(f"note: {note}", err=True)
+
+
+def _label_set(model: str | None, models_dir: Path, mapping: str) -> list[str]:
+    if model is not None:
+        from newsroles.model.folder import read_manifest
+        from newsroles.model.registry import resolve_path
+
+        return list(read_manifest(resolve_path(model, models_dir))["labels"])
+    from newsroles.model.labels import load_mapping
+
+    return list(load_mapping(mapping).labels)
+
+
+@data_app.command("label-studio-config")
+@user_errors
+def label_studio_config(
+    model: str = typer.Option(None, "--model", "-m", help=f"Model ({MODEL_HELP_SHORT}) whose label set to use; default: the --mapping's labels."),
+    models_dir: Path = typer.Option(Path("models"), "--models-dir", help=MODELS_DIR_HELP),
+    mapping: str = typer.Option("roles", "--mapping", help="Label mapping whose labels to use when no --model is given."),
+    output: Path = typer.Option(None, "--output", "-o", help="Write the config to this file (default: print it)."),
+    old_models_dir: Path = typer.Option(None, "-d", hidden=True),
+):
+    """Print the Label Studio labeling config for tasks from `newsroles label --format label-studio`.
+
+    Example: newsroles data label-studio-config --model models/default/<version> -o config.xml
+    """
+    from newsroles.inference.annotation.tasks import labeling_config
+
+    model, mapping = model_or_old_mapping(model, mapping)
+    config = labeling_config(_label_set(model, old_models_dir_flag(old_models_dir, models_dir), mapping))
+    if output is None:
+        typer.echo(config, nl=False)
+        return
+    from newsroles.model.fileio import atomic_file
+
+    with atomic_file(output) as fh:
+        fh.write(config)
+
+
 @data_app.command("stats")
 @user_errors
 def stats(
@@ -97,7 +167,7 @@ def stats(
         ..., help=f"A data file ({DATA_FORMATS}), a corpus folder (NewsDiscourse brat, PolNeAR, Webis editorials) "
         "or a stories .jsonl/.parquet file."
     ),
-    fmt: CorpusFormat = typer.Option(None, "--format", "-f", help=FORMAT_HELP),
+    fmt: CorpusFormat = typer.Option(None, "--format", "-f", help=STATS_FORMAT_HELP),
     annotators: Annotators = typer.Option(Annotators.majority, "--annotators", help=ANNOTATORS_HELP),
     min_words: int = typer.Option(50, "--min-words", min=0, help=MIN_WORDS_HELP),
     skip_bad: bool = typer.Option(False, "--skip-bad", help="Skip articles with problems and count them instead of stopping."),

@@ -65,6 +65,7 @@ class LabelFormat(str, Enum):
     tsv = "tsv"
     parquet = "parquet"
     html = "html"
+    label_studio = "label-studio"
 
 
 class CorpusFormat(str, Enum):
@@ -75,6 +76,17 @@ class CorpusFormat(str, Enum):
     webis = "webis"
     unlabeled = "unlabeled"
     articles = "articles"
+
+
+class ConvertFormat(str, Enum):
+    """data convert --format: the sources data stats reads, and a Label Studio export."""
+
+    newsdiscourse = "newsdiscourse"
+    polnear = "polnear"
+    webis = "webis"
+    unlabeled = "unlabeled"
+    articles = "articles"
+    label_studio = "label-studio"
 
 
 class Annotators(str, Enum):

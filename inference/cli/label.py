@@ -23,7 +23,7 @@ def label(
     ),
     models_dir: Path = typer.Option(Path("models"), "--models-dir", help=MODELS_DIR_HELP),
     output: str = typer.Option("-", "--output", "-o", help="Output file (.jsonl, .csv, .tsv, .parquet, .html) or - for the terminal; with --engine ray, the shards' folder."),
-    fmt: LabelFormat = typer.Option(None, "--format", "-f", help="table, jsonl, csv, tsv, parquet or html (default: table on the terminal, else from --output; jsonl shards with --engine ray)."),
+    fmt: LabelFormat = typer.Option(None, "--format", "-f", help="table, jsonl, csv, tsv, parquet, html or label-studio (Label Studio tasks with pre-annotations; the format of a .json output) (default: table on the terminal, else from --output; jsonl shards with --engine ray)."),
     device: Device = typer.Option(Device.auto, "--device", help=DEVICE_HELP),
     batch_size: int = typer.Option(None, "--batch-size", min=1, help="Windows per batch (default: 32 on CPU, 128 on GPU)."),
     skip_bad: bool = typer.Option(False, "--skip-bad", help="Skip bad records (and count them) instead of stopping."),
