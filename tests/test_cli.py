@@ -291,6 +291,11 @@ def test_model_and_data_positional_or_as_options(workspace, tmp_path):
     assert both.exit_code == 0, both.output
     nothing = invoke("compare", workspace / "baseline", workspace / "model")
     assert nothing.exit_code == 2 and "at least two models" in nothing.output and "--data FILE" in nothing.output
+    two_models = invoke("evaluate", workspace / "baseline", workspace / "model")
+    assert two_models.output.strip() == (
+        f"error: {workspace / 'model'}: is a folder, not data (a model?); give the data file last, or with --data FILE "
+        "(.jsonl, .csv, .tsv, .parquet or .arrow file, or a hub dataset hf:ORG/NAME:SPLIT)"
+    ), two_models.output
 
 
 def deprecation(result, old: str, new: str) -> None:

@@ -4,7 +4,7 @@ the model and data arguments, and the deprecated spellings that still work for o
 The convention (README, "Command-line grammar"):
 - MODEL is the first positional argument of a command that acts on models (evaluate, compare, export,
   serve, distill-targets, package, models show); a command whose positional arguments are its input
-  (label, select, data convert) takes it as `--model/-m`. Every form is accepted: folder, version id
+  (label, select, data convert, data label-studio-config) takes it as `--model/-m`. Every form is accepted: folder, version id
   (or prefix), name, name/version, installed model package.
 - DATA (labeled data to score or learn from) is `--data/-d`, or the positional argument after the
   model(s) when `--data` is not given.
@@ -22,7 +22,6 @@ from pathlib import Path
 import typer
 
 MODEL_HELP_SHORT = "folder, version id (or prefix), name, name/version or installed model package"
-MODEL_HELP = "Model: folder, version id (or prefix), name, name/version or installed model package."
 MODELS_DIR_HELP = "Where model ids and names are looked up."
 # Every format `newsroles.training.readers.read_articles` reads.
 DATA_FORMATS = ".jsonl, .csv, .tsv, .parquet or .arrow file, or a hub dataset hf:ORG/NAME:SPLIT"
@@ -115,14 +114,6 @@ def deprecated(old: str, new: str) -> None:
     typer.echo(f"warning: {old} is deprecated; use {new} (it will be removed in the next release)", err=True)
 
 
-def one_of(new, old, old_name: str, new_name: str):
-    """The value of an option that has a hidden deprecated alias: the new one, else the old one with its warning."""
-    if old is not None and old != [] and new in (None, []):
-        deprecated(old_name, new_name)
-        return old
-    return new
-
-
 def old_models_dir_flag(old: Path | None, models_dir: Path) -> Path:
     """A command without data whose `-d` was `--models-dir`: the hidden `-d` still works, with its warning."""
     if old is None:
@@ -146,8 +137,7 @@ def models_and_data(
     data = list(data or [])
     folders = [d for d in data if Path(d).is_dir()]
     if folders:
-        deprecated("-d for the models directory", "--models-dir (-d is short for --data now)")
-        models_dir = Path(folders[-1])
+        models_dir = old_models_dir_flag(Path(folders[-1]), models_dir)
         data = [d for d in data if d not in folders]
     models = list(positional)
     needs = "a model" if at_least == 1 else "at least two models"
@@ -156,6 +146,9 @@ def models_and_data(
         models, data = models[:cut], models[cut:]
         if need_data and (not data or len(models) < at_least):
             raise UserError(f"give {needs} (ids, names or folders) and the data: MODEL... DATA, or --data FILE ({DATA_FORMATS})")
+        folder = next((d for d in data if Path(d).is_dir()), None)
+        if folder is not None:
+            raise UserError(f"is a folder, not data (a model?); give the data file last, or with --data FILE ({DATA_FORMATS})", folder)
     if len(models) < at_least:
         raise UserError(f"give {needs} (ids, names or folders) as the first arguments")
     if at_most is not None and len(models) > at_most:
