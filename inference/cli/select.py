@@ -9,7 +9,7 @@ import typer
 
 from newsroles.inference.cli._app import app, user_errors
 from newsroles.inference.cli.grammar import (
-    DEVICE_HELP, LABEL_INPUTS_HELP, MODEL_HELP_SHORT, MODELS_DIR_HELP, Device, deprecated, old_models_dir_flag, value,
+    DATA_FORMATS, DEVICE_HELP, LABEL_INPUTS_HELP, MODEL_HELP_SHORT, MODELS_DIR_HELP, Device, deprecated, old_models_dir_flag, value,
 )
 
 
@@ -36,7 +36,9 @@ def select(
     model: str = typer.Option(None, "--model", "-m", help=f"Model: {MODEL_HELP_SHORT} (default: the newest in --models-dir)."),
     models_dir: Path = typer.Option(Path("models"), "--models-dir", help=MODELS_DIR_HELP),
     output: str = typer.Option("next-batch.json", "--output", "-o", help="Label Studio tasks (with the model's pre-annotations) to import, or - for stdout."),
-    exclude: list[Path] = typer.Option([], "--exclude", "-x", help="Labeled data (.jsonl, .csv, .tsv) whose story ids are never picked, e.g. your training file; repeat for several."),
+    exclude: list[str] = typer.Option(
+        [], "--exclude", "-x", help=f"Labeled data ({DATA_FORMATS}) whose story ids are never picked, e.g. your training file; repeatable."
+    ),
     measure: Measure = typer.Option(Measure.margin, "--measure", help="Sentence uncertainty: margin (1 - gap between the two likeliest roles) or entropy."),
     aggregate: Aggregate = typer.Option(Aggregate.mean, "--aggregate", help="A story's uncertainty from its sentences': mean, max or sum."),
     diversity: float = typer.Option(0.3, "--diversity", min=0.0, max=1.0, help="Weight of novelty (unlike the stories already picked) against uncertainty, 0..1."),
