@@ -272,7 +272,8 @@ def test_the_choices_are_the_ones_the_code_takes():
 
 
 def test_a_usage_error_is_one_line():
-    for args, fragment in ((["evaluate", "m", "--bogus"], "No such option: --bogus"), (["export"], "Missing argument")):
+    for args, fragment in ((["evaluate", "m", "--bogus"], "No such option: --bogus"), (["export"], "Missing argument"),
+                           (["export", "m", "dev.jsonl", "--data", "dev.jsonl"], "give the data after the model or with --data, not both")):
         result = invoke(*args)
         assert result.exit_code == 2, result.output
         assert result.output.splitlines() == [result.output.strip()] and result.output.startswith("error: "), result.output

@@ -152,7 +152,7 @@ def models_and_data(
     if len(models) < at_least:
         raise UserError(f"give {needs} (ids, names or folders) as the first arguments")
     if at_most is not None and len(models) > at_most:
-        raise UserError(f"one model only, got {len(models)}: {', '.join(models)}")
+        raise UserError(f"one model only, got {len(models)}: {', '.join(models)} (give the data after the model or with --data, not both)")
     if len(data) > 1 and not many_data:
         raise UserError(f"one data file only, got {len(data)}: {', '.join(data)}")
     return models, data, models_dir
