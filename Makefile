@@ -107,11 +107,14 @@ teacher-targets: setup
 teacher: mpnet check-data
 	$(BIN)/newsroles data convert "$(DATA)" data/newsdiscourse
 	$(BIN)/newsroles train --config configs/accurate.yaml --model.encoder_layers 6 --models-dir runs/teacher $(if $(RESUME),--resume)
+# STORIES: the first N of the converted stories (4051: all of them).
+STORIES ?= 1000
 unlabeled-targets: setup
-	@test -n "$(TEACHER)" || { echo "usage: make unlabeled-targets TEACHER=runs/teacher/accurate/<version>" >&2; exit 2; }
+	@test -n "$(TEACHER)" || { echo "usage: make unlabeled-targets TEACHER=runs/teacher/accurate/<version> [STORIES=N]" >&2; exit 2; }
 	$(BIN)/newsroles data convert $(SHARED)/data/news-unlabeled/annenberg-2024.jsonl data/stories.jsonl
+	head -n $(STORIES) data/stories.jsonl > data/stories-$(STORIES).jsonl
 	$(BIN)/newsroles distill-targets "$(TEACHER)" data/newsdiscourse/train.jsonl data/newsdiscourse/validation.jsonl \
-	  --unlabeled data/stories.jsonl -o configs/teacher/mpnet6-roles-unlabeled.json.gz
+	  --unlabeled data/stories-$(STORIES).jsonl -o configs/teacher/mpnet6-roles-unlabeled-$(STORIES).json.gz
 # The corpus with the paper's eight content types as labels, for configs/content-types.yaml.
 content-types-data: check-data setup
 	$(BIN)/newsroles data convert "$(DATA)" data/newsdiscourse-content-types --mapping content-types
