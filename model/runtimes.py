@@ -5,9 +5,10 @@ manifest says how to run it in `"runtime"`:
 
 * `onnx`: the encoder as an ONNX graph, its attention, LayerNorm and GELU fused by ONNX Runtime's
   transformer optimiser, in fp32: the same answers as PyTorch up to float rounding, and quicker to load.
-* `onnx-int8`: the same graph with the weights of its matrix products quantised to int8 (dynamic
-  quantisation: activations are quantised on the fly, per batch): the fastest, at some cost in
-  accuracy, which `newsroles export --tune-bias` wins partly back.
+* `onnx-int8`: the same graph with the weights of its matrix products in int8 and each token's
+  activations quantised on the fly (inference/int8_graph.py; exact kernels on every CPU,
+  model/int8_kernels.py): the fastest, at some cost in accuracy, which `newsroles export
+  --tune-bias` wins partly back.
 * `int8`: PyTorch's dynamic int8 quantisation of the encoder's Linear layers, applied when the
   folder loads (the folder keeps the fp32 weights); needs nothing beyond torch.
 * `bf16`: the fp32 weights run under PyTorch's bfloat16 autocast (matrix products in bf16,

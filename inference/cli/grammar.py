@@ -77,15 +77,8 @@ class CorpusFormat(str, Enum):
     articles = "articles"
 
 
-class ConvertFormat(str, Enum):
-    """data convert --format: the sources data stats reads, and a Label Studio export."""
-
-    newsdiscourse = "newsdiscourse"
-    polnear = "polnear"
-    webis = "webis"
-    unlabeled = "unlabeled"
-    articles = "articles"
-    label_studio = "label-studio"
+# data convert --format: the sources data stats reads, and a Label Studio export.
+ConvertFormat = Enum("ConvertFormat", {**{f.name: f.value for f in CorpusFormat}, "label_studio": "label-studio"}, type=str)
 
 
 class Annotators(str, Enum):
