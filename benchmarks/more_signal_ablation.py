@@ -1,0 +1,142 @@
+"""Issue 24's ablation: what more text adds to the default's macro-F1 on NewsDiscourse validation.
+
+Each variant is the default config (configs/default.yaml) plus command-line overrides, trained as a
+selection run (train split, scored on validation at each epoch, best epoch kept) for each seed.
+Runs go one at a time (two at once make both slower) in the order given, so a queue cut short still
+has paired results; a finished (variant, seed) is read back from its metrics.json and not retrained,
+and an interrupted one resumes from its checkpoint.
+
+    python benchmarks/more_signal_ablation.py --variants default,semi250 --seeds 13,14,15
+    python benchmarks/more_signal_ablation.py --report          # the table of what has finished
+
+Needs data/newsdiscourse (make demo converts it), data/stories-1000.jsonl (make unlabeled-targets,
+or `newsroles data convert` of the stories and `head -n 1000`) and ../shared/data for the corpora.
+Results: runs/ablation/<variant>-s<seed>/ and one JSON line each in runs/ablation/results.jsonl.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "runs" / "ablation"
+SHARED = ROOT.parent / "shared" / "data"
+TARGETS = "configs/teacher/mpnet6-roles-unlabeled-1000.json.gz"
+STORIES = "data/stories-1000.jsonl"
+
+
+def _semi(per_epoch: int) -> list[str]:
+    return ["--train.distill_targets", TARGETS, "--data.unlabeled", STORIES, "--train.unlabeled_per_epoch", str(per_epoch)]
+
+
+def _aux(entries: str) -> list[str]:
+    return ["--data.auxiliary", entries]
+
+
+POLNEAR = f"{{source: polnear, path: {SHARED / 'polnear' / 'train'}, weight: 0.3, max_articles: 250}}"
+WEBIS = f"{{source: webis, path: {SHARED / 'webis-editorials'}, weight: 0.1}}"
+
+VARIANTS: dict[str, list[str]] = {
+    "default": [],
+    "semi125": _semi(125),
+    "semi250": _semi(250),
+    "semi500": _semi(500),
+    "semi250-c9": _semi(250) + ["--train.pseudo_min_confidence", "0.9"],
+    "distill-only": ["--train.distill_targets", TARGETS],
+    "polnear": _aux(f"[{POLNEAR}]"),
+    "webis": _aux(f"[{WEBIS}]"),
+    "semi250-polnear": _semi(250) + _aux(f"[{POLNEAR}]"),
+}
+LABELS = ("stance", "quote", "background", "fact")
+
+
+def run_one(variant: str, seed: int) -> dict:
+    folder = OUT / f"{variant}-s{seed}"
+    metrics_file = folder / "metrics.json"
+    if not metrics_file.exists():
+        command = [str(ROOT / ".venv" / "bin" / "newsroles"), "train", "--config", "configs/default.yaml",
+                   "--seed", str(seed), "--output", str(folder), "--quiet", *VARIANTS[variant]]
+        if folder.with_name(f".{folder.name}.checkpoint").exists():  # training/run.py checkpoint_dir
+            command.append("--resume")
+        log = OUT / f"{variant}-s{seed}.log"
+        started = time.time()
+        with open(log, "a") as handle:
+            handle.write(f"$ {' '.join(command)}\n")
+            handle.flush()
+            code = subprocess.call(command, cwd=ROOT, stdout=handle, stderr=subprocess.STDOUT,
+                                   env={**os.environ, "HF_HUB_OFFLINE": "1"})
+        if code != 0:
+            raise SystemExit(f"{variant} seed {seed} failed (exit {code}); see {log}")
+        minutes = (time.time() - started) / 60
+    else:
+        minutes = None
+    metrics = json.loads(metrics_file.read_text())
+    dev = metrics["dev"]
+    row = {"variant": variant, "seed": seed, "macro_f1": round(dev["macro_f1"], 4),
+           **{label: round(dev["per_label"][label]["f1"], 4) for label in LABELS},
+           "best_epoch": metrics.get("best_epoch"),
+           "epochs": [round(h["dev_macro_f1"], 4) for h in metrics.get("history", []) if "dev_macro_f1" in h],
+           "minutes": round(minutes, 1) if minutes else None}
+    return row
+
+
+def read_results() -> list[dict]:
+    path = OUT / "results.jsonl"
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def report(rows: list[dict]) -> str:
+    by_variant: dict[str, list[dict]] = {}
+    for row in rows:
+        by_variant.setdefault(row["variant"], []).append(row)
+    lines = ["| variant | seeds | macro-F1 (each) | mean | stance | quote | background | fact | min/run |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for variant, runs in by_variant.items():
+        runs.sort(key=lambda r: r["seed"])
+        each = "/".join(f"{r['macro_f1']:.3f}" for r in runs)
+        mean = lambda key: statistics.mean(r[key] for r in runs)  # noqa: E731
+        minutes = [r["minutes"] for r in runs if r.get("minutes")]
+        lines.append(f"| {variant} | {','.join(str(r['seed']) for r in runs)} | {each} | {mean('macro_f1'):.3f} | "
+                     + " | ".join(f"{mean(label):.3f}" for label in LABELS)
+                     + f" | {statistics.median(minutes):.0f} |" if minutes else " | |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--variants", default="default,semi250")
+    parser.add_argument("--seeds", default="13,14,15")
+    parser.add_argument("--report", action="store_true", help="print the table of finished runs and stop")
+    args = parser.parse_args()
+    OUT.mkdir(parents=True, exist_ok=True)
+    if args.report:
+        print(report(read_results()))
+        return
+    variants = args.variants.split(",")
+    unknown = [v for v in variants if v not in VARIANTS]
+    if unknown:
+        raise SystemExit(f"unknown variant(s) {unknown}; known: {sorted(VARIANTS)}")
+    done = {(r["variant"], r["seed"]) for r in read_results()}
+    # Seed-major order: every variant's seed 13, then every variant's seed 14, so a cut-short queue is paired.
+    for seed in (int(s) for s in args.seeds.split(",")):
+        for variant in variants:
+            if (variant, seed) in done:
+                continue
+            row = run_one(variant, seed)
+            with open(OUT / "results.jsonl", "a") as handle:
+                handle.write(json.dumps(row) + "\n")
+            print(json.dumps(row), flush=True)
+    print(report(read_results()))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
