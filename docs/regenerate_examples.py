@@ -31,10 +31,10 @@ MARKER = re.compile(r"^<!-- example: ([\w-]+) -->\n```console\n.*?^```\n", re.M 
 WIDTH = "100"  # rich tables render at this width, as in a common terminal
 
 
-def run(args: list[str], scrub: dict[str, str], stderr_first: bool = False) -> str:
+def run(args: list[str], scrub: dict[str, str], stderr_first: bool = False, width: str = WIDTH) -> str:
     """The command's output as a terminal shows it: stdout then stderr, or stderr first for commands
     that report on stderr and print their result (a folder) last on stdout."""
-    env = {**os.environ, "COLUMNS": WIDTH, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "NO_COLOR": "1"}
+    env = {**os.environ, "COLUMNS": width, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "NO_COLOR": "1"}
     done = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True)
     if done.returncode != 0:
         sys.exit(f"{' '.join(args)} failed:\n{done.stderr}")
@@ -46,6 +46,8 @@ def run(args: list[str], scrub: dict[str, str], stderr_first: bool = False) -> s
 
 def shown(command: str, output: str, keep: int | None = None) -> str:
     lines = [line.rstrip() for line in output.strip("\n").splitlines()]
+    if not lines:
+        return f"$ {command}\n"
     if keep is not None and len(lines) > keep:
         lines = lines[:keep] + ["..."]
     return f"$ {command}\n" + "\n".join(lines) + "\n"
@@ -103,7 +105,114 @@ def examples(model: Path, tmp: Path, final: Path | None = None) -> dict[str, str
             "newsroles train --final models/default/<version>",
             training_output(final, "models/default-final/<version>", dev_title="dev (of the selection run)"),
         )
+    out.update(offsets_examples(nr, labeler, labeler_shown, tmp, scrub))
+    out.update(package_examples(nr, labeler, tmp, scrub))
+    if final is not None and "tracking" in json.loads((final / "newsroles.json").read_text(encoding="utf-8")):
+        out["tracking"] = tracking_example(final, scrub)
     return out
+
+
+STORM = r'Storm hits coast\r\n\r\nWASHINGTON -- A storm killed 12 people on Monday, officials said. "We are doing\r\neverything we can," Gov. Smith told reporters.\r\n\r\nThe region was hit by a similar storm in 1998.\r\n'
+PAGE = r'<html><body><nav>Home | World</nav><h1>Storm hits coast</h1>\n<p>A storm killed 12 people on Monday,\n   officials said.</p><p>The region was hit by a similar storm in 1998.</p></body></html>\n'
+OFFSETS_CHECK = """import json
+from newsroles.inference.splitter import normalize_lines
+
+text = open("storm.txt", encoding="utf-8-sig", newline="").read()
+record = json.loads(open("storm.jsonl", encoding="utf-8").readline())
+for s in record["sentences"]:
+    piece = text[s["start"]:s["end"]]
+    print(s["start"], s["end"], repr(piece), normalize_lines(piece) == s["text"])
+"""
+
+
+def offsets_examples(nr: list[str], labeler: Path, shown_as: str, tmp: Path, scrub: dict[str, str]) -> dict[str, str]:
+    """Character offsets: a CRLF story with a headline and a wrapped line, and an HTML page."""
+    (tmp / "storm.txt").write_bytes(STORM.encode().decode("unicode_escape").encode("utf-8"))
+    (tmp / "page.html").write_bytes(PAGE.encode().decode("unicode_escape").encode("utf-8"))
+    label = [*nr, "label"]
+    storm, page = str(tmp / "storm.txt"), str(tmp / "page.html")
+    blocks = [
+        shown(f"printf '{STORM}' > storm.txt", ""),
+        shown(f"newsroles label storm.txt --model {shown_as} --offsets", run([*label, storm, "--model", str(labeler), "--offsets"], scrub)),
+        shown(f"newsroles label storm.txt --model {shown_as} --format csv -q",
+              run([*label, storm, "--model", str(labeler), "--format", "csv", "-q"], scrub)),
+        shown(f"newsroles label storm.txt --model {shown_as} --format jsonl -o storm.jsonl -q",
+              run([*label, storm, "--model", str(labeler), "--format", "jsonl", "-o", str(tmp / "storm.jsonl"), "-q"], scrub)),
+    ]
+    check = subprocess.run([sys.executable, "-c", OFFSETS_CHECK], cwd=tmp, capture_output=True, text=True, check=True).stdout
+    read_page = "import json; r = json.load(open(\"page.jsonl\")); print(r[\"offsets_into\"], repr(r[\"extracted_text\"]), [(s[\"start\"], s[\"end\"]) for s in r[\"sentences\"]])"
+    page_out = run([*label, page, "--model", str(labeler), "--format", "jsonl", "-o", str(tmp / "page.jsonl")], scrub)
+    page_read = subprocess.run([sys.executable, "-c", read_page], cwd=tmp, capture_output=True, text=True, check=True).stdout
+    return {
+        "offsets": "".join(blocks),
+        "offsets-check": check,
+        "offsets-html": shown(f"printf '{PAGE}' > page.html", "")
+        + shown(f"newsroles label page.html --model {shown_as} --format jsonl -o page.jsonl", page_out)
+        + shown(f"python -c '{read_page}'", page_read),
+    }
+
+
+def package_examples(nr: list[str], labeler: Path, tmp: Path, scrub: dict[str, str]) -> dict[str, str]:
+    """`newsroles package` of the model a user labels with, installed (into a folder of its own, not
+    this environment) and found by its package name."""
+    packages = tmp / "packages"
+    built = run([*nr, "package", str(labeler), str(packages), "--license", "apache-2.0"], scrub, stderr_first=True)
+    again = subprocess.run([*nr, "package", str(labeler), str(packages)], cwd=ROOT, capture_output=True, text=True)
+    project = next(packages.iterdir())
+    wheel = next((project / "dist").glob("*.whl"))
+    site = tmp / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(site), str(wheel)], check=True)
+    name = wheel.name.split("-")[0].replace("_", "-")
+    env_scrub = {**scrub, str(project): f"packages/{project.name}", str(tmp / "empty-models"): "models"}
+    installed = {**os.environ, "PYTHONPATH": str(site)}
+    saved = dict(os.environ)
+    os.environ.update(installed)
+    try:
+        labeled = run([*nr, "label", STORY, "--model", name], env_scrub)
+        listed = run([*nr, "models", "list", "--models-dir", str(tmp / "empty-models")], env_scrub, width="120")
+        missing = subprocess.run([*nr, "label", STORY, "--model", "newsroles-model-nope", "--models-dir", str(tmp / "empty-models")],
+                                 cwd=ROOT, capture_output=True, text=True).stderr
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    rel_wheel = f"packages/{project.name}/dist/{wheel.name}"
+    return {
+        "package": shown("newsroles package models/default-final/<version> packages/ --license apache-2.0", built)
+        + shown("newsroles package models/default-final/<version> packages/", again.stderr.replace(str(project), f"packages/{project.name}"))
+        + shown(f"ls packages/{project.name}/", "  ".join(sorted(p.name for p in project.iterdir())) + "\n"),
+        "package-install": shown(f"pip install {rel_wheel}", f"Successfully installed {name}-{wheel.name.split('-')[1]}\n")
+        + shown(f"newsroles label {STORY} --model {name}", labeled, keep=12)
+        + shown("newsroles models list", listed)
+        + shown(f"newsroles label {STORY} --model newsroles-model-nope", missing.replace(str(tmp / "empty-models"), "models")),
+    }
+
+
+TRACKING_READ = """import json, mlflow
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+where = json.load(open("{model}/newsroles.json"))["tracking"]
+ea = EventAccumulator(where["tensorboard"]).Reload()
+print(sorted(ea.Tags()["scalars"]))
+print([(e.step, round(e.value, 3)) for e in ea.Scalars("train/loss")][:4])
+run = mlflow.MlflowClient(tracking_uri=where["mlflow"]["tracking_uri"]).get_run(where["mlflow"]["run_id"])
+print(run.info.status, len(run.data.params), round(run.data.metrics["final/training_seconds"]), run.data.metrics["final/temperature"])
+"""
+
+
+def tracking_example(final: Path, scrub: dict[str, str]) -> str:
+    """The final fit's own tracking record and what its TensorBoard and MLflow runs hold."""
+    record = json.loads((final / "newsroles.json").read_text(encoding="utf-8"))["tracking"]
+    env = {**os.environ, "MLFLOW_ALLOW_FILE_STORE": "true"}
+    read = subprocess.run([sys.executable, "-c", TRACKING_READ.format(model=final)], cwd=ROOT, env=env,
+                          capture_output=True, text=True, check=True).stdout
+    tracking_root = str(Path(record["tensorboard"]).parents[2])
+    text_scrub = {**scrub, tracking_root: "models/tracking", "file://" + tracking_root: "file://.../models/tracking"}
+    shown_record = str(record)
+    for old, new in sorted(text_scrub.items(), key=lambda kv: -len(kv[0])):
+        shown_record = shown_record.replace(old, new)
+    return (shown('newsroles train --final models/default/<version> --train.report_to "[tensorboard, mlflow]"',
+                  "...\nmodel written to models/default-final/<version>\nmodels/default-final/<version>\n")
+            + shown("python -c \"import json; print(json.load(open('models/default-final/<version>/newsroles.json'))['tracking'])\"", shown_record + "\n")
+            + shown("python read_tracking.py        # the script below", read))
 
 
 def rewrite(readme: str, blocks: dict[str, str], optional: frozenset[str] = frozenset()) -> tuple[str, list[str]]:
@@ -130,6 +239,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="newsroles-docs-") as tmp:
         blocks = examples(args.model.resolve(), Path(tmp), args.final.resolve() if args.final else None)
     optional = frozenset() if args.final else frozenset({"final"})
+    optional |= {"tracking"}  # only a final fit trained with train.report_to has one
     text, missing = rewrite(args.readme.read_text(encoding="utf-8"), blocks, optional)
     if missing:
         sys.exit(f"README markers with no example: {', '.join(missing)}")
