@@ -74,7 +74,7 @@ test: setup browser valgrind labelstudio
 
 # The model a user should use: settings chosen on dev (the selection run, scored on validation),
 # then the same settings retrained on train + dev (the final fit, models/default-final/<version>),
-# which labels the example story. About 33 min on a 2-core CPU (BENCHMARKS.md, issue 11).
+# which labels the example story. About 33 min on a 2-core CPU (BENCHMARKS.md, "Four epochs").
 demo: check-data setup
 	$(BIN)/newsroles data convert "$(DATA)" data/newsdiscourse
 	$(BIN)/newsroles baseline --config configs/default.yaml
