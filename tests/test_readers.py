@@ -10,8 +10,8 @@ import pytest
 from newsroles.model.article import Article, Sentence
 from newsroles.model.errors import InputWarning, UserError
 from newsroles.training.config import ColumnsConfig
-from newsroles.training.readers import read_articles
-from newsroles.training.sentence_tables import load_articles_dataset
+from newsroles.training.data.readers import read_articles
+from newsroles.training.data.sentence_tables import load_articles_dataset
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ROLES = ["stance", "quote", "background", "fact"]

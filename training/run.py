@@ -32,8 +32,8 @@ def labels_in_data(articles: list[Article]) -> list[str]:
 
 def load_split(config: RunConfig, labels: list[str] | None, what: str) -> list[Article] | None:
     """The `what` split (data.train or data.dev): read and validated, every error naming file and line (or row)."""
-    from newsroles.training.readers import read_articles
-    from newsroles.training.sentence_tables import HUB_PREFIX
+    from newsroles.training.data.readers import read_articles
+    from newsroles.training.data.sentence_tables import HUB_PREFIX
 
     path = getattr(config.data, what)
     if path is None:
@@ -48,7 +48,7 @@ def load_split(config: RunConfig, labels: list[str] | None, what: str) -> list[A
 
 def data_record(config: RunConfig) -> dict:
     """Fingerprints that say whether two models saw the same data."""
-    from newsroles.training.sentence_tables import data_fingerprint
+    from newsroles.training.data.sentence_tables import data_fingerprint
 
     out = {}
     for split in ("train", "dev"):
@@ -137,8 +137,8 @@ def tune_bias(model: SentenceRoleModel, dev: list[Article], probs: list, labels:
     """Tune and install per-label logit biases on dev; returns the metrics before and after."""
     import numpy as np
 
-    from newsroles.training.calibrate import labeled_log_probs, tune_label_bias
-    from newsroles.training.evaluate import compute_metrics, gold_and_predictions
+    from newsroles.training.recipes.label_bias import labeled_log_probs, tune_label_bias
+    from newsroles.training.evaluation.metrics import compute_metrics, gold_and_predictions
 
     bias, _, _ = tune_label_bias(*labeled_log_probs(dev, probs, labels))
     with torch.no_grad():
@@ -161,19 +161,19 @@ def train_from_config(
     final_from: str | Path | None = None,
 ) -> Path | None:
     """Fine-tune the configured model and write a complete model folder; returns its path.
-    `final_from`: a selection run's model folder; train on train + dev (training/final_fit.py).
+    `final_from`: a selection run's model folder; train on train + dev (training/recipes/final_fit.py).
 
     Under `accelerate launch` or `torchrun` every process trains and only the main one writes the
     folder; the others return None (training/distributed.py)."""
     from newsroles.model.saved import save_transformer
-    from newsroles.training.evaluate import compute_metrics, gold_and_predictions
+    from newsroles.training.evaluation.metrics import compute_metrics, gold_and_predictions
     from newsroles.training.trainer import fit, seed_everything
 
     seed_everything(config.seed)
     base_from_package(config)
     selection = None
-    if final_from is not None:  # hook: final fit (training/final_fit.py); sets epochs and name
-        from newsroles.training.final_fit import prepare_final_fit
+    if final_from is not None:  # hook: final fit (training/recipes/final_fit.py); sets epochs and name
+        from newsroles.training.recipes.final_fit import prepare_final_fit
 
         selection = prepare_final_fit(config, final_from)
     checkpoint = checkpoint_dir(config, config_path, output)
@@ -190,12 +190,12 @@ def train_from_config(
     dev = load_split(config, labels, "dev")
     labels = labels or labels_in_data(train)
     if selection is not None:
-        from newsroles.training.final_fit import merge_train_and_dev
+        from newsroles.training.recipes.final_fit import merge_train_and_dev
 
         train, dev = merge_train_and_dev(train, dev, labels, selection), None
     aux_labels = sorted({name for a in train for s in a.sentences for name in s.source_labels})
-    from newsroles.training.distill import prepare_distillation
-    from newsroles.training.semi_supervised import prepare_unlabeled
+    from newsroles.training.recipes.distill import prepare_distillation
+    from newsroles.training.recipes.semi_supervised import prepare_unlabeled
 
     distillation = prepare_distillation(config, train, labels)  # hook: checks the teacher targets before any model is built
     unlabeled = prepare_unlabeled(config, labels, distillation.targets if distillation is not None else None)
@@ -234,11 +234,11 @@ def train_from_config(
         metrics["dev"] = result.best_metrics
         if config.train.tune_label_bias:
             metrics.update(tune_bias(result.model, dev, result.best_probs, labels))
-        from newsroles.training.temperature import calibrate_temperature
+        from newsroles.training.recipes.temperature import calibrate_temperature
 
         metrics["calibration"] = calibrate_temperature(result.model, dev, result.best_probs, labels)
     if selection is not None:
-        from newsroles.training.final_fit import finish_final_fit
+        from newsroles.training.recipes.final_fit import finish_final_fit
 
         metrics.update(finish_final_fit(result.model, selection, len(train)))
 

@@ -43,7 +43,7 @@ from newsroles.training.checkpoint import (
 )
 from newsroles.training.config import RunConfig
 from newsroles.training.data.auxiliary import loss_groups
-from newsroles.training.distill import blend_distillation
+from newsroles.training.recipes.distill import blend_distillation
 from newsroles.training.distributed import make_accelerator, micro_batches, process_share, targets_weight
 from newsroles.training.examples import TrainingExamples, epoch_examples
 from newsroles.training.losses import class_weights, grouped_aux_loss, role_loss
@@ -194,8 +194,8 @@ def fit(
 
     With `checkpoint`, the loop saves its state there every `train.checkpoint_steps` steps and
     after each epoch; `resume` continues from that state. `soft_targets`: per training article, a
-    teacher's probabilities to distil (training/distill.py), or None. `unlabeled`: pseudo-labeled
-    stories drawn into each epoch (training/semi_supervised.py), or None. `trackers`
+    teacher's probabilities to distil (training/recipes/distill.py), or None. `unlabeled`: pseudo-labeled
+    stories drawn into each epoch (training/recipes/semi_supervised.py), or None. `trackers`
     (training/tracking.py) get the config, each step's loss and each epoch's scores; they stay open
     for the final figures unless the loop fails.
     """
@@ -421,7 +421,7 @@ def train_step(run: Setup, batch_ids: list[int], examples: TrainingExamples) -> 
                 with acc.autocast():
                     logits, aux_logits = run.train_model(batch)
                 loss = role_loss(logits, batch["labels"], run.class_weights, tc.focal_gamma, tc.label_smoothing)
-                if examples.soft is not None:  # distillation: the teacher's soft labels share the role loss (training/distill.py)
+                if examples.soft is not None:  # distillation: the teacher's soft labels share the role loss (training/recipes/distill.py)
                     loss = blend_distillation(loss, logits, batch["labels"], [examples.soft[i] for i in part], tc)
                 scaled = loss if weight == 1.0 else loss * weight
                 if run.aux_labels and run.aux_groups:  # the corpus's labels and any auxiliary corpora's targets

@@ -1,8 +1,8 @@
 """One entry point for every corpus: tell its format, read it split by split, convert it to JSONL.
 
-Formats: ``newsdiscourse`` (brat, training/brat.py), ``polnear``, ``webis`` and ``unlabeled``
+Formats: ``newsdiscourse`` (brat, training/data/brat.py), ``polnear``, ``webis`` and ``unlabeled``
 (stories, ``{"id", "text"}``), this package; ``articles`` is our own JSONL/CSV/TSV/Parquet of
-Articles (training/readers.py), what `convert` writes.
+Articles (training/data/readers.py), what `convert` writes.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ def detect_format(path: str | Path, default: str | None = None) -> str:
     `default` (the command's own: `articles` for stats, `newsdiscourse` for convert), whose reader
     then says what is wrong; with no default it is an error here.
     """
-    from newsroles.training.sentence_tables import HUB_PREFIX
+    from newsroles.training.data.sentence_tables import HUB_PREFIX
 
     if str(path).startswith(HUB_PREFIX):  # hf:ORG/NAME:SPLIT, a hub dataset of sentence rows
         return "articles"
@@ -107,7 +107,7 @@ def splits(fmt: str, path: str | Path) -> list[tuple[str | None, Path]]:
     if fmt == "polnear":
         return polnear_splits(path)
     if fmt == "newsdiscourse" and path.is_dir():
-        from newsroles.training.brat import find_splits
+        from newsroles.training.data.brat import find_splits
 
         found = find_splits(path)
         if found:
@@ -126,7 +126,7 @@ def read_part(fmt: str, path: Path, report: ReadReport, options: ReadOptions) ->
     if fmt == "newsdiscourse":
         return _newsdiscourse(path, report, options)
     if fmt == "articles":
-        from newsroles.training.readers import read_articles
+        from newsroles.training.data.readers import read_articles
 
         return (report.add(a) for a in read_articles(path))
     raise UserError(f"unknown format '{fmt}': use one of {', '.join(FORMATS)}")
@@ -134,7 +134,7 @@ def read_part(fmt: str, path: Path, report: ReadReport, options: ReadOptions) ->
 
 def _newsdiscourse(path: Path, report: ReadReport, options: ReadOptions) -> Iterator[Article]:
     from newsroles.model.labels import load_mapping
-    from newsroles.training.brat import iter_brat_articles
+    from newsroles.training.data.brat import iter_brat_articles
 
     on_error: Callable | None = (lambda _p, err: report.skip(err)) if options.skip_bad else None
     for article in iter_brat_articles(path, load_mapping(options.mapping), on_error, lambda w: report.warn(str(w))):

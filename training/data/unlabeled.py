@@ -17,7 +17,7 @@ from newsroles.model.article import Article
 from newsroles.model.errors import UserError
 from newsroles.model.splitter import article_from_text
 from newsroles.training.data.report import ReadReport
-from newsroles.training.readers import _check_input_file, _read_lines
+from newsroles.training.data.readers import _check_input_file, _read_lines
 
 SUFFIXES = (".jsonl", ".parquet")
 MIN_WORDS = 50

@@ -24,7 +24,7 @@ Every problem is a `UserError` naming the file and the line (for CSV, the line t
 A binary file is refused; bytes that are not UTF-8 are replaced (U+FFFD) with an `InputWarning`
 naming the line of the first (model/textio.py).
 ``.parquet`` / ``.arrow`` files and hub datasets (``hf:ORG/NAME:SPLIT``) are sentence tables like
-CSV, read through Hugging Face `datasets` (training/sentence_tables.py). The column names of every
+CSV, read through Hugging Face `datasets` (training/data/sentence_tables.py). The column names of every
 sentence table (CSV/TSV too) can be changed with `columns` (the config's data.columns).
 """
 
@@ -60,7 +60,7 @@ def read_articles(
     labels they are in that message ("the model's labels"). `columns` (a ColumnsConfig) names the
     columns of a sentence table.
     """
-    from newsroles.training.sentence_tables import is_dataset_source, read_sentence_table
+    from newsroles.training.data.sentence_tables import is_dataset_source, read_sentence_table
 
     if is_dataset_source(path):
         return read_sentence_table(path, labels, labels_name, columns)
