@@ -33,6 +33,7 @@ from newsroles.model.spec import (
     packaged_default_config,
     packaged_default_text,
 )
+from newsroles.model.textio import read_config_text
 
 # The default model's training and baseline settings: configs/default.yaml is the one place they are written.
 _TRAIN, _BASELINE = packaged_default_config()["train"], packaged_default_config()["baseline"]
@@ -207,8 +208,6 @@ def load_config(path: str | Path | None = None, overrides: dict[str, str] | None
             raise UserError("config file not found", path)
         if not path.is_file():
             raise UserError("is a folder, not a config file (give a .yaml file, e.g. configs/default.yaml)", path)
-        from newsroles.model.textio import read_config_text
-
         text = read_config_text(path, "config")
     raw, lines = _parse_yaml(text, source)
     for dotted, value in (overrides or {}).items():

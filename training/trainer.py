@@ -26,7 +26,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from accelerate.utils import gather_object
 from tqdm.auto import tqdm
+from transformers import get_linear_schedule_with_warmup
 
 from newsroles.model.article import Article
 from newsroles.model.classifier import SentenceRoleModel
@@ -295,8 +297,6 @@ def make_setup(
     trackers: list | None = None,
 ) -> Setup:
     """The device, the epochs' examples, the optimizer (encoder and head at their own rates) and the schedule."""
-    from transformers import get_linear_schedule_with_warmup
-
     tc = config.train
     accelerator = make_accelerator(tc, trackers)
     device = accelerator.device
@@ -490,8 +490,6 @@ def process_rng_states(run: Setup) -> list | None:
     """Every process's torch generator (each draws its own dropout masks), when there are several."""
     if run.accelerator.num_processes == 1:
         return None
-    from accelerate.utils import gather_object
-
     return gather_object([torch.get_rng_state()])
 
 

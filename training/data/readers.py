@@ -33,12 +33,14 @@ from __future__ import annotations
 import csv
 import json
 import math
+import warnings
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from newsroles.model.article import Article, Sentence
 from newsroles.model.errors import UserError
 from newsroles.model.textio import SAMPLE, Decoder, binary_error
+from newsroles.training.data.sentence_tables import is_dataset_source, read_sentence_table
 
 SUFFIXES = (".jsonl", ".csv", ".tsv")
 CSV_REQUIRED = ("article_id", "text")
@@ -60,8 +62,6 @@ def read_articles(
     labels they are in that message ("the model's labels"). `columns` (a ColumnsConfig) names the
     columns of a sentence table.
     """
-    from newsroles.training.data.sentence_tables import is_dataset_source, read_sentence_table
-
     if is_dataset_source(path):
         return read_sentence_table(path, labels, labels_name, columns)
     path = Path(path)
@@ -100,8 +100,6 @@ class _StrayLabel(UserError):
 
 def _stray_labels_error(path: Path, allowed: tuple[str, ...], first: _StrayLabel) -> UserError:
     """The first stray label's error, naming every label of the file that is outside the set."""
-    import warnings
-
     stray: dict[str, None] = {}
     try:
         with warnings.catch_warnings():

@@ -22,6 +22,7 @@ import numpy as np
 
 from newsroles.model.article import Article
 from newsroles.model.errors import UserError
+from newsroles.training.data.readers import read_articles
 from newsroles.training.recipes.teacher_targets import TeacherTargets, aligned_targets
 
 
@@ -59,8 +60,6 @@ def pseudo_label(articles: list[Article], soft: list[np.ndarray], labels: list[s
 
 def prepare_unlabeled(config, labels: list[str], targets: TeacherTargets | None) -> UnlabeledPool | None:
     """Read `data.unlabeled` and match it with the teacher's rows; None when it is not set."""
-    from newsroles.training.data.readers import read_articles
-
     path = config.data.unlabeled
     if not path:
         return None
