@@ -63,6 +63,16 @@ def test_each_format_reads_the_same_articles(suffix):
     assert a1.sentences[2].text.replace("\n", " ") == "The site was a rail yard until 1990."
 
 
+def test_the_import_paths_readme_gives_read_articles(tmp_path):
+    """README's Python API names newsroles.training.readers and newsroles.training.brat."""
+    from newsroles.training import brat, readers
+
+    path = write(tmp_path, "a.jsonl", jline(GOOD))
+    assert [s.label for a in readers.read_articles(path, ROLES) for s in a.sentences] == ["fact"]
+    assert [a.id for a in readers.iter_articles(path)] == ["x"]
+    assert callable(readers.load_articles_dataset) and callable(brat.iter_brat_articles) and callable(brat.convert_brat)
+
+
 def test_jsonl_keeps_source_labels_paragraphs_and_meta():
     a1, a2 = read_articles(FIXTURES / "articles.jsonl")
     assert a1.sentences[1].source_labels == ["Distant_Evaluation", "Speech"]
