@@ -132,10 +132,10 @@ def main() -> None:
     import onnx
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_dynamic, quantize_static
 
-    from newsroles.model.probe import agreement
     from newsroles.inference.predictor import load_labeler
-    from newsroles.training.evaluation.metrics import compute_metrics, gold_and_predictions
+    from newsroles.model.probe import agreement
     from newsroles.training.data.readers import read_articles
+    from newsroles.training.evaluation.metrics import compute_metrics, gold_and_predictions
 
     logging.getLogger().setLevel(logging.ERROR)
     work = Path(tempfile.mkdtemp(prefix="newsroles-int8-"))

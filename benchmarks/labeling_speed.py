@@ -174,8 +174,8 @@ def run_newsroles(args, articles) -> dict:
         "folder": str(folder),
     }
     if not args.no_f1:
-        from newsroles.training.evaluation.metrics import compute_metrics, gold_and_predictions
         from newsroles.training.data.readers import read_articles
+        from newsroles.training.evaluation.metrics import compute_metrics, gold_and_predictions
 
         everything = read_articles(args.data, labeler.labels)
         probs = labeler.predict(everything)

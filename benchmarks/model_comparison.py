@@ -71,8 +71,8 @@ def bf16_speed(folder: Path, articles) -> tuple[float, float] | None:
 
     import torch
 
-    from newsroles.model.device import native_bf16
     from newsroles.inference.export import export_model
+    from newsroles.model.device import native_bf16
     from newsroles.training.evaluation.metrics import compute_metrics, gold_and_predictions
 
     manifest = json.loads((folder / "newsroles.json").read_text())
@@ -94,8 +94,8 @@ def main() -> None:
     args = parser.parse_args()
     os.chdir(ROOT)
 
-    from newsroles.training.config import load_config
     from newsroles.inference.evaluate import evaluate_model
+    from newsroles.training.config import load_config
     from newsroles.training.data.readers import read_articles
 
     config = load_config(args.config)

@@ -16,10 +16,10 @@ from newsroles.inference.predictor import load_labeler
 from newsroles.model.errors import UserError
 from newsroles.model.folder import read_manifest
 from newsroles.model.registry import resolve
-from newsroles.training.evaluation.compare import compare_predictions, reorder_metrics
-from newsroles.training.evaluation.metrics import check_has_labels
 from newsroles.training.data.readers import read_articles
 from newsroles.training.data.sentence_tables import data_fingerprint
+from newsroles.training.evaluation.compare import compare_predictions, reorder_metrics
+from newsroles.training.evaluation.metrics import check_has_labels
 from newsroles.training.evaluation.significance import DEFAULT_SAMPLES, DEFAULT_SEED
 
 

@@ -10,9 +10,9 @@ import time
 from pathlib import Path
 
 from newsroles.inference.predictor import load_labeler
-from newsroles.training.evaluation.metrics import check_has_labels, compute_metrics, gold_and_predictions
 from newsroles.training.data.readers import read_articles
 from newsroles.training.data.sentence_tables import data_fingerprint
+from newsroles.training.evaluation.metrics import check_has_labels, compute_metrics, gold_and_predictions
 from newsroles.training.evaluation.withheld import calibration_of, mark_withheld, withheld_report
 
 

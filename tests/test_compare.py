@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from newsroles.model.article import Article, Sentence
 from newsroles.inference.compare_report import write_report
-from newsroles.training.evaluation.compare import changed_sentences, compare_predictions, flatten, to_json
-from newsroles.training.evaluation.significance import macro_f1_from_confusion, mcnemar, mcnemar_counts, paired_bootstrap
+from newsroles.model.article import Article, Sentence
 from newsroles.model.folder import write_common_files
+from newsroles.training.evaluation.compare import changed_sentences, compare_predictions, flatten, to_json
 from newsroles.training.evaluation.metrics import compute_metrics
+from newsroles.training.evaluation.significance import macro_f1_from_confusion, mcnemar, mcnemar_counts, paired_bootstrap
 
 # ------------------------------------------------------------------------------ macro-F1
 

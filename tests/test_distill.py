@@ -18,10 +18,10 @@ from newsroles.model.errors import InputWarning, UserError
 from newsroles.model.folder import file_fingerprint
 from newsroles.training.checkpoint import config_fingerprint
 from newsroles.training.config import load_config
-from newsroles.training.recipes.distill import prepare_distillation
 from newsroles.training.losses import distill_loss
-from newsroles.training.run import load_split, train_from_config
+from newsroles.training.recipes.distill import prepare_distillation
 from newsroles.training.recipes.teacher_targets import read_targets
+from newsroles.training.run import load_split, train_from_config
 from synthetic import renamed, synthetic_articles, write_jsonl
 
 LABELS = ["stance", "quote", "background", "fact"]

@@ -159,8 +159,8 @@ def test_probability_shape_is_checked():
 
 def test_one_walk_over_labeled_sentences_feeds_every_consumer():
     from newsroles.model.article import labeled_sentences
-    from newsroles.training.recipes.label_bias import labeled_log_probs
     from newsroles.training.evaluation.compare import flatten
+    from newsroles.training.recipes.label_bias import labeled_log_probs
     from newsroles.training.run import labels_in_data
 
     labels = ["stance", "quote", "fact"]

@@ -12,15 +12,15 @@ from typer.testing import CliRunner
 
 from newsroles.inference.cli import app
 from newsroles.inference.distill_targets import write_teacher_targets
+from newsroles.model.article import Article, Sentence
 from newsroles.model.errors import UserError
+from newsroles.model.spec import spec_from_config
 from newsroles.training.checkpoint import config_fingerprint
 from newsroles.training.config import load_config
 from newsroles.training.examples import epoch_examples
-from newsroles.training.run import train_from_config
-from newsroles.training.recipes.teacher_targets import read_targets, write_targets
 from newsroles.training.recipes.semi_supervised import UnlabeledPool, pseudo_label
-from newsroles.model.article import Article, Sentence
-from newsroles.model.spec import spec_from_config
+from newsroles.training.recipes.teacher_targets import read_targets, write_targets
+from newsroles.training.run import train_from_config
 from synthetic import renamed, synthetic_articles, write_jsonl
 
 LABELS = ["stance", "quote", "background", "fact"]

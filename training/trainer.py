@@ -45,10 +45,10 @@ from newsroles.training.checkpoint import (
 )
 from newsroles.training.config import RunConfig
 from newsroles.training.data.auxiliary import loss_groups
-from newsroles.training.recipes.distill import blend_distillation
 from newsroles.training.distributed import make_accelerator, micro_batches, process_share, targets_weight
 from newsroles.training.examples import TrainingExamples, epoch_examples
 from newsroles.training.losses import class_weights, grouped_aux_loss, role_loss
+from newsroles.training.recipes.distill import blend_distillation
 from newsroles.training.tracking import close as close_trackers
 from newsroles.training.tracking import epoch_values, hyperparameters
 from newsroles.training.weight_average import WeightAverage

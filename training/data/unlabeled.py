@@ -18,8 +18,8 @@ import pyarrow.parquet as pq
 from newsroles.model.article import Article
 from newsroles.model.errors import UserError
 from newsroles.model.splitter import article_from_text
-from newsroles.training.data.report import ReadReport
 from newsroles.training.data.readers import _check_input_file, _read_lines
+from newsroles.training.data.report import ReadReport
 
 SUFFIXES = (".jsonl", ".parquet")
 MIN_WORDS = 50
