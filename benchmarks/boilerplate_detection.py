@@ -24,7 +24,7 @@ THRESHOLDS = (0.3, 0.5, 0.7, 0.9)
 def detection_rows(texts: list[str], na_probs: np.ndarray | None, gold: np.ndarray, has_role: np.ndarray) -> list[dict]:
     """One row per detector: its name, precision, recall and the gold-role sentences it withholds."""
     from newsroles.model.boilerplate import boilerplate_mask
-    from newsroles.training.calibration_metrics import detection_scores
+    from newsroles.training.evaluation.calibration import detection_scores
 
     detectors = {"rules": boilerplate_mask(texts, None)}
     if na_probs is not None:
@@ -45,8 +45,8 @@ def main() -> None:
     args = parser.parse_args()
 
     from newsroles.inference.predictor import load_labeler
-    from newsroles.training.readers import read_articles
-    from newsroles.training.withheld import is_gold_boilerplate
+    from newsroles.training.data.readers import read_articles
+    from newsroles.training.evaluation.withheld import is_gold_boilerplate
 
     labeler = load_labeler(args.model, device="cpu") if args.model else None
     if labeler is None:

@@ -27,9 +27,9 @@ def main() -> None:
 
     from newsroles.inference.predictor import load_labeler
     from newsroles.model.card_extras import coverage_markdown
-    from newsroles.training.calibrate import labeled_log_probs
-    from newsroles.training.calibration_metrics import coverage_table, expected_calibration_error
-    from newsroles.training.readers import read_articles
+    from newsroles.training.data.readers import read_articles
+    from newsroles.training.evaluation.calibration import coverage_table, expected_calibration_error
+    from newsroles.training.recipes.label_bias import labeled_log_probs
 
     labeler = load_labeler(args.model, device="cpu")
     articles = read_articles(args.data, labeler.labels, labels_name="the model's labels")

@@ -38,7 +38,7 @@ def position_rows(articles, probabilities, labels: list[str]) -> list[tuple[int,
 
 
 def scores(rows, labels: list[str]) -> dict:
-    from newsroles.training.evaluate import compute_metrics
+    from newsroles.training.evaluation.metrics import compute_metrics
 
     return compute_metrics([r[1] for r in rows], [r[2] for r in rows], labels)
 
@@ -80,7 +80,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from newsroles.inference.predictor import load_labeler
-    from newsroles.training.readers import read_articles
+    from newsroles.training.data.readers import read_articles
 
     articles = read_articles(args.data)
     header = "| sentence index | scored | accuracy | gold fact | predicted fact | fact recall | fact precision |"

@@ -54,7 +54,7 @@ sys.path.insert(0, "benchmarks")
 from labeling_speed import run_cli, write_archive  # the CPU benchmark's archive and timed CLI run
 
 from newsroles.inference.predictor import load_labeler
-from newsroles.training.readers import read_articles
+from newsroles.training.data.readers import read_articles
 
 device, repeat = os.environ["DEVICE"], int(os.environ["REPEAT"])
 data = Path(".device/data/validation.jsonl")

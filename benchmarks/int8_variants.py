@@ -49,7 +49,7 @@ def calibration_reader(folder: Path, data: Path, n_windows: int):
     from newsroles.inference.predictor import load_labeler
     from newsroles.model.batching import article_windows
     from newsroles.model.windows import collate_arrays
-    from newsroles.training.readers import read_articles
+    from newsroles.training.data.readers import read_articles
 
     labeler = load_labeler(folder, "cpu")
     articles = read_articles(data)[: max(1, n_windows // 2)]
@@ -132,10 +132,10 @@ def main() -> None:
     import onnx
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_dynamic, quantize_static
 
-    from newsroles.model.probe import agreement
     from newsroles.inference.predictor import load_labeler
-    from newsroles.training.evaluate import compute_metrics, gold_and_predictions
-    from newsroles.training.readers import read_articles
+    from newsroles.model.probe import agreement
+    from newsroles.training.data.readers import read_articles
+    from newsroles.training.evaluation.metrics import compute_metrics, gold_and_predictions
 
     logging.getLogger().setLevel(logging.ERROR)
     work = Path(tempfile.mkdtemp(prefix="newsroles-int8-"))

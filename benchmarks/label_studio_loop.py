@@ -31,7 +31,7 @@ def run_strategy(strategy, train, validation, labels, start, step, rounds, seed,
     from newsroles.inference.annotation.select import pick, story_uncertainty
     from newsroles.inference.annotation.tasks import story_text
     from newsroles.training.baseline import fit_baseline
-    from newsroles.training.evaluate import compute_metrics, gold_and_predictions
+    from newsroles.training.evaluation.metrics import compute_metrics, gold_and_predictions
 
     rng = random.Random(seed)
     order = list(range(len(train)))
@@ -87,7 +87,7 @@ def main() -> None:
     import numpy as np
 
     from newsroles.model.labels import load_mapping
-    from newsroles.training.readers import read_articles
+    from newsroles.training.data.readers import read_articles
 
     labels = list(load_mapping("roles").labels)
     train = read_articles(args.data / "train.jsonl", labels=labels)

@@ -82,7 +82,7 @@ ARCHIVE_COPIES = {"onnx": "optimised", "onnx-int8": "int8", "bf16": "bf16", "fp3
 
 def select_articles(data: Path, min_sentences: int):
     """The first articles of `data` holding at least `min_sentences` sentences (all with 0)."""
-    from newsroles.training.readers import read_articles
+    from newsroles.training.data.readers import read_articles
 
     articles = read_articles(data)
     if min_sentences <= 0:
@@ -174,8 +174,8 @@ def run_newsroles(args, articles) -> dict:
         "folder": str(folder),
     }
     if not args.no_f1:
-        from newsroles.training.evaluate import compute_metrics, gold_and_predictions
-        from newsroles.training.readers import read_articles
+        from newsroles.training.data.readers import read_articles
+        from newsroles.training.evaluation.metrics import compute_metrics, gold_and_predictions
 
         everything = read_articles(args.data, labeler.labels)
         probs = labeler.predict(everything)
@@ -190,7 +190,7 @@ def run_newsroles(args, articles) -> dict:
 
 def write_archive(data: Path, n_articles: int, n_sentences: int, path: Path) -> int:
     """A JSONL archive of `n_articles` raw-text stories ({id, title, text}); returns its sentence count."""
-    from newsroles.training.readers import read_articles
+    from newsroles.training.data.readers import read_articles
 
     source = [a for a in read_articles(data) if a.sentences]
     total = 0

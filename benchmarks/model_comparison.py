@@ -71,9 +71,9 @@ def bf16_speed(folder: Path, articles) -> tuple[float, float] | None:
 
     import torch
 
-    from newsroles.model.device import native_bf16
     from newsroles.inference.export import export_model
-    from newsroles.training.evaluate import compute_metrics, gold_and_predictions
+    from newsroles.model.device import native_bf16
+    from newsroles.training.evaluation.metrics import compute_metrics, gold_and_predictions
 
     manifest = json.loads((folder / "newsroles.json").read_text())
     if manifest["kind"] != "transformer" or not native_bf16(torch.device("cpu")):
@@ -94,9 +94,9 @@ def main() -> None:
     args = parser.parse_args()
     os.chdir(ROOT)
 
-    from newsroles.training.config import load_config
     from newsroles.inference.evaluate import evaluate_model
-    from newsroles.training.readers import read_articles
+    from newsroles.training.config import load_config
+    from newsroles.training.data.readers import read_articles
 
     config = load_config(args.config)
     dev_path = config.data.dev

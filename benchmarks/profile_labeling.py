@@ -86,7 +86,7 @@ def main() -> None:
     from newsroles.inference.predictor import load_labeler
     from newsroles.inference.writers import ArticleWriter
     from newsroles.model import batching, onnx_runtime
-    from newsroles.training.readers import read_articles
+    from newsroles.training.data.readers import read_articles
 
     source, n = [], 0
     for article in read_articles(args.data):

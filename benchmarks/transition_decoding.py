@@ -56,7 +56,7 @@ def main() -> None:
     from sklearn.metrics import f1_score
 
     from newsroles.inference.predictor import load_labeler
-    from newsroles.training.readers import read_articles
+    from newsroles.training.data.readers import read_articles
 
     labeler = load_labeler(args.model, device="cpu")
     labels = labeler.labels

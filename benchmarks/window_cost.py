@@ -51,7 +51,7 @@ def measure(folder: str, changes: dict, articles, repeats: int) -> dict:
     from newsroles.inference.predictor import load_labeler
     from newsroles.model.batching import article_windows
     from newsroles.training.config import load_config
-    from newsroles.training.evaluate import compute_metrics, gold_and_predictions
+    from newsroles.training.evaluation.metrics import compute_metrics, gold_and_predictions
 
     labeler = load_labeler(folder, device="cpu")
     model = labeler.model
@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> None:
 
     import torch
 
-    from newsroles.training.readers import read_articles
+    from newsroles.training.data.readers import read_articles
 
     articles = read_articles(args.data)
     rows = []

@@ -57,7 +57,7 @@ def training_output(model: Path, shown_as: str, dev_title: str = "dev") -> str:
     """What `newsroles train` printed, less its progress bars: the epoch lines, the dev table, the folder."""
     from rich.console import Console
 
-    from newsroles.training.evaluate import metrics_table
+    from newsroles.training.evaluation.metrics import metrics_table
     from newsroles.training.trainer import epoch_line
 
     metrics = json.loads((model / "metrics.json").read_text(encoding="utf-8"))

@@ -16,11 +16,11 @@ from newsroles.inference.predictor import load_labeler
 from newsroles.model.errors import UserError
 from newsroles.model.folder import read_manifest
 from newsroles.model.registry import resolve
-from newsroles.training.compare import compare_predictions, reorder_metrics
-from newsroles.training.evaluate import check_has_labels
-from newsroles.training.readers import read_articles
-from newsroles.training.sentence_tables import data_fingerprint
-from newsroles.training.significance import DEFAULT_SAMPLES, DEFAULT_SEED
+from newsroles.training.data.readers import read_articles
+from newsroles.training.data.sentence_tables import data_fingerprint
+from newsroles.training.evaluation.compare import compare_predictions, reorder_metrics
+from newsroles.training.evaluation.metrics import check_has_labels
+from newsroles.training.evaluation.significance import DEFAULT_SAMPLES, DEFAULT_SEED
 
 
 def _align(probs: list[np.ndarray], own: list[str], labels: list[str]) -> list[np.ndarray]:

@@ -12,7 +12,7 @@ import io
 import numpy as np
 from matplotlib.figure import Figure
 
-from newsroles.training.compare import model_label
+from newsroles.training.evaluation.compare import model_label
 
 
 def _png(fig) -> str:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from newsroles.inference.compare_figures import bootstrap_figure, confusion_figure, f1_figure
 from newsroles.model.fileio import atomic_file
-from newsroles.training.compare import model_label
+from newsroles.training.evaluation.compare import model_label
 
 
 CSS = """

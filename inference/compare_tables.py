@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.table import Table
 from rich.text import Text
 
-from newsroles.training.compare import model_label
+from newsroles.training.evaluation.compare import model_label
 
 
 def _f(x: float) -> str:

@@ -15,8 +15,8 @@ from newsroles.inference.progress import sentence_bar
 from newsroles.model.article import labeled_sentences
 from newsroles.model.errors import UserError
 from newsroles.model.folder import file_fingerprint, read_config
-from newsroles.training.readers import read_articles
-from newsroles.training.teacher_targets import write_targets
+from newsroles.training.data.readers import read_articles
+from newsroles.training.recipes.teacher_targets import write_targets
 
 
 def teacher_summary(folder: Path, manifest: dict) -> dict:

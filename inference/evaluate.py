@@ -10,10 +10,10 @@ import time
 from pathlib import Path
 
 from newsroles.inference.predictor import load_labeler
-from newsroles.training.evaluate import check_has_labels, compute_metrics, gold_and_predictions
-from newsroles.training.readers import read_articles
-from newsroles.training.sentence_tables import data_fingerprint
-from newsroles.training.withheld import calibration_of, mark_withheld, withheld_report
+from newsroles.training.data.readers import read_articles
+from newsroles.training.data.sentence_tables import data_fingerprint
+from newsroles.training.evaluation.metrics import check_has_labels, compute_metrics, gold_and_predictions
+from newsroles.training.evaluation.withheld import calibration_of, mark_withheld, withheld_report
 
 
 def evaluate_model(model: str | Path, data: str | Path, device: str = "auto", batch_size: int | None = None) -> dict:

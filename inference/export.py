@@ -41,7 +41,7 @@ from newsroles.model.onnx_runtime import (
 from newsroles.model.probe import probe_article, write_probe
 from newsroles.model.saved import load_transformer
 from newsroles.model.spec import ModelSpec
-from newsroles.training.readers import read_articles
+from newsroles.training.data.readers import read_articles
 
 
 @dataclass

@@ -13,8 +13,8 @@ import torch
 
 from newsroles.model.errors import UserError
 from newsroles.model.probe import agreement
-from newsroles.training.calibrate import labeled_log_probs, tune_label_bias
-from newsroles.training.evaluate import compute_metrics, gold_and_predictions
+from newsroles.training.evaluation.metrics import compute_metrics, gold_and_predictions
+from newsroles.training.recipes.label_bias import labeled_log_probs, tune_label_bias
 
 
 def check_models(reference, exported, articles) -> dict:

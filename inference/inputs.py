@@ -308,7 +308,7 @@ def _table_source(path: Path, where: str, skip_rows: bool) -> Iterator[Article |
     """The articles of a CSV/TSV file (one sentence per row, `article_id` and `text` columns), as
     `newsroles.training.readers` reads them; labels in it are ignored. Under skip_bad a bad row is
     a bad record of its own; a bad header or an unreadable file ends the file."""
-    from newsroles.training.readers import iter_articles
+    from newsroles.training.data.readers import iter_articles
 
     pending: list[UserError] = []
     try:

@@ -13,9 +13,9 @@ from rich.console import Console
 
 from newsroles.model.errors import InputWarning, UserError
 from newsroles.model.labels import load_mapping
-from newsroles.training.brat import convert_brat, iter_brat_articles
-from newsroles.training.readers import read_articles
-from newsroles.training.stats import compute_stats, stats_table
+from newsroles.training.data.brat import convert_brat, iter_brat_articles
+from newsroles.training.data.readers import read_articles
+from newsroles.training.data.stats import compute_stats, stats_table
 
 from conftest import BRAT_MINIATURE
 

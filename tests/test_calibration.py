@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from newsroles.model.article import Article, Sentence
-from newsroles.training.calibration_metrics import (
+from newsroles.training.evaluation.calibration import (
     coverage_table,
     expected_calibration_error,
     fit_temperature,

@@ -13,7 +13,7 @@ from newsroles.model.card import CARD_JSON, CARD_MD, build_card, write_card
 from newsroles.model.card_evaluations import evaluation_path, load_evaluations, record_evaluation
 from newsroles.model.card_markdown import render_markdown
 from newsroles.model.folder import write_common_files
-from newsroles.training.evaluate import compute_metrics
+from newsroles.training.evaluation.metrics import compute_metrics
 
 LABELS = ["stance", "quote", "background", "fact"]
 GOLD = ["stance", "quote", "quote", "background", "fact", "fact"]
@@ -126,7 +126,7 @@ def test_record_evaluation_one_file_per_data_fingerprint_and_card_refreshed(tmp_
 def test_evaluate_cli_takes_several_models_and_records_each(tmp_path):
     from newsroles.inference.cli import app
     from newsroles.training.baseline import train_baseline
-    from newsroles.training.readers import read_articles
+    from newsroles.training.data.readers import read_articles
 
     from test_registry import write_tiny_data
 

@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from newsroles.model.article import Article, Sentence
 from newsroles.inference.compare_report import write_report
-from newsroles.training.compare import changed_sentences, compare_predictions, flatten, to_json
-from newsroles.training.significance import macro_f1_from_confusion, mcnemar, mcnemar_counts, paired_bootstrap
+from newsroles.model.article import Article, Sentence
 from newsroles.model.folder import write_common_files
-from newsroles.training.evaluate import compute_metrics
+from newsroles.training.evaluation.compare import changed_sentences, compare_predictions, flatten, to_json
+from newsroles.training.evaluation.metrics import compute_metrics
+from newsroles.training.evaluation.significance import macro_f1_from_confusion, mcnemar, mcnemar_counts, paired_bootstrap
 
 # ------------------------------------------------------------------------------ macro-F1
 
@@ -202,7 +202,7 @@ def test_report_is_self_contained_html(tmp_path):
 @pytest.fixture(scope="module")
 def two_versions(tmp_path_factory):
     from newsroles.training.baseline import train_baseline
-    from newsroles.training.readers import read_articles
+    from newsroles.training.data.readers import read_articles
 
     from test_registry import write_tiny_data
 
@@ -265,7 +265,7 @@ def test_cli_compare_three_models_and_errors(two_versions):
 
 
 def test_significantly_worse_means_the_whole_interval_below_zero():
-    from newsroles.training.compare import significantly_worse
+    from newsroles.training.evaluation.compare import significantly_worse
 
     def result(*intervals):
         return {"comparisons": [{"b": i + 1, "bootstrap": {"low": lo, "high": hi}} for i, (lo, hi) in enumerate(intervals)]}
@@ -276,10 +276,10 @@ def test_significantly_worse_means_the_whole_interval_below_zero():
 
 def test_cli_compare_fail_if_worse_exits_1_exactly_when_a_model_is_worse(two_versions, tmp_path):
     from newsroles.inference.cli import app
-    from newsroles.training.compare import significantly_worse
+    from newsroles.training.evaluation.compare import significantly_worse
 
     from newsroles.training.baseline import train_baseline
-    from newsroles.training.readers import read_articles
+    from newsroles.training.data.readers import read_articles
 
     from test_registry import write_tiny_data
 

@@ -115,8 +115,8 @@ def test_evaluate_reports_calibration_boilerplate_and_writes_a_reliability_plot(
 
 
 def test_a_withheld_gold_role_sentence_counts_as_a_miss_for_its_role():
-    from newsroles.training.evaluate import compute_metrics, gold_and_predictions
-    from newsroles.training.withheld import WITHHELD, mark_withheld, withheld_report
+    from newsroles.training.evaluation.metrics import compute_metrics, gold_and_predictions
+    from newsroles.training.evaluation.withheld import WITHHELD, mark_withheld, withheld_report
 
     labels = ["quote", "fact"]
     article = Article("a", [Sentence("a", "quote"), Sentence("b", "fact"), Sentence("c", None, ["NA"]), Sentence("d", "fact")])
@@ -140,8 +140,8 @@ def test_exported_copies_apply_the_temperature_and_give_p_na(tiny_base_model, tm
     pytest.importorskip("onnx")
     from transformers import AutoModel, AutoTokenizer
 
-    from newsroles.model.classifier import SentenceRoleModel
     from newsroles.inference.export import export_model
+    from newsroles.model.classifier import SentenceRoleModel
     from newsroles.model.saved import save_transformer
     from newsroles.model.spec import ModelSpec
 

@@ -13,11 +13,11 @@ from typer.testing import CliRunner
 from newsroles.inference.cli import app
 from newsroles.model.errors import UserError
 from newsroles.training.data.polnear import iter_polnear
+from newsroles.training.data.readers import read_articles
 from newsroles.training.data.report import ReadReport
 from newsroles.training.data.sources import ReadOptions, convert_source, detect_format, read_source
 from newsroles.training.data.unlabeled import iter_unlabeled
 from newsroles.training.data.webis import iter_webis
-from newsroles.training.readers import read_articles
 
 from corpora_miniature import A1, A2, A3, t_line, webis_units, write_polnear, write_webis
 

@@ -18,10 +18,10 @@ from newsroles.model.errors import InputWarning, UserError
 from newsroles.model.folder import file_fingerprint
 from newsroles.training.checkpoint import config_fingerprint
 from newsroles.training.config import load_config
-from newsroles.training.distill import prepare_distillation
 from newsroles.training.losses import distill_loss
+from newsroles.training.recipes.distill import prepare_distillation
+from newsroles.training.recipes.teacher_targets import read_targets
 from newsroles.training.run import load_split, train_from_config
-from newsroles.training.teacher_targets import read_targets
 from synthetic import renamed, synthetic_articles, write_jsonl
 
 LABELS = ["stance", "quote", "background", "fact"]
@@ -289,7 +289,7 @@ def test_distilled_config_is_the_default_plus_the_teacher_and_says_when_the_file
 
 
 def test_a_configs_path_missing_here_is_found_in_the_installed_package(tmp_path, monkeypatch):
-    from newsroles.training.distill import targets_path
+    from newsroles.training.recipes.distill import targets_path
 
     monkeypatch.chdir(tmp_path)  # no configs/ folder here
     found = targets_path("configs/mappings/roles.yaml")
@@ -309,7 +309,7 @@ def test_a_final_fit_distils_from_targets_covering_train_and_dev(tiny_article_mo
 
 
 def test_runs_that_do_not_distil_compare_equal_whatever_their_distillation_settings():
-    from newsroles.training.final_fit import setting_differences
+    from newsroles.training.recipes.final_fit import setting_differences
 
     now = load_config(None).to_dict()
     before = {**now, "train": {k: v for k, v in now["train"].items() if not k.startswith("distill_")}}

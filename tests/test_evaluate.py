@@ -11,7 +11,7 @@ from rich.console import Console
 
 from newsroles.model.article import Article, Sentence
 from newsroles.model.errors import UserError
-from newsroles.training.evaluate import compute_metrics, confusion_table, gold_and_predictions, metrics_table
+from newsroles.training.evaluation.metrics import compute_metrics, confusion_table, gold_and_predictions, metrics_table
 
 # Case A, labels [a, b, c]:
 #   gold a a b b c a
@@ -159,8 +159,8 @@ def test_probability_shape_is_checked():
 
 def test_one_walk_over_labeled_sentences_feeds_every_consumer():
     from newsroles.model.article import labeled_sentences
-    from newsroles.training.calibrate import labeled_log_probs
-    from newsroles.training.compare import flatten
+    from newsroles.training.evaluation.compare import flatten
+    from newsroles.training.recipes.label_bias import labeled_log_probs
     from newsroles.training.run import labels_in_data
 
     labels = ["stance", "quote", "fact"]

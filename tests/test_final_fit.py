@@ -64,7 +64,7 @@ def test_final_fit_refuses_other_settings_and_a_selection_without_dev(setup, tmp
 
 
 def test_final_fit_keeps_raw_weights_where_the_selection_run_did(setup, tmp_path):
-    from newsroles.training.final_fit import prepare_final_fit
+    from newsroles.training.recipes.final_fit import prepare_final_fit
 
     root, overrides, selection = setup
     for kept, decay in (("raw", 0.0), ("average", 0.99)):
@@ -83,7 +83,7 @@ def test_a_selection_saved_before_a_setting_existed_reads_it_as_the_behaviour_of
     """A folder written before train.grad_accumulation (or model.headline_features) existed has no
     such key: its absence means the old behaviour, so the same settings still make a final fit, and
     a config that does change the behaviour is still refused."""
-    from newsroles.training.final_fit import prepare_final_fit
+    from newsroles.training.recipes.final_fit import prepare_final_fit
 
     root, overrides, selection = setup
     old = tmp_path / "old"

@@ -18,7 +18,7 @@ from newsroles.inference.annotation.select import pick, select_stories, sentence
 from newsroles.inference.annotation.tasks import labeling_config, story_text, task
 from newsroles.inference.cli import app
 from newsroles.model.article import Article, Sentence
-from newsroles.training.readers import read_articles
+from newsroles.training.data.readers import read_articles
 
 ROLES = ["stance", "quote", "background", "fact"]
 runner = CliRunner()

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from label_studio_server import LabelStudio, find_label_studio
 from newsroles.inference.cli import app
-from newsroles.training.readers import read_articles
+from newsroles.training.data.readers import read_articles
 
 ROLES = ["stance", "quote", "background", "fact"]
 STORIES = {

@@ -55,14 +55,14 @@ def test_the_check_sees_imports_inside_functions_and_branches():
         "    if True:\n"
         "        from newsroles.inference.predictor import load_labeler\n"
         "    try:\n"
-        "        import newsroles.training.readers\n"
+        "        import newsroles.training.data.readers\n"
         "    except ImportError:\n"
         "        pass\n"
         "text = 'from newsroles.inference.predictor import load_labeler'  # a string, not an import\n"
     )
     assert upward_imports(source, "model", "m.py") == [
         "m.py:5: model/ imports newsroles.inference.predictor",
-        "m.py:7: model/ imports newsroles.training.readers",
+        "m.py:7: model/ imports newsroles.training.data.readers",
     ]
     assert upward_imports(source, "training", "t.py") == ["t.py:5: training/ imports newsroles.inference.predictor"]
     assert upward_imports(source, "inference", "i.py") == []

@@ -31,7 +31,7 @@ from newsroles.inference.writers import ArticleWriter, write_csv, write_jsonl
 from newsroles.model.article import Article, Sentence
 from newsroles.model.errors import InputWarning, UserError
 from newsroles.model.textio import binary_reason
-from newsroles.training.readers import read_articles
+from newsroles.training.data.readers import read_articles
 
 ROLES = ["stance", "quote", "background", "fact"]
 FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
@@ -152,7 +152,7 @@ def test_stdin_raises_only_user_errors_on_any_bytes(data):
 @given(messy_bytes, messy_bytes)
 def test_brat_reader_raises_only_user_errors_on_any_bytes(tmp_path_factory, txt, ann):
     from newsroles.model.labels import load_mapping
-    from newsroles.training.brat import read_brat_article
+    from newsroles.training.data.brat import read_brat_article
 
     folder = tmp_path_factory.mktemp("brat")
     (folder / "a.txt").write_bytes(txt)

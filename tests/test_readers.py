@@ -10,8 +10,8 @@ import pytest
 from newsroles.model.article import Article, Sentence
 from newsroles.model.errors import InputWarning, UserError
 from newsroles.training.config import ColumnsConfig
-from newsroles.training.readers import read_articles
-from newsroles.training.sentence_tables import load_articles_dataset
+from newsroles.training.data.readers import read_articles
+from newsroles.training.data.sentence_tables import load_articles_dataset
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ROLES = ["stance", "quote", "background", "fact"]
@@ -61,6 +61,16 @@ def test_each_format_reads_the_same_articles(suffix):
     assert [s.label for s in a2.sentences] == ["stance", None]
     assert a1.sentences[1].text == '"It is a great day for the neighborhood," the mayor said.'
     assert a1.sentences[2].text.replace("\n", " ") == "The site was a rail yard until 1990."
+
+
+def test_the_import_paths_readme_gives_read_articles(tmp_path):
+    """README's Python API names newsroles.training.readers and newsroles.training.brat."""
+    from newsroles.training import brat, readers
+
+    path = write(tmp_path, "a.jsonl", jline(GOOD))
+    assert [s.label for a in readers.read_articles(path, ROLES) for s in a.sentences] == ["fact"]
+    assert [a.id for a in readers.iter_articles(path)] == ["x"]
+    assert callable(readers.load_articles_dataset) and callable(brat.iter_brat_articles) and callable(brat.convert_brat)
 
 
 def test_jsonl_keeps_source_labels_paragraphs_and_meta():

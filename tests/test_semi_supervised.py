@@ -1,4 +1,4 @@
-"""Semi-supervised training (training/semi_supervised.py): stories without gold labels, taught by the
+"""Semi-supervised training (training/recipes/semi_supervised.py): stories without gold labels, taught by the
 teacher's soft labels, a few drawn into each epoch."""
 
 from __future__ import annotations
@@ -12,15 +12,15 @@ from typer.testing import CliRunner
 
 from newsroles.inference.cli import app
 from newsroles.inference.distill_targets import write_teacher_targets
+from newsroles.model.article import Article, Sentence
 from newsroles.model.errors import UserError
+from newsroles.model.spec import spec_from_config
 from newsroles.training.checkpoint import config_fingerprint
 from newsroles.training.config import load_config
 from newsroles.training.examples import epoch_examples
+from newsroles.training.recipes.semi_supervised import UnlabeledPool, pseudo_label
+from newsroles.training.recipes.teacher_targets import read_targets, write_targets
 from newsroles.training.run import train_from_config
-from newsroles.training.teacher_targets import read_targets, write_targets
-from newsroles.training.semi_supervised import UnlabeledPool, pseudo_label
-from newsroles.model.article import Article, Sentence
-from newsroles.model.spec import spec_from_config
 from synthetic import renamed, synthetic_articles, write_jsonl
 
 LABELS = ["stance", "quote", "background", "fact"]
@@ -79,7 +79,7 @@ def test_pseudo_labels_are_the_teachers_best_where_it_is_confident():
 def test_each_epoch_draws_its_own_stories_and_gold_articles_are_cut_as_without_them(tiny_base_model, files):
     from transformers import AutoTokenizer
 
-    from newsroles.training.readers import read_articles
+    from newsroles.training.data.readers import read_articles
 
     run = config(tiny_base_model, files, **{"train.epochs": "3"})
     tokenizer = AutoTokenizer.from_pretrained(str(tiny_base_model))

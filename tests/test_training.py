@@ -124,7 +124,7 @@ def test_fine_tuning_from_a_saved_model_continues_from_its_weights(tiny_base_mod
 def test_label_bias_tuning_raises_dev_macro_f1_and_is_saved_in_the_model():
     import numpy as np
 
-    from newsroles.training.calibrate import tune_label_bias
+    from newsroles.training.recipes.label_bias import tune_label_bias
 
     rng = np.random.default_rng(0)
     gold = rng.integers(0, 3, size=400)
@@ -168,7 +168,7 @@ def test_shifted_windows_differ_by_epoch_and_repeat_by_seed(tiny_base_model, dat
 
     from transformers import AutoTokenizer
 
-    from newsroles.training.readers import read_articles
+    from newsroles.training.data.readers import read_articles
     from newsroles.training.examples import epoch_examples
 
     config = config_for(tiny_base_model, data, **{"train.shift_windows": "true", "train.epochs": "3", "model.max_length": "48"})
@@ -235,7 +235,7 @@ def test_trains_from_a_parquet_sentence_table(tiny_base_model, data, tmp_path):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from newsroles.training.readers import read_articles
+    from newsroles.training.data.readers import read_articles
 
     rows = [
         {"doc": a.id, "position": i, "body": s.text, "role": s.label}

@@ -19,7 +19,7 @@ from newsroles.inference.writers import (
     write_csv,
     write_jsonl,
 )
-from newsroles.training.readers import read_articles
+from newsroles.training.data.readers import read_articles
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ROLES = ["stance", "quote", "background", "fact"]

@@ -27,7 +27,7 @@ from newsroles.model.errors import UserError
 from newsroles.model.fileio import atomic_dir
 from newsroles.model.folder import write_common_files
 from newsroles.model.tfidf import PIPELINE_DEFAULTS, TfidfModel, build_pipeline
-from newsroles.training.evaluate import compute_metrics, gold_and_predictions
+from newsroles.training.evaluation.metrics import compute_metrics, gold_and_predictions
 
 DEFAULTS: dict[str, Any] = {
     # C (chosen by 5-fold article-grouped CV, see the module doc), class_weight, ngram_max, seed:

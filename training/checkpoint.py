@@ -28,7 +28,10 @@ import torch
 
 from newsroles.model.errors import UserError
 from newsroles.model.fileio import atomic_dir
+from newsroles.model.folder import file_fingerprint
 from newsroles.training.config import without_idle_settings
+from newsroles.training.data.sentence_tables import HUB_PREFIX, data_fingerprint
+from newsroles.training.recipes.distill import targets_path
 
 STATE_FILE = "state.pt"
 
@@ -36,10 +39,6 @@ STATE_FILE = "state.pt"
 def config_fingerprint(config) -> str:
     """What must match for a checkpoint to be resumed: the whole config (but settings of a feature
     that is off) and the data's contents (the teacher targets' too, when distilling)."""
-    from newsroles.model.folder import file_fingerprint
-    from newsroles.training.distill import targets_path
-    from newsroles.training.sentence_tables import HUB_PREFIX, data_fingerprint
-
     sources = (config.data.train, config.data.dev, config.data.unlabeled)
     data = {p: data_fingerprint(p) for p in sources if p and (Path(p).is_file() or str(p).startswith(HUB_PREFIX))}
     teacher = targets_path(config.train.distill_targets) if config.train.distill_targets else None

@@ -33,6 +33,7 @@ from newsroles.model.spec import (
     packaged_default_config,
     packaged_default_text,
 )
+from newsroles.model.textio import read_config_text
 
 # The default model's training and baseline settings: configs/default.yaml is the one place they are written.
 _TRAIN, _BASELINE = packaged_default_config()["train"], packaged_default_config()["baseline"]
@@ -83,7 +84,7 @@ class DataConfig:
     # null: the label set is the labels found in the training data.
     mapping: Str | None = "roles"
     columns: ColumnsConfig = field(default_factory=ColumnsConfig)
-    # Semi-supervised (training/semi_supervised.py): split stories without gold labels, which the teacher of
+    # Semi-supervised (training/recipes/semi_supervised.py): split stories without gold labels, which the teacher of
     # train.distill_targets labeled too (`newsroles distill-targets ... --unlabeled FILE`); null: none.
     unlabeled: Str | None = None
     # Auxiliary corpora, each a list entry {source, path, weight, ...} (AuxiliaryConfig); [] = none.
@@ -143,7 +144,7 @@ class TrainConfig:
     label_smoothing: Annotated[Float, Between(0.0, 0.5)] = _TRAIN["label_smoothing"]
     # Weight of the corpus-labels auxiliary loss; 0 disables it.
     aux_weight: Annotated[Float, Between(0.0, 10.0)] = _TRAIN["aux_weight"]
-    # Distillation (training/distill.py): a teacher-targets file from `newsroles distill-targets`;
+    # Distillation (training/recipes/distill.py): a teacher-targets file from `newsroles distill-targets`;
     # null: gold labels only. The weight is the soft loss's share of the role loss (gold keeps
     # 1 - weight); the temperature softens teacher and student alike in the KL term (times T²).
     distill_targets: Str | None = _TRAIN["distill_targets"]
@@ -153,7 +154,7 @@ class TrainConfig:
     # sentence needs to train on the teacher's label (below it, context only).
     unlabeled_per_epoch: Annotated[Int, Between(0, 10**9)] = _TRAIN["unlabeled_per_epoch"]
     pseudo_min_confidence: Annotated[Float, Between(0.0, 1.0)] = _TRAIN["pseudo_min_confidence"]
-    # After training, tune one logit bias per label on the dev set for macro-F1 (training/calibrate.py).
+    # After training, tune one logit bias per label on the dev set for macro-F1 (training/recipes/label_bias.py).
     tune_label_bias: Bool = _TRAIN["tune_label_bias"]
     max_steps: Annotated[Int, Between(1, 10**9)] | None = _TRAIN["max_steps"]  # stop early (tests, smoke runs)
     # Save a resumable checkpoint this often (and after every epoch); 0: only per epoch.
@@ -207,8 +208,6 @@ def load_config(path: str | Path | None = None, overrides: dict[str, str] | None
             raise UserError("config file not found", path)
         if not path.is_file():
             raise UserError("is a folder, not a config file (give a .yaml file, e.g. configs/default.yaml)", path)
-        from newsroles.model.textio import read_config_text
-
         text = read_config_text(path, "config")
     raw, lines = _parse_yaml(text, source)
     for dotted, value in (overrides or {}).items():

@@ -16,6 +16,8 @@ from __future__ import annotations
 import datetime
 
 import torch
+from accelerate import Accelerator, DistributedDataParallelKwargs, InitProcessGroupKwargs, PartialState
+from accelerate.state import AcceleratorState, GradientState
 
 from newsroles.model.device import resolve_device, resolve_precision
 
@@ -28,9 +30,6 @@ MIXED_PRECISION = {None: "no", torch.bfloat16: "bf16", torch.float16: "fp16"}
 def make_accelerator(train_config, trackers: list | None = None):
     """An Accelerator for `train.device` and `train.precision` (auto resolves as for one process),
     logging to `trackers` (Accelerate tracker objects: training/tracking.py)."""
-    from accelerate import Accelerator, DistributedDataParallelKwargs, InitProcessGroupKwargs
-    from accelerate.state import AcceleratorState, GradientState
-
     device = resolve_device(train_config.device)  # "cuda" without a GPU: one clear line
     dtype = resolve_precision(train_config.precision, device, training=True)
     # Accelerate keeps its settings process-wide; a second run in the same process (tests, a
@@ -49,15 +48,11 @@ def make_accelerator(train_config, trackers: list | None = None):
 
 def is_main_process() -> bool:
     """Whether this is the process that writes (the only one, without a launcher)."""
-    from accelerate import PartialState
-
     return PartialState().is_main_process
 
 
 def end_processes() -> None:
     """Wait for every process, then leave the process group (nothing to do for one process)."""
-    from accelerate import PartialState
-
     state = PartialState()
     if state.use_distributed:
         state.wait_for_everyone()

@@ -18,7 +18,7 @@ class TrainingExamples:
     windows: list[Window]
     labels: list[list[int]]  # per window, per sentence: label index or -100 (unlabeled)
     aux: list[list[list[float]]]  # per window, per sentence: multi-hot corpus labels and auxiliary targets, -1 = unknown
-    # Distillation (training/distill.py): per window, the teacher's probabilities per sentence; None when off.
+    # Distillation (training/recipes/distill.py): per window, the teacher's probabilities per sentence; None when off.
     soft: list[np.ndarray] | None = None
 
 
@@ -62,8 +62,8 @@ def epoch_examples(
 ) -> list[TrainingExamples]:
     """The training windows of each epoch: the same every epoch, or with `train.shift_windows` cut
     differently each epoch (from the seed and the epoch alone, so a resumed run sees the same).
-    `soft`: per article, a teacher's probabilities to distil (training/distill.py), or None.
-    `unlabeled` (training/semi_supervised.py): pseudo-labeled stories, some drawn into each epoch."""
+    `soft`: per article, a teacher's probabilities to distil (training/recipes/distill.py), or None.
+    `unlabeled` (training/recipes/semi_supervised.py): pseudo-labeled stories, some drawn into each epoch."""
     tc = config.train
     pool = unlabeled.articles if unlabeled is not None else []
     everything = train + pool

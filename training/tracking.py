@@ -20,6 +20,8 @@ import importlib.util
 import os
 from pathlib import Path
 
+from accelerate.tracking import MLflowTracker, TensorBoardTracker
+
 from newsroles.model.errors import UserError
 
 TRACKERS = ("tensorboard", "mlflow")
@@ -44,8 +46,6 @@ def make_trackers(config, name: str) -> tuple[list, dict]:
     if not report_to:
         return [], {}
     check_trackers(report_to)
-    from accelerate.tracking import MLflowTracker, TensorBoardTracker
-
     root = tracking_dir(config)
     run = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     trackers, record = [], {"run": run}
@@ -64,7 +64,7 @@ def make_trackers(config, name: str) -> tuple[list, dict]:
 def mlflow_uri(root: Path) -> tuple[str, bool]:
     """(MLFLOW_TRACKING_URI when set, else the local file store under `root`, made MLflow's
     tracking URI for this run; whether it was made so here)."""
-    import mlflow
+    import mlflow  # optional: the tracking extra, checked by check_trackers before a run starts
 
     uri = os.environ.get("MLFLOW_TRACKING_URI")
     if uri:
@@ -134,6 +134,6 @@ def close(accelerator) -> None:
     for tracker in accelerator.trackers:
         tracker.finish()
         if getattr(tracker, "unset_uri", False):
-            import mlflow
+            import mlflow  # optional (the tracking extra); set only by an MLflow tracker
 
             mlflow.set_tracking_uri(None)

@@ -26,7 +26,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from accelerate.utils import gather_object
 from tqdm.auto import tqdm
+from transformers import get_linear_schedule_with_warmup
 
 from newsroles.model.article import Article
 from newsroles.model.classifier import SentenceRoleModel
@@ -43,10 +45,10 @@ from newsroles.training.checkpoint import (
 )
 from newsroles.training.config import RunConfig
 from newsroles.training.data.auxiliary import loss_groups
-from newsroles.training.distill import blend_distillation
 from newsroles.training.distributed import make_accelerator, micro_batches, process_share, targets_weight
 from newsroles.training.examples import TrainingExamples, epoch_examples
 from newsroles.training.losses import class_weights, grouped_aux_loss, role_loss
+from newsroles.training.recipes.distill import blend_distillation
 from newsroles.training.tracking import close as close_trackers
 from newsroles.training.tracking import epoch_values, hyperparameters
 from newsroles.training.weight_average import WeightAverage
@@ -194,8 +196,8 @@ def fit(
 
     With `checkpoint`, the loop saves its state there every `train.checkpoint_steps` steps and
     after each epoch; `resume` continues from that state. `soft_targets`: per training article, a
-    teacher's probabilities to distil (training/distill.py), or None. `unlabeled`: pseudo-labeled
-    stories drawn into each epoch (training/semi_supervised.py), or None. `trackers`
+    teacher's probabilities to distil (training/recipes/distill.py), or None. `unlabeled`: pseudo-labeled
+    stories drawn into each epoch (training/recipes/semi_supervised.py), or None. `trackers`
     (training/tracking.py) get the config, each step's loss and each epoch's scores; they stay open
     for the final figures unless the loop fails.
     """
@@ -295,8 +297,6 @@ def make_setup(
     trackers: list | None = None,
 ) -> Setup:
     """The device, the epochs' examples, the optimizer (encoder and head at their own rates) and the schedule."""
-    from transformers import get_linear_schedule_with_warmup
-
     tc = config.train
     accelerator = make_accelerator(tc, trackers)
     device = accelerator.device
@@ -421,7 +421,7 @@ def train_step(run: Setup, batch_ids: list[int], examples: TrainingExamples) -> 
                 with acc.autocast():
                     logits, aux_logits = run.train_model(batch)
                 loss = role_loss(logits, batch["labels"], run.class_weights, tc.focal_gamma, tc.label_smoothing)
-                if examples.soft is not None:  # distillation: the teacher's soft labels share the role loss (training/distill.py)
+                if examples.soft is not None:  # distillation: the teacher's soft labels share the role loss (training/recipes/distill.py)
                     loss = blend_distillation(loss, logits, batch["labels"], [examples.soft[i] for i in part], tc)
                 scaled = loss if weight == 1.0 else loss * weight
                 if run.aux_labels and run.aux_groups:  # the corpus's labels and any auxiliary corpora's targets
@@ -490,8 +490,6 @@ def process_rng_states(run: Setup) -> list | None:
     """Every process's torch generator (each draws its own dropout masks), when there are several."""
     if run.accelerator.num_processes == 1:
         return None
-    from accelerate.utils import gather_object
-
     return gather_object([torch.get_rng_state()])
 
 

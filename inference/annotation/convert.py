@@ -25,7 +25,7 @@ def convert_label_studio(
     """Write the export's articles to `dest` (.jsonl); with `merge`, that file's articles first, each
     replaced by the export's story of the same id (a corrected story wins), new stories after them."""
     from newsroles.inference.writers import write_jsonl
-    from newsroles.training.readers import read_articles
+    from newsroles.training.data.readers import read_articles
 
     dest = Path(dest)
     if dest.suffix.lower() != ".jsonl" or dest.is_dir():

@@ -111,7 +111,7 @@ def select_stories(
     from newsroles.inference.predictor import load_labeler
     from newsroles.model.folder import latest_model
     from newsroles.model.registry import resolve_path
-    from newsroles.training.readers import read_articles
+    from newsroles.training.data.readers import read_articles
 
     if n < 1:
         raise UserError(f"--n must be at least 1, got {n}")

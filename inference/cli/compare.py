@@ -43,7 +43,7 @@ def compare(
 
     Example (a CI gate): newsroles compare models/released models/candidate --data dev.jsonl --fail-if-worse
     """
-    from newsroles.training.compare import significantly_worse
+    from newsroles.training.evaluation.compare import significantly_worse
 
     models, (data,), models_dir = models_and_data(models, data, models_dir, at_least=2)
     result = run_compare(models, data, output=output, report=report, models_dir=models_dir, samples=samples, seed=seed,
@@ -78,7 +78,7 @@ def run_compare(
     from newsroles.inference.compare import compare_models
     from newsroles.inference.compare_report import write_report
     from newsroles.inference.compare_tables import comparison_tables
-    from newsroles.training.compare import to_json
+    from newsroles.training.evaluation.compare import to_json
 
     if len(models) < 2:
         raise UserError("compare needs at least two models (ids, names or folders)")

@@ -98,7 +98,7 @@ def _echo_skipped(lines: list[str], shown: int = 10) -> None:
 
 
 def _convert_newsdiscourse(source: Path, dest: Path, mapping: str, skip_bad: bool) -> None:
-    from newsroles.training.brat import convert_brat
+    from newsroles.training.data.brat import convert_brat
 
     report = convert_brat(source, dest, mapping, skip_bad=skip_bad)
     for split in report.splits:
@@ -185,7 +185,7 @@ def stats(
     from rich.console import Console
 
     from newsroles.training.data.sources import ReadOptions, detect_format, read_source
-    from newsroles.training.stats import compute_stats, stats_table
+    from newsroles.training.data.stats import compute_stats, stats_table
 
     fmt, annotators = value(fmt), value(annotators)
     fmt = fmt or detect_format(source, default="articles")

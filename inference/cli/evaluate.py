@@ -44,8 +44,8 @@ def evaluate(
     from newsroles.model.fileio import atomic_file
     from newsroles.model.registry import resolve_path
     from newsroles.inference.evaluate import evaluate_model
-    from newsroles.training.evaluate import confusion_table, metrics_table
-    from newsroles.training.withheld import summary_lines
+    from newsroles.training.evaluation.metrics import confusion_table, metrics_table
+    from newsroles.training.evaluation.withheld import summary_lines
 
     models, (data,), models_dir = models_and_data(models, data, models_dir)
     if plot is not None:

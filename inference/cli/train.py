@@ -86,7 +86,7 @@ def run_config_for(ctx: typer.Context, config: Path, models_dir: Path | None):
 def report_model(folder: Path) -> None:
     import json
 
-    from newsroles.training.evaluate import metrics_table
+    from newsroles.training.evaluation.metrics import metrics_table
 
     console = stderr_console()
     metrics = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))

@@ -1,1 +1,1 @@
-"""Readers for the corpora beside NewsDiscourse (PolNeAR, Webis editorials, unlabeled stories): Articles with auxiliary targets."""
+"""Reading training data: our JSONL/CSV/TSV and sentence tables, the NewsDiscourse, PolNeAR and Webis converters, unlabeled stories, corpus statistics."""

@@ -33,7 +33,7 @@ from typing import Iterator
 from newsroles.model.article import Article, Sentence
 from newsroles.model.errors import UserError
 from newsroles.model.splitter import sentence_spans
-from newsroles.training.brat import decode_file
+from newsroles.training.data.brat import decode_file
 from newsroles.training.data.report import ReadReport, guarded
 
 SPLITS = ("train", "dev", "test")

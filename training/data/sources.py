@@ -1,8 +1,8 @@
 """One entry point for every corpus: tell its format, read it split by split, convert it to JSONL.
 
-Formats: ``newsdiscourse`` (brat, training/brat.py), ``polnear``, ``webis`` and ``unlabeled``
+Formats: ``newsdiscourse`` (brat, training/data/brat.py), ``polnear``, ``webis`` and ``unlabeled``
 (stories, ``{"id", "text"}``), this package; ``articles`` is our own JSONL/CSV/TSV/Parquet of
-Articles (training/readers.py), what `convert` writes.
+Articles (training/data/readers.py), what `convert` writes.
 """
 
 from __future__ import annotations
@@ -13,11 +13,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
+import pyarrow.parquet as pq
+
 from newsroles.model.article import Article
 from newsroles.model.errors import UserError
 from newsroles.model.fileio import atomic_file
+from newsroles.model.labels import load_mapping
+from newsroles.training.data.brat import find_splits, iter_brat_articles
 from newsroles.training.data.polnear import iter_polnear, polnear_splits
+from newsroles.training.data.readers import read_articles
 from newsroles.training.data.report import ReadReport
+from newsroles.training.data.sentence_tables import HUB_PREFIX
 from newsroles.training.data.unlabeled import MIN_WORDS, iter_unlabeled
 from newsroles.training.data.webis import iter_webis
 
@@ -51,8 +57,6 @@ def detect_format(path: str | Path, default: str | None = None) -> str:
     `default` (the command's own: `articles` for stats, `newsdiscourse` for convert), whose reader
     then says what is wrong; with no default it is an error here.
     """
-    from newsroles.training.sentence_tables import HUB_PREFIX
-
     if str(path).startswith(HUB_PREFIX):  # hf:ORG/NAME:SPLIT, a hub dataset of sentence rows
         return "articles"
     path = Path(path)
@@ -93,8 +97,6 @@ def _is_editorial(path: Path) -> bool:
 def _story_columns(path: Path) -> bool:
     """Whether a Parquet file holds stories (`id`, `text`) rather than a sentence table (`article_id`, `text`)."""
     try:
-        import pyarrow.parquet as pq
-
         names = set(pq.read_schema(path).names)
     except Exception:  # not readable here: the reader says why
         return False
@@ -107,8 +109,6 @@ def splits(fmt: str, path: str | Path) -> list[tuple[str | None, Path]]:
     if fmt == "polnear":
         return polnear_splits(path)
     if fmt == "newsdiscourse" and path.is_dir():
-        from newsroles.training.brat import find_splits
-
         found = find_splits(path)
         if found:
             return [(name, path / name) for name in found]
@@ -126,16 +126,11 @@ def read_part(fmt: str, path: Path, report: ReadReport, options: ReadOptions) ->
     if fmt == "newsdiscourse":
         return _newsdiscourse(path, report, options)
     if fmt == "articles":
-        from newsroles.training.readers import read_articles
-
         return (report.add(a) for a in read_articles(path))
     raise UserError(f"unknown format '{fmt}': use one of {', '.join(FORMATS)}")
 
 
 def _newsdiscourse(path: Path, report: ReadReport, options: ReadOptions) -> Iterator[Article]:
-    from newsroles.model.labels import load_mapping
-    from newsroles.training.brat import iter_brat_articles
-
     on_error: Callable | None = (lambda _p, err: report.skip(err)) if options.skip_bad else None
     for article in iter_brat_articles(path, load_mapping(options.mapping), on_error, lambda w: report.warn(str(w))):
         yield report.add(article)

@@ -13,11 +13,13 @@ import json
 from pathlib import Path
 from typing import Any, Iterator
 
+import pyarrow.parquet as pq
+
 from newsroles.model.article import Article
 from newsroles.model.errors import UserError
 from newsroles.model.splitter import article_from_text
+from newsroles.training.data.readers import _check_input_file, _read_lines
 from newsroles.training.data.report import ReadReport
-from newsroles.training.readers import _check_input_file, _read_lines
 
 SUFFIXES = (".jsonl", ".parquet")
 MIN_WORDS = 50
@@ -37,10 +39,6 @@ def _records_jsonl(path: Path) -> Iterator[tuple[int, Any]]:
 
 def _records_parquet(path: Path) -> Iterator[tuple[int, Any]]:
     """(row number from 1, record) of each row; the error's "line" is the row."""
-    try:
-        import pyarrow.parquet as pq
-    except ImportError:
-        raise UserError("reading Parquet needs pyarrow (pip install pyarrow)", path) from None
     try:
         pf = pq.ParquetFile(path)
     except Exception as exc:  # pyarrow's ArrowInvalid and OSError: not a Parquet file

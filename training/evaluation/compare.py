@@ -6,7 +6,7 @@ and predicts, then calls `compare_predictions`):
 * `flatten` -- the labeled sentences, with each model's probability rows;
 * `changed_sentences` -- the labeled sentences whose predicted label changed, worst first;
 * `compare_predictions` -- metrics, deltas, the paired bootstrap and McNemar's test
-  (training/significance.py) and the changed sentences as one plain-JSON dict, the first model
+  (training/evaluation/significance.py) and the changed sentences as one plain-JSON dict, the first model
   being the reference every other one is compared against; `verdict` says it in one sentence.
 """
 
@@ -20,8 +20,8 @@ import numpy as np
 
 from newsroles.model.article import Article, labeled_sentences
 from newsroles.model.errors import UserError
-from newsroles.training.evaluate import compute_metrics
-from newsroles.training.significance import DEFAULT_SAMPLES, DEFAULT_SEED, mcnemar, paired_bootstrap
+from newsroles.training.evaluation.metrics import compute_metrics
+from newsroles.training.evaluation.significance import DEFAULT_SAMPLES, DEFAULT_SEED, mcnemar, paired_bootstrap
 
 # ---------------------------------------------------------------------------------------------
 # Per-sentence view

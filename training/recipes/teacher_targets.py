@@ -1,5 +1,5 @@
 """The teacher-targets file: a teacher model's per-sentence label probabilities on labeled data,
-the soft labels a student learns from (training/distill.py). `newsroles distill-targets` writes it
+the soft labels a student learns from (training/recipes/distill.py). `newsroles distill-targets` writes it
 (inference/distill_targets.py).
 
 It holds no corpus text, only numbers keyed by article id and sentence index, so it can ship with

@@ -15,8 +15,8 @@ import numpy as np
 
 from newsroles.model.article import Article
 from newsroles.model.boilerplate import NA_LABEL
-from newsroles.training.calibrate import labeled_log_probs
-from newsroles.training.calibration_metrics import calibration_summary, detection_scores
+from newsroles.training.evaluation.calibration import calibration_summary, detection_scores
+from newsroles.training.recipes.label_bias import labeled_log_probs
 
 WITHHELD = "(withheld)"  # the prediction of a withheld sentence in the gold/predicted lists
 

@@ -1,7 +1,7 @@
 """How far a model's confidence can be trusted: calibration error, temperature, coverage.
 
 Pure functions over probability rows (n, L) and gold label indices (n,). The temperature is fitted
-on dev after the label biases (training/temperature.py) and stored in the model's weights; the
+on dev after the label biases (training/recipes/temperature.py) and stored in the model's weights; the
 coverage table says what share of sentences a confidence threshold keeps and how accurate they are.
 """
 

@@ -13,11 +13,14 @@ with HF_HUB_OFFLINE=1 only one already in the local cache loads.
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Iterable
 
 from newsroles.model.article import Article, Sentence
 from newsroles.model.errors import UserError
+from newsroles.model.folder import file_fingerprint
+from newsroles.training.config import ColumnsConfig
 
 HUB_PREFIX = "hf:"
 TABLE_SUFFIXES = (".parquet", ".arrow")
@@ -33,8 +36,6 @@ def is_dataset_source(source: str | Path) -> bool:
 
 def column_names(columns=None) -> dict[str, str | None]:
     """Our column -> the table's column name (None: not configured), from a ColumnsConfig or defaults."""
-    from newsroles.training.config import ColumnsConfig
-
     columns = columns if columns is not None else ColumnsConfig()
     return {ours: getattr(columns, ours) for ours in REQUIRED + OPTIONAL}
 
@@ -59,6 +60,8 @@ def load_articles_dataset(source: str | Path, columns=None):
 
 
 def _load(source: str):
+    # Imported here: `datasets` takes seconds to import and only sentence tables need it; the JSONL and
+    # CSV readers (the label command's input, the torch-free ONNX path included) stay without it.
     import datasets
 
     datasets.disable_progress_bars()
@@ -86,10 +89,6 @@ def _load(source: str):
 def data_fingerprint(source: str | Path) -> str:
     """sha256 that says whether two runs saw the same data: of a file's bytes, or of a hub
     dataset's `datasets` fingerprint (its cached revision)."""
-    import hashlib
-
-    from newsroles.model.folder import file_fingerprint
-
     if str(source).startswith(HUB_PREFIX):
         return hashlib.sha256(f"{source} {_load(str(source))._fingerprint}".encode()).hexdigest()
     return file_fingerprint(source)

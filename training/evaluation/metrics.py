@@ -16,7 +16,7 @@ from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_f
 
 from newsroles.model.article import Article, labeled_sentences
 from newsroles.model.errors import UserError
-from newsroles.training.withheld import WITHHELD
+from newsroles.training.evaluation.withheld import WITHHELD
 
 
 def compute_metrics(gold: Sequence[str], pred: Sequence[str], labels: Sequence[str]) -> dict:
@@ -35,7 +35,7 @@ def compute_metrics(gold: Sequence[str], pred: Sequence[str], labels: Sequence[s
         raise ValueError(f"label set lists a label twice: {labels}")
     known = set(labels)
     for what, values in (("gold", gold), ("predicted", pred)):
-        # A withheld prediction (training/withheld.py) is no label: an error for its gold label.
+        # A withheld prediction (training/evaluation/withheld.py) is no label: an error for its gold label.
         stray = sorted(set(values) - known - ({WITHHELD} if what == "predicted" else set()))
         if stray:
             raise UserError(f"{what} label(s) {stray} are not in the label set {labels}")

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Sequence
 
 import numpy as np
+from scipy.stats import binom, chi2
 
 DEFAULT_SAMPLES = 1000
 DEFAULT_SEED = 13
@@ -115,8 +116,6 @@ def mcnemar_counts(b: int, c: int, exact_below: int = EXACT_BELOW) -> dict:
     `exact_below`, the exact two-sided binomial test (p = min(1, 2 P[X <= min(b, c)]), X ~
     Bin(b + c, 1/2)); otherwise chi-square with continuity correction, (|b - c| - 1)^2 / (b + c), 1 dof.
     """
-    from scipy.stats import binom, chi2
-
     b, c = int(b), int(c)
     if b < 0 or c < 0:
         raise ValueError("counts must be >= 0")

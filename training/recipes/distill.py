@@ -1,6 +1,6 @@
 """Knowledge distillation: train on a teacher's soft labels alongside the gold ones.
 
-`train.distill_targets` names a teacher-targets file (training/teacher_targets.py); each training
+`train.distill_targets` names a teacher-targets file (training/recipes/teacher_targets.py); each training
 sentence gets the teacher's probabilities by article id and sentence index. The role loss becomes
 (1 - w) * gold loss + w * distill_loss at temperature T (`train.distill_weight`,
 `train.distill_temperature`), on the same sentences as the gold loss (unlabeled ones are context).
@@ -24,7 +24,7 @@ import torch
 from newsroles.model.errors import InputWarning, UserError
 from newsroles.model.folder import file_fingerprint
 from newsroles.training.losses import distill_loss
-from newsroles.training.teacher_targets import TeacherTargets, aligned_targets, read_targets
+from newsroles.training.recipes.teacher_targets import TeacherTargets, aligned_targets, read_targets
 
 
 def targets_path(value: str | Path) -> Path:
@@ -58,7 +58,7 @@ class Distillation:
 
     record: dict
     soft: list[np.ndarray]
-    targets: TeacherTargets  # the whole file: unlabeled stories' rows are matched later (training/semi_supervised.py)
+    targets: TeacherTargets  # the whole file: unlabeled stories' rows are matched later (training/recipes/semi_supervised.py)
 
 
 def prepare_distillation(config, articles: list, labels: list[str]) -> Distillation | None:

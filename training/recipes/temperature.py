@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from newsroles.training.calibrate import labeled_log_probs
-from newsroles.training.calibration_metrics import (
+from newsroles.training.recipes.label_bias import labeled_log_probs
+from newsroles.training.evaluation.calibration import (
     ECE_BINS,
     coverage_table,
     expected_calibration_error,

@@ -5,7 +5,7 @@ ignored) that the teacher labeled with `newsroles distill-targets TEACHER TRAIN 
 STORIES`, in the same targets file as the gold articles (`train.distill_targets`). Each of their
 sentences whose teacher probability reaches `train.pseudo_min_confidence` gets the teacher's best
 label (a pseudo label); it then trains like a gold sentence, its role loss blended with the
-distillation loss on the teacher's probabilities (training/distill.py). Less confident sentences
+distillation loss on the teacher's probabilities (training/recipes/distill.py). Less confident sentences
 stay in the windows as context only.
 
 `train.unlabeled_per_epoch` stories are drawn anew each epoch (0: all of them every epoch), from
@@ -22,7 +22,8 @@ import numpy as np
 
 from newsroles.model.article import Article
 from newsroles.model.errors import UserError
-from newsroles.training.teacher_targets import TeacherTargets, aligned_targets
+from newsroles.training.data.readers import read_articles
+from newsroles.training.recipes.teacher_targets import TeacherTargets, aligned_targets
 
 
 @dataclass
@@ -59,8 +60,6 @@ def pseudo_label(articles: list[Article], soft: list[np.ndarray], labels: list[s
 
 def prepare_unlabeled(config, labels: list[str], targets: TeacherTargets | None) -> UnlabeledPool | None:
     """Read `data.unlabeled` and match it with the teacher's rows; None when it is not set."""
-    from newsroles.training.readers import read_articles
-
     path = config.data.unlabeled
     if not path:
         return None

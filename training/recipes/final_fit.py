@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from safetensors.torch import load_file
 
 from newsroles.model.errors import UserError
 from newsroles.model.folder import read_config, read_manifest
@@ -44,8 +45,6 @@ class Selection:
 
 def read_selection(folder: str | Path) -> Selection:
     """What a final fit takes from the selection run's model folder; a UserError when it cannot."""
-    from safetensors.torch import load_file
-
     folder = Path(folder)
     manifest = read_manifest(folder)
     if manifest.get("kind") != "transformer" or (manifest.get("runtime") or "fp32") != "fp32":
