@@ -109,7 +109,7 @@ def main() -> None:
     timers.wrap(batching, "article_windows", "_windows_with_tokenize")
     from newsroles.inference import predictor
 
-    timers.wrap(predictor.TransformerLabeler, "predict_with_na", "_predict")
+    timers.wrap(predictor.Labeler, "predict_with_na", "_predict")
 
     started = time.perf_counter()
     labeler = load_labeler(args.model, "cpu")

@@ -6,10 +6,14 @@ from pathlib import Path
 
 import typer
 
+from newsroles.inference.archive.ray_labeling import label_archive
 from newsroles.inference.cli._app import app, is_tty, user_errors
 from newsroles.inference.cli.grammar import (
     DEVICE_HELP, LABEL_INPUTS_HELP, MODEL_HELP_SHORT, MODELS_DIR_HELP, Device, Engine, LabelFormat, old_models_dir_flag, value,
 )
+from newsroles.inference.label import label_inputs
+from newsroles.model.errors import UserError
+from newsroles.model.registry import newest_version, resolve
 
 
 @app.command("label")
@@ -51,15 +55,10 @@ def label(
     """
     models_dir = old_models_dir_flag(old_models_dir, models_dir)
     fmt, device = value(fmt), value(device)
-    if engine == Engine.ray:
-        from newsroles.model.folder import latest_model
-        from newsroles.model.registry import resolve_path
-
-        folder = resolve_path(model, models_dir) if model else latest_model(models_dir)
+    if engine == Engine.ray:  # the workers load the model by its folder
+        folder = (resolve(model, models_dir) if model else newest_version(models_dir)).path
         return _label_on_ray(inputs, folder, output, fmt, device, batch_size, skip_bad, quiet,
                              ray_address, ray_workers, ray_cpus, ray_gpus, shard_size, min_confidence)
-    from newsroles.inference.label import label_inputs
-
     report = label_inputs(
         inputs,
         model or None,
@@ -90,9 +89,6 @@ def label(
 
 def _label_on_ray(inputs, model, output, fmt, device, batch_size, skip_bad, quiet, address, workers, cpus, gpus, shard_size,
                   min_confidence):
-    from newsroles.inference.archive.ray_labeling import label_archive
-    from newsroles.model.errors import UserError
-
     if output == "-":
         raise UserError("--engine ray writes shards to a folder: give --output FOLDER")
     report = label_archive(
