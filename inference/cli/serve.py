@@ -10,7 +10,6 @@ from newsroles.inference.cli._app import app, user_errors
 from newsroles.inference.cli.grammar import (
     DEVICE_HELP, MODEL_HELP_SHORT, MODELS_DIR_HELP, Device, deprecated, old_models_dir_flag, value,
 )
-from newsroles.inference.predictor import load_labeler
 from newsroles.model.errors import UserError
 
 SERVE_EXTRA = "`newsroles serve` needs FastAPI and uvicorn: pip install newsroles[serve]"
@@ -75,6 +74,8 @@ def serve(
     models_dir = old_models_dir_flag(old_models_dir, models_dir)
     uvicorn, ServiceSettings, create_app = serve_modules()
     check_address(host, port)
+    from newsroles.inference.predictor import load_labeler  # when the command runs, as `label` does (cli/label.py)
+
     labeler = load_labeler(model or None, value(device), models_dir=models_dir)
     settings = ServiceSettings(
         max_body_bytes=int(max_body_mb * 1024 * 1024), max_articles=max_articles, timeout_s=timeout, api_key=api_key or None
