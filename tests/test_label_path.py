@@ -120,3 +120,21 @@ def test_loading_reads_the_manifest_once(onnx_copy, tiny_article_model, copy):
         sys.setprofile(None)
     assert len(calls) == 1, calls
     assert labeler.version.path == labeler.path and labeler.version.manifest is labeler.manifest
+
+
+def test_load_labeler_takes_what_label_takes_and_its_settings_as_arguments(tiny_article_model):
+    from newsroles.inference.predictor import load_labeler
+    from newsroles.model.article import Article, Sentence
+    from newsroles.model.errors import UserError
+
+    models_dir = tiny_article_model.parent  # holds tiny_article_model's folder: id 0badc0de, name "tiny"
+    by_id = load_labeler("0badc0de", "cpu", models_dir=models_dir)
+    newest = load_labeler(None, "cpu", models_dir=models_dir, min_confidence=1.0, withhold_boilerplate=False)
+    assert by_id.path == newest.path == tiny_article_model and by_id.version.name == "tiny"
+    article = Article("a", [Sentence("Police said two people died on Monday."), Sentence("(Reuters)")])
+    by_id.label([article])
+    assert article.sentences[0].label is not None and article.sentences[1].reason == "boilerplate"
+    newest.label([article])  # every confidence is below 1.0; boilerplate not withheld as such
+    assert [s.reason for s in article.sentences] == ["low confidence", "low confidence"]
+    with pytest.raises(UserError, match="no model version 'nope'"):
+        load_labeler("nope", models_dir=models_dir)
