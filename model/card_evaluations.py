@@ -10,7 +10,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-
 EVALUATIONS = "evaluations"
 FINGERPRINT_PREFIX = 12
 

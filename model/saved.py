@@ -46,8 +46,8 @@ def load_transformer(
     """Rebuild the fp32 classifier from a model folder, offline: nothing is fetched from a hub.
 
     `manifest`: the folder's, when the caller has read it already (model/loading.py), else read
-    here. An exported copy keeps the fp32 weights too; how its runtime wraps them is
-    model/runtimes.py's, and which runtime a folder gets is model/loading.py's.
+    here. The int8 and bf16 copies keep these weights and wrap them (model/runtimes.py); which
+    runner a folder gets is model/loading.py's.
     """
     folder = Path(folder)
     manifest = manifest if manifest is not None else read_manifest(folder)

@@ -53,7 +53,7 @@ def build_pipeline(
     seed: int = PIPELINE_DEFAULTS["seed"],
 ) -> Pipeline:
     """Unfitted pipeline: word 1..ngram_max-grams, sublinear tf, min_df, then logistic regression."""
-    # scikit-learn takes about a second to import: here, so that loading any other model never pays it
+    # scikit-learn is slow to import: here, so that loading any other kind of model never pays for it
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import Pipeline
@@ -174,7 +174,6 @@ class TfidfModel:
         return cls(settings["labels"], pipeline, **settings["params"])
 
 
-
 class TfidfRunner:
     """A TF-IDF baseline folder as a runner (model/loading.py): sentence by sentence, on the CPU,
     without an auxiliary head (`aux_out` stays empty)."""
@@ -194,6 +193,7 @@ class TfidfRunner:
         if progress is not None:
             progress(sum(len(a.sentences) for a in articles))
         return probs
+
 
 def _rebuild_pipeline(settings: Any, arrays: dict[str, np.ndarray]) -> Pipeline | None:
     """The fitted pipeline from saved plain data, or None when the data does not describe one."""
