@@ -53,8 +53,8 @@ def calibration_reader(folder: Path, data: Path, n_windows: int):
 
     labeler = load_labeler(folder, "cpu")
     articles = read_articles(data)[: max(1, n_windows // 2)]
-    windows, _ = article_windows(labeler.tokenizer, articles, labeler.model.spec)
-    pad = labeler.tokenizer.pad_token_id or 0
+    windows, _ = article_windows(labeler.runner.tokenizer, articles, labeler.runner.model.spec)
+    pad = labeler.runner.tokenizer.pad_token_id or 0
     feeds = []
     for at in range(0, min(n_windows, len(windows)), 8):
         arrays = collate_arrays(windows[at : at + 8], pad)

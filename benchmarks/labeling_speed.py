@@ -170,7 +170,7 @@ def run_newsroles(args, articles) -> dict:
         "peak_rss_mib": peak_rss_mib() or float("nan"),  # before the accuracy pass below, which holds more articles
         "ready_at": loaded,
         "runtime": labeler.manifest.get("runtime") or "fp32",
-        "window_overlap": labeler.model.spec.window_overlap,
+        "window_overlap": labeler.runner.model.spec.window_overlap,
         "folder": str(folder),
     }
     if not args.no_f1:

@@ -14,9 +14,8 @@ import statistics
 import time
 from pathlib import Path
 
-from newsroles.inference.predictor import OnnxLabeler
 from newsroles.model.folder import read_manifest
-from newsroles.model.onnx_runtime import runtime_of
+from newsroles.model.onnx_runtime import onnx_runner, runtime_of
 from newsroles.model.probe import probe_result
 
 
@@ -29,10 +28,10 @@ def main() -> None:
     loads, probes, result = [], [], None
     for _ in range(args.repeats):
         started = time.perf_counter()
-        labeler = OnnxLabeler(args.folder, manifest)
+        runner = onnx_runner(args.folder, manifest)
         loads.append(time.perf_counter() - started)
         started = time.perf_counter()
-        result = probe_result(args.folder, runtime_of(manifest), labeler.predict)
+        result = probe_result(args.folder, runtime_of(manifest), runner.predict)
         probes.append(time.perf_counter() - started)
     print(f"load without the probe: median {1000 * statistics.median(loads):.0f} ms; "
           f"the probe: median {1000 * statistics.median(probes):.0f} ms; {result}")

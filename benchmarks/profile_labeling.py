@@ -109,7 +109,7 @@ def main() -> None:
     timers.wrap(batching, "article_windows", "_windows_with_tokenize")
     from newsroles.inference import predictor
 
-    timers.wrap(predictor.TransformerLabeler, "predict_with_na", "_predict")
+    timers.wrap(predictor.Labeler, "predict_with_na", "_predict")
 
     started = time.perf_counter()
     labeler = load_labeler(args.model, "cpu")
@@ -152,7 +152,7 @@ def main() -> None:
     lines.append(f"| **total** | **{total:.3f}** | {sentences / total:.0f} sentences/s end to end |")
     notes = [
         f"{len(articles)} stories, {sentences} sentences after splitting, batch size {args.batch_size}, "
-        f"runtime {labeler.manifest.get('runtime')}, encoder threads {labeler.model.encoder.threads} ({labeler.model.encoder.mode}); "
+        f"runtime {labeler.manifest.get('runtime')}, encoder threads {labeler.runner.model.encoder.threads} ({labeler.runner.model.encoder.mode}); "
         f"load average {os.getloadavg()[0]:.2f} at the end.",
         "Heaviest top-level imports (cumulative s): " + ", ".join(f"{name} {s:.2f}" for s, name in heaviest) + ".",
     ]
@@ -175,8 +175,8 @@ def modes_table(labeler, articles, sizes: list[int]) -> tuple[str, dict]:
     from newsroles.model.onnx_runtime import ENCODER_FILE, OrtEncoder
     from newsroles.model.windows import collate_arrays
 
-    windows, _ = article_windows(labeler.tokenizer, articles, labeler.model.spec)
-    pad = labeler.tokenizer.pad_token_id or 0
+    windows, _ = article_windows(labeler.runner.tokenizer, articles, labeler.runner.model.spec)
+    pad = labeler.runner.tokenizer.pad_token_id or 0
     sentences = sum(len(w.spans) for w in windows)
     encoders = {mode: OrtEncoder(labeler.path / ENCODER_FILE, mode=mode) for mode in ("split", "intra", "nospin")}
     cells: dict[tuple[str, int], list[float]] = {}

@@ -54,12 +54,12 @@ def measure(folder: str, changes: dict, articles, repeats: int) -> dict:
     from newsroles.training.evaluation.metrics import compute_metrics, gold_and_predictions
 
     labeler = load_labeler(folder, device="cpu")
-    model = labeler.model
+    model = labeler.runner.model
     # The config's own override parsing: typed and checked like `newsroles train --model.KEY VALUE`.
     checked = load_config(None, {f"model.{key}": value for key, value in changes.items()}).model
     typed = {key: getattr(checked, key) for key in changes}
     model.spec = dataclasses.replace(model.spec, **typed)
-    windows, _ = article_windows(labeler.tokenizer, articles, model.spec)
+    windows, _ = article_windows(labeler.runner.tokenizer, articles, model.spec)
     tokens = sum(len(w.input_ids) for w in windows)
     labeler.predict(articles[:4])  # warm-up
     speed, probs = timed_predict(labeler, articles, repeats)

@@ -53,11 +53,12 @@ from pathlib import Path
 from typing import IO, Any, Iterable, Iterator
 
 from newsroles.inference.html import HTML_SUFFIXES, decode_declared, extract_html, looks_like_html
-from newsroles.inference.parquet import PARQUET_SUFFIXES
+from newsroles.inference.parquet import PARQUET_SUFFIXES, READ_ERRORS, iter_rows
 from newsroles.inference.splitter import article_from_text, sentence_spans, text_sentences
 from newsroles.model.article import OFFSETS_EXTRACTED, OFFSETS_TEXT, Article, Sentence
 from newsroles.model.errors import InputWarning, UserError
 from newsroles.model.textio import Decoder, binary_error
+from newsroles.training.data.readers import iter_articles
 
 __all__ = [
     "InputWarning", "LabelInputs", "iter_label_inputs", "jsonl_range", "parquet_range", "read_story",
@@ -308,8 +309,6 @@ def _table_source(path: Path, where: str, skip_rows: bool) -> Iterator[Article |
     """The articles of a CSV/TSV file (one sentence per row, `article_id` and `text` columns), as
     `newsroles.training.readers` reads them; labels in it are ignored. Under skip_bad a bad row is
     a bad record of its own; a bad header or an unreadable file ends the file."""
-    from newsroles.training.data.readers import iter_articles
-
     pending: list[UserError] = []
     try:
         for article in iter_articles(path, on_bad_row=pending.append if skip_rows else None):
@@ -327,8 +326,6 @@ def _table_source(path: Path, where: str, skip_rows: bool) -> Iterator[Article |
 def _parquet_source(uri: str, start: int = 0, stop: int | None = None) -> Iterator[Article | _Skip]:
     """The articles of rows `start` to `stop` of a Parquet file (see `newsroles.inference.parquet`);
     a null cell counts as an absent field. Errors name the file and the row (1-based)."""
-    from newsroles.inference.parquet import READ_ERRORS, iter_rows
-
     try:
         rows = iter_rows(uri, start, stop)
         for n, row in enumerate(rows, start=start + 1):

@@ -7,10 +7,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+from newsroles.inference.annotation.tasks import TaskWriter, model_version
+from newsroles.inference.inputs import LabelInputs
+from newsroles.inference.predictor import load_labeler
 from newsroles.inference.progress import sentence_bar
+from newsroles.inference.writers import ArticleWriter, render_terminal
 from newsroles.model.errors import UserError
-from newsroles.model.folder import latest_model
-from newsroles.model.registry import resolve_path
 
 
 @dataclass
@@ -61,10 +63,6 @@ def label_inputs(
     the HTML view also takes it as its low-confidence mark (default 0.5).
     `offsets`: the table shows each sentence's start-end (files always hold them).
     """
-    from newsroles.inference.inputs import LabelInputs
-    from newsroles.inference.predictor import load_labeler
-    from newsroles.inference.writers import render_terminal
-
     fmt = fmt or ("table" if output == "-" else None)
     if fmt is None and str(output).lower().endswith(".json"):
         fmt = "label-studio"  # the one .json (not .jsonl) output: a Label Studio task list
@@ -73,8 +71,8 @@ def label_inputs(
     if fmt == "table" and output != "-":
         raise UserError("the table format is for the terminal; write files as jsonl, csv, tsv, parquet or html", output)
     inputs = LabelInputs(paths, stdin=stdin, skip_bad=skip_bad)  # checks paths before the model loads
-    labeler = load_labeler(resolve_path(model, models_dir) if model is not None else latest_model(models_dir), device)
-    labeler.min_confidence = min_confidence  # below it a sentence is left unlabeled (inference/withhold.py)
+    # below min_confidence a sentence is left unlabeled (inference/withhold.py)
+    labeler = load_labeler(model, device, models_dir=models_dir, min_confidence=min_confidence)
     report = LabelReport()
     bar = sentence_bar(progress, "labeling")
     started = time.perf_counter()
@@ -111,13 +109,9 @@ def label_inputs(
 def _writer(labeler, output, fmt, resume, min_confidence):
     """The output file's writer: Label Studio tasks (one JSON array), or any format of ArticleWriter."""
     if fmt == "label-studio":
-        from newsroles.inference.annotation.tasks import TaskWriter, model_version
-
         if resume:
             raise UserError("--resume needs a JSONL output; Label Studio tasks are written in one go", output)
         return TaskWriter(output, model_version(labeler.path, labeler.manifest))
-    from newsroles.inference.writers import ArticleWriter
-
     return ArticleWriter(output, fmt, labels=labeler.labels, resume=resume, min_confidence=min_confidence)
 
 

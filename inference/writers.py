@@ -26,6 +26,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from newsroles.inference.parquet import ParquetArticleFile
+from newsroles.inference.views.pages import DEFAULT_MIN_CONFIDENCE, HtmlStoryWriter
 from newsroles.model.article import Article
 from newsroles.model.errors import UserError
 from newsroles.model.fileio import atomic_file
@@ -301,8 +303,6 @@ class ArticleWriter:
         elif self.format == "jsonl":
             self._fh = self._open_partial()
         elif self.format == "parquet":
-            from newsroles.inference.parquet import ParquetArticleFile
-
             self._ctx = atomic_file(self.path, "wb", encoding=None)
             self._fh = self._ctx.__enter__()
             self._parquet = ParquetArticleFile(self._fh)
@@ -393,8 +393,6 @@ class ArticleWriter:
 
 
 def _html_writer(fh: IO[str], labels: Sequence[str] | None, min_confidence: float | None):
-    from newsroles.inference.views.pages import DEFAULT_MIN_CONFIDENCE, HtmlStoryWriter
-
     threshold = DEFAULT_MIN_CONFIDENCE if min_confidence is None else min_confidence
     return HtmlStoryWriter(fh, labels or [], min_confidence=threshold)
 

@@ -18,6 +18,10 @@ from newsroles.model.windows import Window, assign_owners, build_windows, senten
 BatchRunner = Callable[[list[Window]], "tuple[np.ndarray, np.ndarray | None]"]
 
 
+# Windows per batch when the caller gives none, by device type.
+DEFAULT_BATCH_SIZE = {"cpu": 32, "cuda": 128}
+
+
 def article_windows(
     tokenizer, articles: list[Article], spec, first_shares: list[float] | None = None, tokens=None
 ) -> tuple[list[Window], list[list[tuple[int, int]]]]:

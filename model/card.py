@@ -13,16 +13,20 @@ evaluations are model/card_evaluations.py's.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import warnings
 from pathlib import Path
 
-from newsroles.model.card_evaluations import load_evaluations, read_json
+from newsroles.model.card_evaluations import evaluation_path, load_evaluations, read_json
 from newsroles.model.card_extras import extra_card_fields
 from newsroles.model.card_markdown import render_markdown
-from newsroles.model.errors import UserError
+from newsroles.model.errors import InputWarning, UserError
 from newsroles.model.fileio import atomic_file
-from newsroles.model.folder import read_config, read_manifest
+from newsroles.model.folder import package_version, read_config, read_manifest
+from newsroles.model.labels import load_mapping
 from newsroles.model.registry import version_id
+from newsroles.model.textio import Decoder, binary_error
 
 CARD_MD = "README.md"  # the name a model hub shows and reads the metadata of
 LEGACY_CARD_MD = "MODEL_CARD.md"  # what older folders hold
@@ -56,8 +60,6 @@ def _label_mapping(config: dict, previous: dict | None) -> dict | None:
     if not name:
         return None
     try:
-        from newsroles.model.labels import load_mapping
-
         return load_mapping(name).to_dict()
     except Exception:  # the mapping file may be gone by now: keep what an earlier card recorded
         old = (previous or {}).get("label_mapping")
@@ -241,11 +243,6 @@ def read_card_markdown(folder: str | Path) -> str:
 def read_card_text(path: Path) -> str | None:
     """A card file's text (bytes that are not UTF-8 replaced, with a warning), or None, with a
     warning, when it is not text at all (the caller then generates the card from the folder)."""
-    import warnings
-
-    from newsroles.model.errors import InputWarning
-    from newsroles.model.textio import Decoder, binary_error
-
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -254,6 +251,36 @@ def read_card_text(path: Path) -> str | None:
         warnings.warn(f"{path}: corrupt model card (not text); showing one generated from the folder", InputWarning, stacklevel=2)
         return None
     return Decoder(str(path))(data)
+
+
+def record_evaluation(folder: str | Path, result: dict, refresh_card: bool = True) -> Path:
+    """Save an `evaluate_model` result in the model's `evaluations/` folder, atomically.
+
+    The data fingerprint decides whether it is the same test: evaluating again on the same bytes
+    replaces that record; other data adds one. The model card is regenerated to include it. A
+    packaged copy (`newsroles package`) is never changed: PermissionError, which callers report.
+    """
+    folder = Path(folder)
+    data = result.get("data") or {}
+    sha = data.get("sha256")
+    if not sha:
+        raise ValueError("evaluation result has no data fingerprint (data.sha256)")
+    manifest = read_manifest(folder)
+    if manifest.get("package"):  # an installed copy: pip owns its files (and may have them read-only)
+        raise PermissionError(f"it is the model package {manifest['package'].get('name')}, kept as installed")
+    record = {
+        "recorded": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "model_id": version_id(folder, manifest),
+        "newsroles_version": package_version(),
+        **{k: v for k, v in result.items() if k != "model"},
+    }
+    dest = evaluation_path(folder, sha)
+    with atomic_file(dest) as fh:
+        json.dump(record, fh, indent=2, ensure_ascii=False)
+        fh.write("\n")
+    if refresh_card:
+        write_card(folder)  # the card lists the evaluations: built after them
+    return dest
 
 
 def finish_version(folder: str | Path, extra: dict) -> dict:

@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from newsroles.model.errors import UserError
+from newsroles.model.packages import installed_packages
 
 MANIFEST = "newsroles.json"
 FORMAT_VERSION = 1
@@ -166,9 +167,12 @@ def find_models(models_dir: str | Path = "models") -> list[tuple[Path, dict]]:
 def latest_model(models_dir: str | Path = "models") -> Path:
     models = find_models(models_dir)
     if not models:
-        from newsroles.model.packages import installed_packages
-
-        installed = ", ".join(p.name for p in installed_packages())
-        hint = f"; installed model packages: {installed} (pass --model NAME)" if installed else ""
-        raise UserError(f"no model given and none found; pass --model PATH or train one with `newsroles train`{hint}", models_dir)
+        raise no_models_error(models_dir)
     return models[0][0]
+
+
+def no_models_error(models_dir: str | Path) -> UserError:
+    """What to say when no model was given and `models_dir` holds none."""
+    installed = ", ".join(p.name for p in installed_packages())
+    hint = f"; installed model packages: {installed} (pass --model NAME)" if installed else ""
+    return UserError(f"no model given and none found; pass --model PATH or train one with `newsroles train`{hint}", models_dir)

@@ -6,8 +6,9 @@ import numpy as np
 import torch
 
 from newsroles.model.article import Article
-from newsroles.model.batching import run_windows
+from newsroles.model.batching import DEFAULT_BATCH_SIZE, run_windows
 from newsroles.model.classifier import SentenceRoleModel
+from newsroles.model.device import autocast, resolve_precision
 from newsroles.model.errors import UserError
 from newsroles.model.windows import Window, collate_windows
 
@@ -57,8 +58,6 @@ def article_probabilities(
     `aux_out`, when given (and the model has an auxiliary head), receives per article an
     (n_sentences, n_aux) array of the corpus labels' probabilities, e.g. P(NA) for boilerplate.
     """
-    from newsroles.model.device import autocast, resolve_precision
-
     model.eval()
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     dtype = resolve_precision("auto", device)
@@ -78,3 +77,19 @@ def article_probabilities(
         return probs, aux_probs
 
     return run_windows(tokenizer, articles, model.spec, run_batch, model.head.out_features, batch_size, progress, aux_out)
+
+
+class TorchRunner:
+    """A PyTorch classifier (fp32, or an int8 / bf16 copy: model/runtimes.py) as a runner
+    (model/loading.py): articles in, per-article probabilities out, on its device."""
+
+    int8_kernel = None
+
+    def __init__(self, model: SentenceRoleModel, tokenizer, device: torch.device):
+        self.model = model
+        self.tokenizer = tokenizer
+        self.device = device
+
+    def predict(self, articles: list[Article], batch_size: int | None = None, progress=None, aux_out: list | None = None):
+        size = batch_size or DEFAULT_BATCH_SIZE.get(self.device.type, 32)
+        return article_probabilities(self.model, self.tokenizer, articles, self.device, size, progress, aux_out=aux_out)

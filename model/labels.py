@@ -13,6 +13,7 @@ from pathlib import Path
 import yaml
 
 from newsroles.model.errors import UserError
+from newsroles.model.textio import read_config_text
 
 DEFAULT_MAPPING = "roles"
 
@@ -57,8 +58,6 @@ def load_mapping(name_or_path: str | Path = DEFAULT_MAPPING) -> LabelMapping:
     if path.suffix in (".yaml", ".yml") or path.exists():
         if not path.is_file():
             raise UserError("label mapping file not found", path)
-        from newsroles.model.textio import read_config_text
-
         text, source = read_config_text(path, "label mapping"), str(path)
     else:
         name = str(name_or_path)

@@ -14,11 +14,12 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 
 from newsroles.model.article import Article
-from newsroles.model.batching import run_windows
+from newsroles.model.batching import DEFAULT_BATCH_SIZE, run_windows
 from newsroles.model.errors import UserError
 from newsroles.model.folder import read_config
 from newsroles.model.int8_kernels import use_exact_int8
@@ -352,8 +353,23 @@ def load_onnx_parts(folder: Path, manifest: dict, threads: int | None = None) ->
     return spec, encoder_config, encoder, tokenizer
 
 
-def load_onnx_folder(folder: str | Path, manifest: dict) -> tuple[OnnxArticleModel, FastTokenizer]:
-    """An `onnx` / `onnx-int8` export as (model, tokenizer), without importing torch."""
+class OnnxRunner:
+    """An `onnx` / `onnx-int8` export as a runner (model/loading.py), on the CPU, without torch: the
+    same predictions as the PyTorch model over the same folder, up to float rounding."""
+
+    device = SimpleNamespace(type="cpu")  # always the CPU; said without a torch device
+
+    def __init__(self, model: OnnxArticleModel, tokenizer: FastTokenizer):
+        self.model = model
+        self.tokenizer = tokenizer
+        self.int8_kernel = model.encoder.int8_kernel  # u8s8 or u8u8 for an int8 graph (model/int8_kernels.py)
+
+    def predict(self, articles: list[Article], batch_size: int | None = None, progress=None, aux_out: list | None = None):
+        return self.model.probabilities(self.tokenizer, articles, batch_size or DEFAULT_BATCH_SIZE["cpu"], progress, aux_out)
+
+
+def onnx_runner(folder: str | Path, manifest: dict) -> OnnxRunner:
+    """An `onnx` / `onnx-int8` export's runner, without importing torch."""
     from safetensors import SafetensorError
     from safetensors.numpy import load_file
 
@@ -364,4 +380,4 @@ def load_onnx_folder(folder: str | Path, manifest: dict) -> tuple[OnnxArticleMod
         head = NumpyHead(load_file(str(folder / HEAD_FILE)), spec, int(encoder_config["hidden_size"]), n_labels, n_aux)
     except (SafetensorError, OSError, ValueError) as exc:
         raise UserError(f"corrupt or mismatched head weights ({str(exc).splitlines()[0][:200]})", folder / HEAD_FILE)
-    return OnnxArticleModel(encoder, head, spec, n_labels), tokenizer
+    return OnnxRunner(OnnxArticleModel(encoder, head, spec, n_labels), tokenizer)

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from newsroles.model.errors import UserError
-from newsroles.model.folder import MANIFEST, find_models, read_manifest
+from newsroles.model.folder import MANIFEST, find_models, no_models_error, read_manifest
 from newsroles.model.packages import InstalledModel, find_package, installed_packages
 
 ID_LENGTH = 8
@@ -277,6 +277,16 @@ def _in_models_dir(text: str, versions: list[Version]) -> Version | None:
             ids = ", ".join(f"{v.id} ({v.ref})" for v in matches[:5])
             raise UserError(f"id prefix '{text}' is ambiguous: {ids}; give more characters")
     return None
+
+
+def newest_version(models_dir: str | Path = "models") -> Version:
+    """The newest model in `models_dir` (what `newsroles label` uses without --model), or a
+    UserError saying there is none."""
+    found = find_models(models_dir)
+    if not found:
+        raise no_models_error(models_dir)
+    path, manifest = found[0]
+    return _version(path, manifest, Path(models_dir))
 
 
 def resolve_path(ref: str | Path, models_dir: str | Path = "models") -> Path:

@@ -1,4 +1,5 @@
-"""Loading the optimised CPU copies that `newsroles export` writes (inference/export.py makes them).
+"""The PyTorch runners (model/loading.py picks one): a model folder's fp32 weights, and the
+optimised CPU copies that `newsroles export` writes (inference/export.py makes them).
 
 An exported folder is a complete model folder (manifest, labels, config, tokenizer, metrics) whose
 manifest says how to run it in `"runtime"`:
@@ -20,7 +21,7 @@ Speed and accuracy of each, measured: BENCHMARKS.md (benchmarks/labeling_speed.p
 Only the encoder changes: the per-sentence head (pooling, position features, BiGRU, classifier)
 stays in fp32 and is stored as `head.safetensors` for the ONNX runtimes. Labeling with an ONNX
 runtime goes through model/onnx_runtime.py, which imports neither torch nor transformers (the head
-in numpy); this module wraps the same encoder as a PyTorch model for what needs one. Exported
+in numpy); `onnx_torch_runner` here wraps the same encoder as a PyTorch model for what needs one. Exported
 folders run on the CPU; on a GPU, use the folder they were exported from.
 """
 
@@ -34,10 +35,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from newsroles.model.errors import UserError
-from newsroles.model.folder import MANIFEST
-
-from newsroles.model.onnx_runtime import HEAD_FILE, RUNTIMES, OrtEncoder, load_onnx_parts, runtime_of
+from newsroles.model.classifier import SentenceRoleModel
+from newsroles.model.device import native_bf16, resolve_device
+from newsroles.model.errors import InputWarning, UserError
+from newsroles.model.forward import TorchRunner
+from newsroles.model.onnx_runtime import HEAD_FILE, OrtEncoder, load_onnx_parts
+from newsroles.model.saved import load_transformer
 
 
 class OnnxEncoder(nn.Module):
@@ -125,46 +128,41 @@ def single_threaded_head(model: nn.Module) -> nn.Module:
     return model
 
 
-def load_exported(folder: str | Path, manifest: dict, device: torch.device):
-    """Rebuild an exported folder's classifier on the CPU: (model, tokenizer, manifest)."""
-    from newsroles.model.classifier import SentenceRoleModel
-    from newsroles.model.saved import load_transformer
+CPU = torch.device("cpu")
 
-    folder = Path(folder)
-    runtime = runtime_of(manifest)
-    if runtime not in RUNTIMES:
-        raise UserError(
-            f"unknown runtime {runtime!r} in the manifest; this newsroles knows fp32, {', '.join(RUNTIMES)} "
-            "(export the model again with this version)",
-            folder / MANIFEST,
+
+def fp32_runner(folder: Path, manifest: dict, device: str = "auto") -> TorchRunner:
+    """A model folder's fp32 weights on `device` ("auto": a GPU when there is one)."""
+    where = resolve_device(device)
+    model, tokenizer, _ = load_transformer(folder, where, manifest)
+    if where.type == "cpu":
+        single_threaded_head(model)  # its small GRU steps stall on two threads (see single_threaded_head)
+    return TorchRunner(model, tokenizer, where)
+
+
+def int8_runner(folder: Path, manifest: dict) -> TorchRunner:
+    """The `int8` runtime: the fp32 weights, the encoder's Linear layers quantised as they load."""
+    model, tokenizer, _ = load_transformer(folder, CPU, manifest)
+    return TorchRunner(single_threaded_head(quantize_encoder(model)), tokenizer, CPU)
+
+
+def bf16_runner(folder: Path, manifest: dict) -> TorchRunner:
+    """The `bf16` runtime: the fp32 weights run under bf16 autocast (slower than fp32 on a CPU
+    without native bf16: loading says so)."""
+    if not native_bf16(CPU):
+        warnings.warn(
+            f"{folder}: this CPU does not compute bf16 natively, so the bf16 copy runs slower than fp32 here; "
+            "use the original folder or an onnx export",
+            InputWarning,
+            stacklevel=2,
         )
-    if device.type != "cpu":
-        source = (manifest.get("exported_from") or {}).get("path") or "the folder it was exported from"
-        raise UserError(
-            f"this is an optimised CPU copy of a model (runtime {runtime}); use --device cpu, "
-            f"or give the original model folder on a GPU ({source})",
-            folder,
-        )
-    if runtime == "int8":
-        model, tokenizer, _ = load_transformer(folder, device, runtime="fp32")
-        quantize_encoder(model)
-        return model, tokenizer, manifest
-    if runtime == "bf16":  # the fp32 weights, run under bf16 autocast
-        from newsroles.model.device import native_bf16
+    model, tokenizer, _ = load_transformer(folder, CPU, manifest)
+    return TorchRunner(Bf16RoleModel(single_threaded_head(model)).eval(), tokenizer, CPU)
 
-        if not native_bf16(device):
-            import warnings
 
-            from newsroles.model.errors import InputWarning
-
-            warnings.warn(
-                f"{folder}: this CPU does not compute bf16 natively, so the bf16 copy runs slower than fp32 here; "
-                "use the original folder or an onnx export",
-                InputWarning,
-                stacklevel=2,
-            )
-        model, tokenizer, _ = load_transformer(folder, device, runtime="fp32")
-        return Bf16RoleModel(single_threaded_head(model)).eval(), tokenizer, manifest
+def onnx_torch_runner(folder: Path, manifest: dict) -> TorchRunner:
+    """An `onnx` / `onnx-int8` export's encoder under the PyTorch head, for what needs a torch model
+    (labeling uses the torch-free OnnxRunner, model/onnx_runtime.py)."""
     from safetensors import SafetensorError
     from safetensors.torch import load_model
 
@@ -175,7 +173,7 @@ def load_exported(folder: str | Path, manifest: dict, device: torch.device):
         load_model(model, str(folder / HEAD_FILE), strict=True, device="cpu")
     except (SafetensorError, RuntimeError, OSError, ValueError) as exc:
         raise UserError(f"corrupt or mismatched head weights ({str(exc).splitlines()[0][:200]})", folder / HEAD_FILE)
-    return OnnxRoleModel(model).eval(), tokenizer, manifest
+    return TorchRunner(OnnxRoleModel(model).eval(), tokenizer, CPU)
 
 
 def quantize_encoder(model: nn.Module) -> nn.Module:

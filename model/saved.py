@@ -41,20 +41,16 @@ def save_transformer(
 
 
 def load_transformer(
-    folder: str | Path, device: torch.device, runtime: str | None = None
+    folder: str | Path, device: torch.device, manifest: dict | None = None
 ) -> tuple[SentenceRoleModel, object, dict]:
-    """Rebuild the classifier from a model folder, offline: nothing is fetched from a hub.
+    """Rebuild the fp32 classifier from a model folder, offline: nothing is fetched from a hub.
 
-    An optimised copy written by `newsroles export` loads as its manifest's `runtime` says
-    (model/runtimes.py); `runtime="fp32"` ignores that and reads the fp32 weights.
+    `manifest`: the folder's, when the caller has read it already (model/loading.py), else read
+    here. The int8 and bf16 copies keep these weights and wrap them (model/runtimes.py); which
+    runner a folder gets is model/loading.py's.
     """
     folder = Path(folder)
-    manifest = read_manifest(folder)
-    if (runtime or manifest.get("runtime") or "fp32") != "fp32":
-        from newsroles.model.runtimes import load_exported
-
-        return load_exported(folder, manifest, device)
-
+    manifest = manifest if manifest is not None else read_manifest(folder)
     from safetensors import SafetensorError
     from safetensors.torch import load_model
     from transformers import AutoConfig, AutoModel, AutoTokenizer

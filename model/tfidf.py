@@ -10,14 +10,12 @@ refused with a message to retrain, never unpickled.
 from __future__ import annotations
 
 import json
+from importlib import metadata
 from pathlib import Path
-from typing import Any, Sequence
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
-import sklearn
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import Pipeline
 from safetensors import SafetensorError
 from safetensors.numpy import load_file, save_file
 
@@ -25,6 +23,9 @@ from newsroles.model.article import Article
 from newsroles.model.errors import UserError
 from newsroles.model.folder import PICKLED_BASELINE, PICKLED_BASELINE_MESSAGE, check_labels_file
 from newsroles.model.spec import packaged_default_config
+
+if TYPE_CHECKING:
+    from sklearn.pipeline import Pipeline
 
 WEIGHTS_FILE = "baseline.safetensors"
 SETTINGS_FILE = "baseline.json"
@@ -52,6 +53,11 @@ def build_pipeline(
     seed: int = PIPELINE_DEFAULTS["seed"],
 ) -> Pipeline:
     """Unfitted pipeline: word 1..ngram_max-grams, sublinear tf, min_df, then logistic regression."""
+    # scikit-learn is slow to import: here, so that loading any other kind of model never pays for it
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+
     return Pipeline(
         [
             ("tfidf", TfidfVectorizer(ngram_range=(1, ngram_max), sublinear_tf=True, min_df=min_df)),
@@ -137,7 +143,7 @@ class TfidfModel:
             "params": self.params,
             "classes": [str(c) for c in clf.classes_],
             "vocabulary": vocabulary,  # term of each column, in column order
-            "sklearn_version": sklearn.__version__,
+            "sklearn_version": metadata.version("scikit-learn"),
         }
         arrays = {"idf": vectorizer.idf_, "coef": clf.coef_, "intercept": clf.intercept_}
         save_file({k: np.ascontiguousarray(v, dtype=np.float64) for k, v in arrays.items()}, str(folder / WEIGHTS_FILE))
@@ -166,6 +172,27 @@ class TfidfModel:
             raise UserError("corrupt weights (not a newsroles TF-IDF baseline)", weights)
         check_labels_file(folder, settings["labels"], WEIGHTS_FILE)
         return cls(settings["labels"], pipeline, **settings["params"])
+
+
+class TfidfRunner:
+    """A TF-IDF baseline folder as a runner (model/loading.py): sentence by sentence, on the CPU,
+    without an auxiliary head (`aux_out` stays empty)."""
+
+    device = SimpleNamespace(type="cpu")
+    int8_kernel = None
+
+    def __init__(self, model: TfidfModel):
+        self.model = model
+
+    @classmethod
+    def load(cls, folder: str | Path) -> "TfidfRunner":
+        return cls(TfidfModel.load(folder))
+
+    def predict(self, articles: list[Article], batch_size: int | None = None, progress=None, aux_out: list | None = None):
+        probs = self.model.predict_proba(articles)
+        if progress is not None:
+            progress(sum(len(a.sentences) for a in articles))
+        return probs
 
 
 def _rebuild_pipeline(settings: Any, arrays: dict[str, np.ndarray]) -> Pipeline | None:

@@ -181,7 +181,7 @@ def test_labeling_encodes_a_long_article_in_chunks_with_the_same_result(article_
     labeler = load_labeler(article_context_model, device="cpu")
     whole = labeler.predict(articles, batch_size=64)
     calls = []
-    encoder = labeler.model.encoder
+    encoder = labeler.runner.model.encoder
     monkeypatch.setattr(classifier, "ENCODE_CHUNK", 2)
     monkeypatch.setattr(encoder, "forward", lambda *a, _f=encoder.forward, **k: calls.append(len(k["input_ids"])) or _f(*a, **k))
     chunked = labeler.predict(articles, batch_size=64)

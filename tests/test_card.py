@@ -10,7 +10,8 @@ import yaml
 from typer.testing import CliRunner
 
 from newsroles.model.card import CARD_JSON, CARD_MD, build_card, write_card
-from newsroles.model.card_evaluations import evaluation_path, load_evaluations, record_evaluation
+from newsroles.model.card import record_evaluation
+from newsroles.model.card_evaluations import evaluation_path, load_evaluations
 from newsroles.model.card_markdown import render_markdown
 from newsroles.model.folder import write_common_files
 from newsroles.training.evaluation.metrics import compute_metrics

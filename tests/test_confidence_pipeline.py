@@ -13,7 +13,7 @@ import torch
 from typer.testing import CliRunner
 
 from newsroles.inference.cli import app
-from newsroles.inference.predictor import load_labeler
+from newsroles.inference.predictor import Labeler, load_labeler
 from newsroles.model.article import Article, Sentence
 from newsroles.training.config import load_config
 from newsroles.training.run import train_from_config
@@ -40,7 +40,7 @@ def test_training_fits_a_temperature_stores_it_in_the_weights_and_reports_ece(mo
     assert calibration["ece_after"] <= calibration["ece_before"] + 1e-6
     assert calibration["n"] == metrics["dev"]["n"]
     labeler = load_labeler(model, "cpu")
-    assert float(labeler.model.temperature) == pytest.approx(calibration["temperature"], rel=1e-5)
+    assert float(labeler.runner.model.temperature) == pytest.approx(calibration["temperature"], rel=1e-5)
     card = (model / "README.md").read_text()
     assert "## Calibration" in card and f"{calibration['temperature']:.3f}" in card
 
@@ -73,13 +73,12 @@ def test_labeling_withholds_boilerplate_and_low_confidence_keeping_scores(model)
     yonhap = article.sentences[1]
     assert yonhap.label is None and yonhap.reason == "boilerplate" and set(yonhap.scores) == set(labeler.labels)
     confidences = sorted(s.confidence for s in article.sentences if s.reason is None)
-    labeler.min_confidence = float(np.nextafter(confidences[-1], 2.0))  # above every confidence
-    labeler.label([article])
+    above_all = Labeler(labeler.loaded, min_confidence=float(np.nextafter(confidences[-1], 2.0)))
+    above_all.label([article])
     assert all(s.label is None for s in article.sentences)
     assert [s.reason for s in article.sentences] == ["low confidence", "boilerplate", "low confidence"]
     assert all(s.scores for s in article.sentences)
-    labeler.min_confidence = 0.0
-    labeler.label([article])
+    Labeler(labeler.loaded, min_confidence=0.0).label([article])
     assert [s.reason for s in article.sentences] == [None, "boilerplate", None]
 
 
@@ -180,7 +179,7 @@ def test_fine_tuning_a_calibrated_model_starts_again_at_temperature_one(model, d
     from newsroles.training.run import build_model
 
     train, dev = data
-    assert float(load_labeler(model, "cpu").model.temperature) != 1.0
+    assert float(load_labeler(model, "cpu").runner.model.temperature) != 1.0
     config = load_config("configs/tiny.yaml", {"model.base": str(model), "data.train": str(train), "data.dev": str(dev)})
     parent, _, _ = build_model(config, ["stance", "quote", "background", "fact"], [])
     assert float(parent.temperature) == 1.0

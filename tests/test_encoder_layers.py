@@ -29,7 +29,7 @@ def test_a_model_on_the_first_layer_learns_saves_and_reloads_short(tiny_base_mod
     assert yaml.safe_load((folder / "config.yaml").read_text())["model"]["encoder_layers"] == 1
     assert "(its first 1 layers: model.encoder_layers)" in (folder / "README.md").read_text()
     labeler = load_labeler(folder, device="cpu")
-    assert len(labeler.model.encoder.encoder.layer) == 1
+    assert len(labeler.runner.model.encoder.encoder.layer) == 1
     probs = labeler.predict(synthetic_articles(3, seed=3))
     assert all(p.shape[1] == 4 for p in probs)
 

@@ -13,7 +13,10 @@ import numpy as np
 import pytest
 import torch
 
-from newsroles.inference.predictor import OnnxLabeler, TransformerLabeler, load_labeler
+from newsroles.inference.predictor import Labeler, load_labeler
+from newsroles.model.loading import Loaded
+from newsroles.model.onnx_runtime import OnnxRunner
+from newsroles.model.runtimes import onnx_torch_runner
 from newsroles.model.classifier import SentenceRoleModel
 from newsroles.model.errors import UserError
 from newsroles.model.onnx_runtime import FastTokenizer, NumpyHead
@@ -91,8 +94,9 @@ def test_torch_free_path_labels_as_the_torch_path_over_the_same_graph(onnx_copie
     folder = onnx_copies[runtime]
     articles = synthetic_articles(6, seed=11)
     fast = load_labeler(folder)
-    assert isinstance(fast, OnnxLabeler)
-    reference = TransformerLabeler(folder, fast.manifest, "cpu")  # the same ONNX encoder, the PyTorch head
+    assert isinstance(fast.runner, OnnxRunner)
+    torch_head = onnx_torch_runner(folder, fast.manifest)  # the same ONNX encoder, the PyTorch head
+    reference = Labeler(Loaded(fast.version, torch_head))
     got, got_na = fast.predict_with_na(articles, batch_size=4)
     want, want_na = reference.predict_with_na(articles, batch_size=4)
     assert got_na is not None, "P(NA) of the auxiliary head is there without torch"

@@ -105,7 +105,7 @@ def test_packaging_again_is_refused_without_force_and_bad_names_are_refused(pack
 
 
 def test_installed_package_is_found_by_name_after_folders_ids_and_names(packaged, tmp_path, monkeypatch):
-    from newsroles.model.card_evaluations import record_evaluation
+    from newsroles.model.card import record_evaluation
     from newsroles.model.registry import list_packages, resolve
 
     wheel, _, models = packaged

@@ -303,18 +303,26 @@ def test_a_huge_article_is_tokenized_in_slices():
 
 
 def test_label_stream_chunks_are_bounded_in_sentences():
+    from pathlib import Path
+    from types import SimpleNamespace
+
     from newsroles.inference.predictor import Labeler
+    from newsroles.model.loading import Loaded
+    from newsroles.model.registry import Version
 
     chunks: list[tuple[int, int]] = []
 
-    class Counting(Labeler):
-        def predict(self, articles, batch_size=None, progress=None):
+    class Counting:  # a runner (model/loading.py) that counts what each call is given
+        device, int8_kernel = SimpleNamespace(type="cpu"), None
+
+        def predict(self, articles, batch_size=None, progress=None, aux_out=None):
             chunks.append((len(articles), sum(len(a.sentences) for a in articles)))
             return [np.full((len(a.sentences), 4), 0.25) for a in articles]
 
     sizes = [3] * 100 + [10_000] + [1_500] * 6 + [3] * 10
     stream = (Article(f"a{i}", [Sentence("x.")] * n) for i, n in enumerate(sizes))
-    labeler = Counting(path=None, manifest={"labels": ROLES})
+    version = Version(Path("counting"), {"labels": ROLES}, "c0ffee00", "counting", "counting")
+    labeler = Labeler(Loaded(version, Counting()))
     done = [a.id for a in labeler.label_stream(stream)]
     assert done == [f"a{i}" for i in range(len(sizes))]
     assert all(n_articles <= 64 for n_articles, _ in chunks)

@@ -139,8 +139,7 @@ def test_min_confidence_withholds_as_the_local_path_does(archive, tiny_article_m
     out = tmp_path / "out"
     label_archive([str(archive)], tiny_article_model, out, shard_size=4 * SHARD, workers=1, min_confidence=0.9)
     got = [r for shard in shard_records(out) for r in shard]
-    labeler = load_labeler(tiny_article_model, "cpu")
-    labeler.min_confidence = 0.9
+    labeler = load_labeler(tiny_article_model, "cpu", min_confidence=0.9)
     expected = [a.to_dict() for a in labeler.label(list(LabelInputs([str(archive)])))]
     assert_same_records(got, expected)
     low = [s for r in got for s in r["sentences"] if s["confidence"] < 0.9]

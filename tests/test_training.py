@@ -82,7 +82,7 @@ def test_headline_features_learn_reload_and_do_without_a_headline(tiny_base_mode
     folder = train_from_config(config, output=tmp_path / "headline", progress=False)
     assert json.loads((folder / "metrics.json").read_text())["dev"]["macro_f1"] > 0.9
     labeler = load_labeler(folder, device="cpu")
-    assert labeler.model.use_headline
+    assert labeler.runner.model.use_headline
     articles = synthetic_articles(6, seed=3)
     articles[0].title = None  # the headline path is then all zeros, not NaN
     one, many = labeler.predict(articles, batch_size=1), labeler.predict(articles, batch_size=64)
@@ -90,11 +90,11 @@ def test_headline_features_learn_reload_and_do_without_a_headline(tiny_base_mode
         assert np.isfinite(a).all()
         np.testing.assert_allclose(a, b, atol=1e-5)
     # The head reads the headline vector itself: blanking only that input changes the logits.
-    windows, _ = article_windows(labeler.tokenizer, articles[1:], labeler.model.spec)
-    batch = collate_windows(windows, labeler.tokenizer.pad_token_id)
+    windows, _ = article_windows(labeler.runner.tokenizer, articles[1:], labeler.runner.model.spec)
+    batch = collate_windows(windows, labeler.runner.tokenizer.pad_token_id)
     with torch.inference_mode():
-        logits, _ = labeler.model(batch)
-        blank, _ = labeler.model({**batch, "title_pool": torch.zeros_like(batch["title_pool"])})
+        logits, _ = labeler.runner.model(batch)
+        blank, _ = labeler.runner.model({**batch, "title_pool": torch.zeros_like(batch["title_pool"])})
     assert not torch.allclose(logits, blank, atol=1e-4)
 
 
@@ -142,7 +142,7 @@ def test_tuned_bias_travels_with_the_model_folder(article_model):
     assert set(metrics["label_bias"]) == {"stance", "quote", "background", "fact"}
     assert metrics["dev"]["macro_f1"] >= metrics["dev_before_bias"]["macro_f1"]
     labeler = load_labeler(article_model, device="cpu")
-    saved = labeler.model.label_bias.tolist()
+    saved = labeler.runner.model.label_bias.tolist()
     assert saved == pytest.approx([metrics["label_bias"][k] for k in labeler.labels], abs=1e-3)
 
 

@@ -79,8 +79,7 @@ class ShardLabeler:
             import torch
 
             torch.set_num_threads(max(1, threads))
-        self.labeler = load_labeler(model, device)
-        self.labeler.min_confidence = min_confidence  # as `newsroles label --min-confidence` (inference/withhold.py)
+        self.labeler = load_labeler(model, device, min_confidence=min_confidence)  # as `newsroles label` (inference/withhold.py)
         self.out, self.fmt, self.batch_size, self.skip_bad = Path(out), fmt, batch_size, skip_bad
         self.die_once = die_once
 

@@ -102,7 +102,7 @@ def run_compare(
 
 def record_evaluations(result: dict, console) -> None:
     """Record each model's evaluation in its folder; a folder that cannot be written is only a warning."""
-    from newsroles.model.card_evaluations import record_evaluation
+    from newsroles.model.card import record_evaluation
 
     for row in result["models"]:
         try:

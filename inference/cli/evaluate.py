@@ -40,7 +40,7 @@ def evaluate(
     from rich.console import Console
 
     from newsroles.inference.reliability_plot import check_plot_path, write_reliability_plot
-    from newsroles.model.card_evaluations import record_evaluation
+    from newsroles.model.card import record_evaluation
     from newsroles.model.fileio import atomic_file
     from newsroles.model.registry import resolve_path
     from newsroles.inference.evaluate import evaluate_model

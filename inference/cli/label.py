@@ -10,6 +10,7 @@ from newsroles.inference.cli._app import app, is_tty, user_errors
 from newsroles.inference.cli.grammar import (
     DEVICE_HELP, LABEL_INPUTS_HELP, MODEL_HELP_SHORT, MODELS_DIR_HELP, Device, Engine, LabelFormat, old_models_dir_flag, value,
 )
+from newsroles.model.errors import UserError
 
 
 @app.command("label")
@@ -52,12 +53,10 @@ def label(
     models_dir = old_models_dir_flag(old_models_dir, models_dir)
     fmt, device = value(fmt), value(device)
     if engine == Engine.ray:
-        from newsroles.model.folder import latest_model
-        from newsroles.model.registry import resolve_path
-
-        folder = resolve_path(model, models_dir) if model else latest_model(models_dir)
-        return _label_on_ray(inputs, folder, output, fmt, device, batch_size, skip_bad, quiet,
+        return _label_on_ray(inputs, model, models_dir, output, fmt, device, batch_size, skip_bad, quiet,
                              ray_address, ray_workers, ray_cpus, ray_gpus, shard_size, min_confidence)
+    # Imported when the command runs: numpy, pydantic and rich would add about 0.4 s to every TAB
+    # and --help (benchmarks/cli_completion.py).
     from newsroles.inference.label import label_inputs
 
     report = label_inputs(
@@ -88,15 +87,16 @@ def label(
         typer.echo(f"skipped: {message}", err=True)
 
 
-def _label_on_ray(inputs, model, output, fmt, device, batch_size, skip_bad, quiet, address, workers, cpus, gpus, shard_size,
+def _label_on_ray(inputs, model, models_dir, output, fmt, device, batch_size, skip_bad, quiet, address, workers, cpus, gpus, shard_size,
                   min_confidence):
-    from newsroles.inference.archive.ray_labeling import label_archive
-    from newsroles.model.errors import UserError
+    from newsroles.inference.archive.ray_labeling import label_archive  # as label_inputs above
+    from newsroles.model.registry import newest_version, resolve  # as label_inputs above (PyYAML)
 
     if output == "-":
         raise UserError("--engine ray writes shards to a folder: give --output FOLDER")
+    folder = (resolve(model, models_dir) if model else newest_version(models_dir)).path  # the workers load it by its folder
     report = label_archive(
-        inputs, model, output, fmt=fmt or "jsonl", shard_size=shard_size, workers=workers, cpus_per_worker=cpus,
+        inputs, folder, output, fmt=fmt or "jsonl", shard_size=shard_size, workers=workers, cpus_per_worker=cpus,
         gpus_per_worker=gpus, address=address, device=device, batch_size=batch_size, skip_bad=skip_bad,
         progress=not quiet and is_tty(), min_confidence=min_confidence,
     )

@@ -10,19 +10,18 @@ from newsroles.inference.cli._app import app, user_errors
 from newsroles.inference.cli.grammar import (
     DEVICE_HELP, MODEL_HELP_SHORT, MODELS_DIR_HELP, Device, deprecated, old_models_dir_flag, value,
 )
+from newsroles.model.errors import UserError
 
 SERVE_EXTRA = "`newsroles serve` needs FastAPI and uvicorn: pip install newsroles[serve]"
 
 
 def serve_modules():
     """Import the service stack, or say in one line how to install it."""
-    from newsroles.model.errors import UserError
-
     try:
         import fastapi  # noqa: F401
         import uvicorn
 
-        from newsroles.inference.service.app import ServiceSettings, create_app
+        from newsroles.inference.service.app import ServiceSettings, create_app  # FastAPI: the optional `serve` extra
     except ImportError:
         raise UserError(SERVE_EXTRA) from None
     return uvicorn, ServiceSettings, create_app
@@ -31,8 +30,6 @@ def serve_modules():
 def check_address(host: str, port: int) -> None:
     """Say in one line, before the model loads, that the address cannot be listened on."""
     import socket
-
-    from newsroles.model.errors import UserError
 
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
@@ -77,11 +74,9 @@ def serve(
     models_dir = old_models_dir_flag(old_models_dir, models_dir)
     uvicorn, ServiceSettings, create_app = serve_modules()
     check_address(host, port)
-    from newsroles.inference.predictor import load_labeler
-    from newsroles.model.folder import latest_model
-    from newsroles.model.registry import resolve_path
+    from newsroles.inference.predictor import load_labeler  # when the command runs, as `label` does (cli/label.py)
 
-    labeler = load_labeler(resolve_path(model, models_dir) if model else latest_model(models_dir), value(device))
+    labeler = load_labeler(model or None, value(device), models_dir=models_dir)
     settings = ServiceSettings(
         max_body_bytes=int(max_body_mb * 1024 * 1024), max_articles=max_articles, timeout_s=timeout, api_key=api_key or None
     )
