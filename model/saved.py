@@ -51,6 +51,9 @@ def load_transformer(
     """
     folder = Path(folder)
     manifest = manifest if manifest is not None else read_manifest(folder)
+    if str(manifest.get("runtime", "")).startswith("onnx"):  # its encoder is a graph: nothing to train or rebuild
+        raise UserError(f"an ONNX copy (runtime {manifest['runtime']}) has no PyTorch weights; "
+                        "use the folder it was exported from", folder)
     from safetensors import SafetensorError
     from safetensors.torch import load_model
     from transformers import AutoConfig, AutoModel, AutoTokenizer

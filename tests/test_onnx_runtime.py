@@ -170,3 +170,22 @@ def test_int8_encoder_reads_each_call_alone_so_batch_neighbours_change_nothing(o
         alone = encoder(ids[i : i + 1, :n], mask[i : i + 1, :n])
         assert np.array_equal(batch[i, :n], alone[0])
         assert not batch[i, n:].any()  # padded positions are zeros
+
+
+def test_an_onnx_copy_cannot_be_rebuilt_as_a_torch_model(tiny_article_model, tmp_path):
+    """Fine-tuning from (or a torch runtime on) an ONNX copy says what to use instead, not 'corrupt weights'."""
+    import json
+    import shutil
+
+    import torch
+
+    from newsroles.model.errors import UserError
+    from newsroles.model.folder import MANIFEST
+    from newsroles.model.saved import load_transformer
+
+    copy = tmp_path / "copy"
+    shutil.copytree(tiny_article_model, copy)
+    manifest = json.loads((copy / MANIFEST).read_text())
+    (copy / MANIFEST).write_text(json.dumps({**manifest, "runtime": "onnx-int8"}))
+    with pytest.raises(UserError, match="ONNX copy .*runtime onnx-int8.* use the folder it was exported from"):
+        load_transformer(copy, torch.device("cpu"))
