@@ -10,9 +10,15 @@ import base64
 import io
 
 import numpy as np
-from matplotlib.figure import Figure
 
 from newsroles.training.evaluation.compare import model_label
+
+
+def _figure(width: float, height: float):
+    """A bare matplotlib Figure; matplotlib is imported here, when a report is drawn, not with the module."""
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(width, height))
 
 
 def _png(fig) -> str:
@@ -32,7 +38,7 @@ def confusion_figure(result: dict, comparison: dict | None = None) -> str:
     n = len(panels) + (diff is not None)
     k = len(labels)
     size = 1.0 + 0.75 * k
-    fig = Figure(figsize=(size * n + 0.5, size + 0.6))
+    fig = _figure(size * n + 0.5, size + 0.6)
     axes = fig.subplots(1, n, squeeze=False)[0]
     for ax, (title, cm) in zip(axes, panels):
         rows = cm.sum(axis=1, keepdims=True)
@@ -71,7 +77,7 @@ def bootstrap_figure(comparison: dict) -> str | None:
     deltas = bs.get("deltas")
     if deltas is None or len(deltas) == 0:
         return None
-    fig = Figure(figsize=(6.2, 2.4))
+    fig = _figure(6.2, 2.4)
     ax = fig.subplots()
     ax.hist(deltas, bins=40, color="#9ab8d8", edgecolor="white")
     ax.axvline(0, color="black", linewidth=1)
@@ -89,7 +95,7 @@ def bootstrap_figure(comparison: dict) -> str | None:
 def f1_figure(result: dict) -> str:
     labels = result["labels"] + ["macro"]
     models = result["models"]
-    fig = Figure(figsize=(6.2, 2.6))
+    fig = _figure(6.2, 2.6)
     ax = fig.subplots()
     width = 0.8 / len(models)
     x = np.arange(len(labels))

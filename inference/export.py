@@ -20,8 +20,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-import torch
-
 from newsroles.inference.export_checks import check_models, retune_bias
 from newsroles.inference.onnx_export import export_encoder_onnx
 from newsroles.inference.predictor import load_labeler
@@ -101,6 +99,8 @@ def export_model(
     int8 or bf16 arithmetic moves the logits a little, and the original's biases were tuned to its
     own (training/calibrate.py).
     """
+    import torch
+
     say = say or (lambda message: None)
     started = time.perf_counter()
     source = Path(source)

@@ -9,8 +9,6 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import torch
-
 from newsroles.model.errors import UserError
 from newsroles.model.probe import agreement
 from newsroles.training.evaluation.metrics import compute_metrics, gold_and_predictions
@@ -38,6 +36,7 @@ def check_models(reference, exported, articles) -> dict:
 
 def retune_bias(labeler, articles, weights: Path) -> dict:
     """Tune `labeler`'s per-label logit biases on labeled `articles` and write them into `weights`."""
+    import torch
     from safetensors.torch import load_file, save_file
 
     tensors = load_file(str(weights))

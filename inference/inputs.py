@@ -17,7 +17,7 @@ A path may be
   date goes to `Article.meta["date"]`), with an `InputWarning` saying so; a page with no main text
   is an error saying why; an .html file that is not UTF-8 is read in the encoding it declares;
 - a `.csv` / `.tsv` file: one sentence per row, columns `article_id` and `text` (as
-  `newsroles.training.readers` reads them; a `label` column is ignored);
+  `newsroles.training.data.readers` reads them; a `label` column is ignored);
 - a `.parquet` file: one article per row, the JSONL record's fields as columns (`id` and `text`,
   or `id` and `sentences`; see `newsroles.inference.parquet`);
 - a directory: every `*.txt`, `*.text`, `*.md`, `*.jsonl`, `*.html`, `*.htm`, `*.parquet` inside, recursively,
@@ -307,7 +307,7 @@ def _decode_text(data: bytes, where: str) -> str:
 
 def _table_source(path: Path, where: str, skip_rows: bool) -> Iterator[Article | _Skip]:
     """The articles of a CSV/TSV file (one sentence per row, `article_id` and `text` columns), as
-    `newsroles.training.readers` reads them; labels in it are ignored. Under skip_bad a bad row is
+    `newsroles.training.data.readers` reads them; labels in it are ignored. Under skip_bad a bad row is
     a bad record of its own; a bad header or an unreadable file ends the file."""
     pending: list[UserError] = []
     try:

@@ -6,26 +6,30 @@ measurement over six trained models (BENCHMARKS.md, "Int8 per token").
 
 from __future__ import annotations
 
+import logging
 import shutil
 import warnings
 from pathlib import Path
 
-import torch
-from torch import nn
-
 OPSET = 17
 
 
-class _EncoderGraph(nn.Module):
-    def __init__(self, encoder: nn.Module):
-        super().__init__()
-        self.encoder = encoder
+def _encoder_graph(encoder):
+    """The module torch.onnx traces: (input_ids, attention_mask) -> last_hidden_state."""
+    from torch import nn
 
-    def forward(self, input_ids, attention_mask):
-        return self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+    class EncoderGraph(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.encoder = encoder
+
+        def forward(self, input_ids, attention_mask):
+            return self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+
+    return EncoderGraph()
 
 
-def _eager_copy(encoder: nn.Module) -> nn.Module:
+def _eager_copy(encoder):
     """The same encoder with plain (eager) attention: the form ONNX Runtime's optimiser fuses."""
     from transformers import AutoModel
 
@@ -34,12 +38,14 @@ def _eager_copy(encoder: nn.Module) -> nn.Module:
     return copy.eval()
 
 
-def export_encoder_onnx(encoder: nn.Module, path: Path, quantize: bool, workdir: Path) -> dict:
-    """Write the encoder as a fused (and optionally int8) ONNX graph at `path`; returns details."""
+def export_encoder_onnx(encoder, path: Path, quantize: bool, workdir: Path) -> dict:
+    """Write the encoder (a transformers model) as a fused (and optionally int8) ONNX graph at
+    `path`; returns details."""
+    import torch
     from onnxruntime.transformers.optimizer import optimize_model
 
     config = encoder.config
-    graph = _EncoderGraph(_eager_copy(encoder))
+    graph = _encoder_graph(_eager_copy(encoder))
     vocab = int(getattr(config, "vocab_size", 100) or 100)
     ids = torch.randint(min(5, vocab - 1), vocab, (2, 24))
     mask = torch.ones_like(ids)
@@ -69,8 +75,7 @@ def export_encoder_onnx(encoder: nn.Module, path: Path, quantize: bool, workdir:
     fused.save_model_to_file(str(optimised))
     details = {"opset": OPSET, "fusions": fusions}
     if quantize:
-        import logging
-
+        # optional: onnx export; int8_graph.py imports onnx (seconds) at its top, not needed by the other runtimes or the CLI's start
         from newsroles.inference.int8_graph import write_int8_encoder
 
         root = logging.getLogger()

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from newsroles.model.errors import UserError
+from newsroles.model.fileio import atomic_file
 
 FORMATS = ("png", "svg", "pdf")
 
@@ -28,8 +29,6 @@ def write_reliability_plot(results: list[dict], path: str | Path, names: list[st
 
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
-
-    from newsroles.model.fileio import atomic_file
 
     path = check_plot_path(path)
     fig = Figure(figsize=(5.0, 5.0))

@@ -1,7 +1,7 @@
 """Output formats for labeled articles: JSONL, CSV/TSV, and a readable terminal view.
 
 * JSONL: one article per line, the input format plus each sentence's `confidence` and `scores`
-  (so an output file reads back with `newsroles.training.readers.read_articles`).
+  (so an output file reads back with `newsroles.training.data.readers.read_articles`).
 * CSV/TSV: one row per sentence: article_id, sentence_index (0-based), text, label, confidence,
   then one `score_<label>` column per label, then `start`, `end` and `offsets_into` (what the
   offsets index: newsroles.inference.inputs; empty for a sentence without offsets).

@@ -357,12 +357,19 @@ def test_device_mps_is_refused_in_one_line_where_there_is_none(workspace):
     assert result.output.strip() == "error: --device mps was asked for, but no Apple GPU (MPS) is available here; use --device cpu or auto"
 
 
-def test_the_cli_starts_without_torch():
+# What the CLI's import must not load: each costs a tenth of a second or (torch, sklearn, onnx) seconds,
+# paid by `newsroles --help`, every TAB of shell completion and every command that does not need it
+# (benchmarks/cli_startup.py). Our modules import them inside the functions that use them.
+SLOW_LIBRARIES = ("torch", "transformers", "datasets", "onnxruntime", "onnx", "sklearn", "scipy", "matplotlib", "fastapi",
+                  "ray", "trafilatura", "pyarrow", "pandas", "numpy", "pydantic", "huggingface_hub.repocard")
+
+
+def test_the_cli_starts_without_torch_or_other_slow_libraries():
     """Shell completion runs the CLI on every TAB: its import must stay light (BENCHMARKS.md)."""
     import subprocess
     import sys
 
-    code = "import sys, newsroles.inference.cli; print(sorted(m for m in ('torch', 'transformers', 'onnxruntime') if m in sys.modules))"
+    code = f"import sys, newsroles.inference.cli; print(sorted(m for m in {SLOW_LIBRARIES!r} if m in sys.modules))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]", done.stdout
 

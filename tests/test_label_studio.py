@@ -92,12 +92,13 @@ def test_a_sentence_left_unlabeled_is_no_region():
 
 
 def test_labeling_config_names_every_label_and_matches_the_tasks():
-    root = ET.fromstring(labeling_config(["quote", "fact", "a&b"]))
+    names = ["quote", "fact", "a&b", 'say "no" <loudly>', "it's\ttwo\nlines"]  # a mapping's labels are any text
+    root = ET.fromstring(labeling_config(names))
     labels = root.find("Labels")
-    assert [e.get("value") for e in labels] == ["quote", "fact", "a&b"]
+    assert [e.get("value") for e in labels] == names
     assert labels.get("name") == "role" and labels.get("toName") == "text"
     assert root.find("Text").get("value") == "$text" and root.find("Text").get("name") == "text"
-    assert len({e.get("background") for e in labels}) == 3
+    assert len({e.get("background") for e in labels}) == 5
 
 
 # --- exports in ----------------------------------------------------------------------------------

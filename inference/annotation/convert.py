@@ -7,8 +7,10 @@ from pathlib import Path
 from typing import Sequence
 
 from newsroles.inference.annotation.export import ConvertReport, convert_export, merge_into
+from newsroles.inference.writers import write_jsonl
 from newsroles.model.errors import UserError
 from newsroles.model.fileio import atomic_file
+from newsroles.training.data.readers import read_articles
 
 
 def is_label_studio_export(path: str | Path) -> bool:
@@ -24,9 +26,6 @@ def convert_label_studio(
 ) -> ConvertReport:
     """Write the export's articles to `dest` (.jsonl); with `merge`, that file's articles first, each
     replaced by the export's story of the same id (a corrected story wins), new stories after them."""
-    from newsroles.inference.writers import write_jsonl
-    from newsroles.training.data.readers import read_articles
-
     dest = Path(dest)
     if dest.suffix.lower() != ".jsonl" or dest.is_dir():
         raise UserError("a Label Studio export converts to one .jsonl file; give OUT.jsonl", dest)

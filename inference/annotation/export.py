@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import json
 import re
+from bisect import bisect_right
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
 from newsroles.inference.annotation.tasks import FROM_NAME
+from newsroles.inference.splitter import split_sentences
 from newsroles.model.article import Article, Sentence
 from newsroles.model.errors import UserError
 
@@ -229,10 +231,6 @@ def paragraph_starts(text: str) -> list[int]:
 
 
 def _article(task: _Task, regions: list[dict], labels: Sequence[str], report: ConvertReport) -> Article | None:
-    from bisect import bisect_right
-
-    from newsroles.inference.splitter import split_sentences
-
     text = task.data["text"]
     starts = paragraph_starts(text)
     known = set(labels)

@@ -15,8 +15,14 @@ from typing import Sequence
 
 import numpy as np
 
+from newsroles.inference.annotation.tasks import model_version, story_text, write_tasks
+from newsroles.inference.inputs import LabelInputs
+from newsroles.inference.predictor import load_labeler
 from newsroles.model.article import Article
 from newsroles.model.errors import UserError
+from newsroles.model.folder import latest_model
+from newsroles.model.registry import resolve_path
+from newsroles.training.data.readers import read_articles
 
 MEASURES = ("margin", "entropy")
 AGGREGATES = ("mean", "max", "sum")
@@ -106,13 +112,6 @@ def select_stories(
     """Label the `pool`, pick `n` stories and write them to `output` as Label Studio tasks with
     the model's pre-annotations; stories whose id is in an `exclude` file (e.g. the training
     data) are never picked."""
-    from newsroles.inference.annotation.tasks import model_version, story_text, write_tasks
-    from newsroles.inference.inputs import LabelInputs
-    from newsroles.inference.predictor import load_labeler
-    from newsroles.model.folder import latest_model
-    from newsroles.model.registry import resolve_path
-    from newsroles.training.data.readers import read_articles
-
     if n < 1:
         raise UserError(f"--n must be at least 1, got {n}")
     sentence_uncertainty(np.zeros((1, 2)), measure)  # a bad --measure or --aggregate is said before the model loads

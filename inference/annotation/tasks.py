@@ -10,11 +10,11 @@ sorting by prediction score in Label Studio puts the stories most worth an edito
 
 from __future__ import annotations
 
+import html
 import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
-from xml.sax.saxutils import quoteattr
 
 from newsroles.model.article import Article
 from newsroles.model.fileio import atomic_file
@@ -133,6 +133,12 @@ def label_colors(labels: Sequence[str]) -> dict[str, str]:
     return {lab: ROLE_COLORS.get(lab) or next(spare, "#999999") for lab in labels}
 
 
+def _attribute(value: str) -> str:
+    """An XML attribute value in double quotes. (xml.sax.saxutils.quoteattr would do, but its module
+    imports urllib.request, http.client and ssl: a tenth of a second at the CLI's start.)"""
+    return '"' + html.escape(value, quote=True).replace("\n", "&#10;").replace("\r", "&#13;").replace("\t", "&#9;") + '"'
+
+
 def labeling_config(labels: Sequence[str]) -> str:
     """The Label Studio labeling config for tasks from `task`: the title, then the story with one
     role per highlighted sentence (hotkeys 1, 2, ... in label order)."""
@@ -142,6 +148,6 @@ def labeling_config(labels: Sequence[str]) -> str:
         f'  <Labels name="{FROM_NAME}" toName="{TO_NAME}" choice="single" showInline="true">',
     ]
     for lab, color in label_colors(labels).items():
-        lines.append(f"    <Label value={quoteattr(lab)} background={quoteattr(color)}/>")
+        lines.append(f"    <Label value={_attribute(lab)} background={_attribute(color)}/>")
     lines += ["  </Labels>", f'  <Text name="{TO_NAME}" value="$text" granularity="symbol"/>', "</View>"]
     return "\n".join(lines) + "\n"

@@ -34,7 +34,9 @@ from newsroles.inference.archive.shards import (
     read_marker,
     write_success,
 )
+from newsroles.inference.predictor import load_labeler
 from newsroles.model.errors import UserError
+from newsroles.model.folder import read_manifest
 
 RAY_MISSING = "the ray engine needs Ray: pip install 'newsroles[ray]'"
 # Fault injection for the retry tests: the path of a marker file; the first actor to write an
@@ -73,8 +75,6 @@ class ShardLabeler:
 
     def __init__(self, model: str, device: str, out: str, fmt: str, batch_size, skip_bad: bool, threads: int, die_once,
                  min_confidence: float | None = None):
-        from newsroles.inference.predictor import load_labeler
-
         if device == "cpu" or not _has_cuda():
             import torch
 
@@ -134,8 +134,6 @@ def label_archive(
     if out.exists() and not out.is_dir():
         raise UserError("--output must be a folder for the shards with --engine ray", out)
     model = str(Path(model).resolve())
-    from newsroles.model.folder import read_manifest
-
     read_manifest(Path(model))  # a bad model folder is said before any cluster starts
     started = time.perf_counter()
     files = input_files(inputs)

@@ -22,6 +22,7 @@ from typing import Callable, Iterable, Iterator
 
 from newsroles.inference.inputs import JSONL_SUFFIXES, jsonl_range, parquet_range
 from newsroles.inference.parquet import PARQUET_SUFFIXES, READ_ERRORS, open_input, row_count
+from newsroles.inference.writers import ArticleWriter
 from newsroles.model.errors import UserError
 from newsroles.model.fileio import atomic_file
 
@@ -257,8 +258,6 @@ def label_shard(
     A shard already marked done is not labeled again (a retried task). `after_write(n)` is called
     after each article written (n so far): fault injection for the tests of retries.
     """
-    from newsroles.inference.writers import ArticleWriter
-
     done = read_marker(out, shard.index, fmt)
     if done is not None:
         return done

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import functools
+import os
 import re
 import sys
+import warnings
 
 import typer
 from typer.core import TyperGroup
+
+from newsroles.model.errors import InputWarning, UserError
+from newsroles.model.folder import package_version
 
 # click's exception classes, wherever this typer takes click from (click itself, or its own copy).
 _CLICK_ERRORS = {c.__name__: c for c in typer.BadParameter.__mro__}
@@ -54,8 +59,6 @@ app = typer.Typer(
 
 def print_version(value: bool) -> None:
     if value:
-        from newsroles.model.folder import package_version
-
         typer.echo(f"newsroles {package_version()}")
         raise typer.Exit()
 
@@ -76,10 +79,6 @@ def user_errors(fn):
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        import warnings
-
-        from newsroles.model.errors import InputWarning, UserError
-
         quiet_libraries()
         with warnings.catch_warnings():
             warnings.filterwarnings("always", category=InputWarning)  # each file's own warning, every run
@@ -109,8 +108,6 @@ def one_line(text: str) -> str:
 
 def show_warning(message, category, filename, lineno, file=None, line=None) -> None:
     """warnings.showwarning for the CLI: `warning: <message>` on one line of stderr."""
-    from newsroles.model.errors import InputWarning
-
     text = one_line(str(message))
     if not issubclass(category, InputWarning):
         text = f"{text} ({category.__name__})"
@@ -119,8 +116,6 @@ def show_warning(message, category, filename, lineno, file=None, line=None) -> N
 
 def quiet_libraries() -> None:
     """Our own progress bars and messages only: no per-file 'Loading weights' bars from transformers."""
-    import os
-
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     if "transformers" in sys.modules:
@@ -132,8 +127,6 @@ def quiet_libraries() -> None:
 
 def parse_overrides(args: list[str]) -> dict[str, str]:
     """`--train.epochs 2 --model.type=sentence` -> {"train.epochs": "2", "model.type": "sentence"}."""
-    from newsroles.model.errors import UserError
-
     out, i = {}, 0
     while i < len(args):
         arg = args[i]

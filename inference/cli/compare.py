@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import typer
 
 from newsroles.inference.cli._app import app, stderr_console, user_errors
 from newsroles.inference.cli.grammar import DATA_HELP, DEVICE_HELP, MODEL_HELP_SHORT, MODELS_DIR_HELP, Device, models_and_data, value
+from newsroles.model.card import record_evaluation
+from newsroles.model.errors import UserError
+from newsroles.model.fileio import atomic_file
 
 
 @app.command("compare")
@@ -43,6 +47,7 @@ def compare(
 
     Example (a CI gate): newsroles compare models/released models/candidate --data dev.jsonl --fail-if-worse
     """
+    # torch-free: training/compare.py imports sklearn at its top (through training/evaluate.py), seconds at the CLI's start
     from newsroles.training.evaluation.compare import significantly_worse
 
     models, (data,), models_dir = models_and_data(models, data, models_dir, at_least=2)
@@ -69,12 +74,9 @@ def run_compare(
     device: str = "auto",
     batch_size: int | None = None,
 ) -> dict:
-    import json
-
     from rich.console import Console
 
-    from newsroles.model.errors import UserError
-    from newsroles.model.fileio import atomic_file
+    # torch-free: each imports training/compare.py, which imports sklearn at its top (through training/evaluate.py)
     from newsroles.inference.compare import compare_models
     from newsroles.inference.compare_report import write_report
     from newsroles.inference.compare_tables import comparison_tables
@@ -102,8 +104,6 @@ def run_compare(
 
 def record_evaluations(result: dict, console) -> None:
     """Record each model's evaluation in its folder; a folder that cannot be written is only a warning."""
-    from newsroles.model.card import record_evaluation
-
     for row in result["models"]:
         try:
             record_evaluation(row["path"], row["evaluation"])

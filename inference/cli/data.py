@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import typer
 
+from newsroles.inference.annotation.convert import convert_label_studio, is_label_studio_export, summary
+from newsroles.inference.annotation.tasks import labeling_config
 from newsroles.inference.cli._app import app, user_errors
 from newsroles.inference.cli.grammar import (
     DATA_FORMATS, MODEL_HELP_SHORT, MODELS_DIR_HELP, Annotators, ConvertFormat, CorpusFormat, model_or_old_mapping,
     old_models_dir_flag, value,
 )
+from newsroles.model.errors import UserError
+from newsroles.model.fileio import atomic_file
+from newsroles.model.folder import read_manifest
+from newsroles.model.labels import load_mapping
+from newsroles.model.registry import resolve_path
+from newsroles.training.data.brat import convert_brat
+from newsroles.training.data.sources import ReadOptions, convert_source, detect_format, read_source
+from newsroles.training.data.stats import compute_stats, stats_table
 
 data_app = typer.Typer(
     help="Convert and inspect corpora and data files.\n\nExample: newsroles data convert ../shared/data/newsdiscourse data/newsdiscourse",
@@ -62,17 +73,12 @@ def convert(
 
     Example: newsroles data convert export.json data/mine/train.jsonl --merge data/mine/train.jsonl
     """
-    from newsroles.inference.annotation.convert import is_label_studio_export
-    from newsroles.training.data.sources import ReadOptions, convert_source, detect_format
-
     model, mapping = model_or_old_mapping(model, mapping)
     models_dir = old_models_dir_flag(old_models_dir, models_dir)
     fmt, annotators = value(fmt), value(annotators)
     if fmt == "label-studio" or (fmt is None and is_label_studio_export(source)):
         return _convert_label_studio(source, dest, mapping, merge, use_predictions, model, models_dir)
     if merge is not None or use_predictions or model is not None:
-        from newsroles.model.errors import UserError
-
         raise UserError("--merge, --use-predictions and --model are for a Label Studio export (.json)", source)
     fmt = fmt or detect_format(source, default="newsdiscourse")
     if fmt == "newsdiscourse":
@@ -98,8 +104,6 @@ def _echo_skipped(lines: list[str], shown: int = 10) -> None:
 
 
 def _convert_newsdiscourse(source: Path, dest: Path, mapping: str, skip_bad: bool) -> None:
-    from newsroles.training.data.brat import convert_brat
-
     report = convert_brat(source, dest, mapping, skip_bad=skip_bad)
     for split in report.splits:
         counts = ", ".join(f"{k} {v}" for k, v in split.labels.most_common())
@@ -113,8 +117,6 @@ def _convert_newsdiscourse(source: Path, dest: Path, mapping: str, skip_bad: boo
 
 
 def _convert_label_studio(source, dest, mapping, merge, use_predictions, model, models_dir):
-    from newsroles.inference.annotation.convert import convert_label_studio, summary
-
     labels = _label_set(model, models_dir, mapping)
     report = convert_label_studio(source, dest, labels, merge=merge, use_predictions=use_predictions)
     for line in summary(report, dest):
@@ -125,12 +127,7 @@ def _convert_label_studio(source, dest, mapping, merge, use_predictions, model, 
 
 def _label_set(model: str | None, models_dir: Path, mapping: str) -> list[str]:
     if model is not None:
-        from newsroles.model.folder import read_manifest
-        from newsroles.model.registry import resolve_path
-
         return list(read_manifest(resolve_path(model, models_dir))["labels"])
-    from newsroles.model.labels import load_mapping
-
     return list(load_mapping(mapping).labels)
 
 
@@ -147,15 +144,11 @@ def label_studio_config(
 
     Example: newsroles data label-studio-config --model models/default/<version> -o config.xml
     """
-    from newsroles.inference.annotation.tasks import labeling_config
-
     model, mapping = model_or_old_mapping(model, mapping)
     config = labeling_config(_label_set(model, old_models_dir_flag(old_models_dir, models_dir), mapping))
     if output is None:
         typer.echo(config, nl=False)
         return
-    from newsroles.model.fileio import atomic_file
-
     with atomic_file(output) as fh:
         fh.write(config)
 
@@ -180,12 +173,7 @@ def stats(
 
     Example: newsroles data stats ../shared/data/polnear
     """
-    import json
-
     from rich.console import Console
-
-    from newsroles.training.data.sources import ReadOptions, detect_format, read_source
-    from newsroles.training.data.stats import compute_stats, stats_table
 
     fmt, annotators = value(fmt), value(annotators)
     fmt = fmt or detect_format(source, default="articles")

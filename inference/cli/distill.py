@@ -8,6 +8,7 @@ import typer
 
 from newsroles.inference.cli._app import app, stderr_console, user_errors
 from newsroles.inference.cli.grammar import DATA_FORMATS, DEVICE_HELP, MODEL_HELP_SHORT, MODELS_DIR_HELP, Device, models_and_data, value
+from newsroles.model.registry import resolve_path
 
 
 @app.command("distill-targets")
@@ -37,8 +38,8 @@ def distill_targets(
 
     Example: newsroles distill-targets accurate -d data/newsdiscourse/train.jsonl -d data/newsdiscourse/validation.jsonl --unlabeled data/stories.jsonl -o teacher.json.gz
     """
+    # startup: numpy (inference/predictor.py and training/teacher_targets.py import it at their top)
     from newsroles.inference.distill_targets import write_teacher_targets
-    from newsroles.model.registry import resolve_path
 
     (teacher,), data, models_dir = models_and_data(arguments, data, models_dir, at_most=1, many_data=True)
     folder = resolve_path(teacher, models_dir)

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import typer
 
 from newsroles.inference.cli._app import app, stderr_console, user_errors
 from newsroles.inference.cli.grammar import DATA_HELP, DEVICE_HELP, MODEL_HELP_SHORT, MODELS_DIR_HELP, Device, models_and_data, value
+from newsroles.inference.reliability_plot import check_plot_path, write_reliability_plot
+from newsroles.model.card import record_evaluation
+from newsroles.model.fileio import atomic_file
+from newsroles.model.registry import resolve_path
 
 
 @app.command("evaluate")
@@ -35,14 +40,9 @@ def evaluate(
 
     Example: newsroles evaluate default 3f9c2a1b --data data/newsdiscourse/validation.jsonl --plot reliability.png
     """
-    import json
-
     from rich.console import Console
 
-    from newsroles.inference.reliability_plot import check_plot_path, write_reliability_plot
-    from newsroles.model.card import record_evaluation
-    from newsroles.model.fileio import atomic_file
-    from newsroles.model.registry import resolve_path
+    # torch-free: training/evaluate.py and training/calibrate.py import sklearn at their top (seconds at the CLI's start)
     from newsroles.inference.evaluate import evaluate_model
     from newsroles.training.evaluation.metrics import confusion_table, metrics_table
     from newsroles.training.evaluation.withheld import summary_lines

@@ -8,6 +8,7 @@ import typer
 
 from newsroles.inference.cli._app import app, stderr_console, user_errors
 from newsroles.inference.cli.grammar import DATA_FORMATS, MODEL_HELP_SHORT, MODELS_DIR_HELP, Runtime, deprecated, models_and_data, value
+from newsroles.model.registry import resolve, safe_name
 
 
 @app.command("export")
@@ -49,8 +50,8 @@ def export(
 
     Example: newsroles export models/default/<version> --runtime onnx-int8 --tune-bias data/newsdiscourse/validation.jsonl
     """
+    # torch-free: model/saved.py imports torch at its top, and training/evaluate.py sklearn
     from newsroles.inference.export import export_model
-    from newsroles.model.registry import resolve, safe_name
 
     if old_runtime is not None:
         deprecated("-r", "--runtime (-r means --report)")

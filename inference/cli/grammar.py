@@ -21,9 +21,12 @@ from pathlib import Path
 
 import typer
 
+from newsroles.model.errors import UserError
+from newsroles.model.labels import bundled_mapping_names
+
 MODEL_HELP_SHORT = "folder, version id (or prefix), name, name/version or installed model package"
 MODELS_DIR_HELP = "Where model ids and names are looked up."
-# Every format `newsroles.training.readers.read_articles` reads.
+# Every format `newsroles.training.data.readers.read_articles` reads.
 DATA_FORMATS = ".jsonl, .csv, .tsv, .parquet or .arrow file, or a hub dataset hf:ORG/NAME:SPLIT"
 DATA_HELP = f"Labeled data: {DATA_FORMATS} (sentence tables: default column names)."
 # Every input `newsroles.inference.inputs.iter_label_inputs` reads.
@@ -125,8 +128,6 @@ def models_and_data(
     last item, or all after the first `at_most` models). A folder given to `--data/-d` is the old
     `-d MODELS_DIR` spelling: it still works, with a deprecation line.
     """
-    from newsroles.model.errors import UserError
-
     data = list(data or [])
     folders = [d for d in data if Path(d).is_dir()]
     if folders:
@@ -157,8 +158,6 @@ def model_or_old_mapping(model: str | None, mapping: str) -> tuple[str | None, s
     works, with a deprecation line. Returns (model, mapping)."""
     if model is None:
         return None, mapping
-    from newsroles.model.labels import bundled_mapping_names
-
     if model in bundled_mapping_names() or Path(model).suffix.lower() in (".yaml", ".yml"):
         deprecated("-m for the label mapping", "--mapping (-m is short for --model now)")
         return None, model

@@ -3,12 +3,15 @@ installed model packages) and `newsroles models show ID`."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import typer
 
 from newsroles.inference.cli._app import app, user_errors
+from newsroles.inference.cli.export import probe_line
 from newsroles.inference.cli.grammar import MODEL_HELP_SHORT, old_models_dir_flag
+from newsroles.model.registry import list_packages, list_versions, resolve
 
 models_app = typer.Typer(
     help="List model versions and show their model cards.\n\nExample: newsroles models show default",
@@ -55,11 +58,7 @@ def list_command(
 
 def list_models(models_dir: Path, name: str | None = None, as_json: bool = False) -> None:
     """The versions in `models_dir`, then the installed model packages (`package` set in JSON)."""
-    import json
-
     from rich.console import Console
-
-    from newsroles.model.registry import list_packages, list_versions
 
     versions = list_versions(models_dir, name)
     packages = [v for v in list_packages() if name is None or v.name == name]
@@ -131,10 +130,8 @@ def show(
 
     Example: newsroles models show default
     """
-    import json
-
+    # startup: huggingface_hub's model cards (model/card_markdown.py imports them at its top)
     from newsroles.model.card import CARD_JSON, build_card, read_card_markdown, read_card_text
-    from newsroles.model.registry import resolve
 
     version = resolve(ref, old_models_dir_flag(old_models_dir, models_dir))
     if as_json:
@@ -149,7 +146,7 @@ def show(
 
 def probe_here(folder: Path) -> str:
     """An exported copy's known-answer probe, labeled on this machine (model/probe.py), in words."""
-    from newsroles.inference.cli.export import probe_line
+    # startup: numpy (inference/predictor.py imports it at its top)
     from newsroles.inference.predictor import load_labeler
 
     probe = load_labeler(folder, "cpu", verify=False).probe

@@ -8,6 +8,7 @@ import typer
 
 from newsroles.inference.cli._app import app, user_errors
 from newsroles.inference.cli.grammar import MODEL_HELP_SHORT, MODELS_DIR_HELP, old_models_dir_flag
+from newsroles.model.registry import resolve
 
 
 @app.command("package")
@@ -29,8 +30,8 @@ def package(
 
     Then: pip install packages/newsroles_model_default-<version>/dist/*.whl && newsroles label story.txt --model newsroles-model-default
     """
+    # startup: huggingface_hub's model cards (model/card.py, through model/card_markdown.py, imports them at its top)
     from newsroles.inference.packaging.project import package_model
-    from newsroles.model.registry import resolve
 
     models_dir = old_models_dir_flag(old_models_dir, models_dir)
     report = package_model(resolve(model, models_dir), output_dir, name, version, force, license, dataset)

@@ -11,6 +11,7 @@ from newsroles.inference.cli._app import app, user_errors
 from newsroles.inference.cli.grammar import (
     DATA_FORMATS, DEVICE_HELP, LABEL_INPUTS_HELP, MODEL_HELP_SHORT, MODELS_DIR_HELP, Device, deprecated, old_models_dir_flag, value,
 )
+from newsroles.model.errors import UserError
 
 
 class Measure(str, Enum):
@@ -53,8 +54,8 @@ def select(
 
     Example: newsroles select stories/ --model models/default/<version> --n 50 --exclude data/mine/train.jsonl -o next-batch.json
     """
+    # startup: numpy (inference/annotation/select.py and inference/predictor.py import it at their top)
     from newsroles.inference.annotation.select import select_stories
-    from newsroles.model.errors import UserError
 
     if old_pool:
         deprecated("--pool", "the stories as arguments: newsroles select POOL...")

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import typer
 
 from newsroles.inference.cli._app import app, parse_overrides, stderr_console, user_errors
 from newsroles.inference.cli.grammar import old_models_dir_flag
+from newsroles.model.registry import resolve_path
 
 OVERRIDES = {"allow_extra_args": True, "ignore_unknown_options": True}
 
@@ -39,6 +41,7 @@ def train(
 
     Example: newsroles train --config configs/default.yaml --train.epochs 2
     """
+    # torch-free: training/run.py imports torch at its top
     from newsroles.training.run import layer_cut_notice, train_from_config
 
     run_config = run_config_for(ctx, config, old_models_dir_flag(old_models_dir, models_dir))
@@ -47,8 +50,6 @@ def train(
         stderr_console().print(notice, highlight=False)
     final_from = None
     if final is not None:
-        from newsroles.model.registry import resolve_path
-
         final_from = resolve_path(final, run_config.models_dir)
     folder = train_from_config(run_config, config, output, progress=not quiet, resume=resume, final_from=final_from)
     if folder is not None:  # None: not the main process of a multi-process run, which reports
@@ -68,6 +69,7 @@ def baseline(
 
     Example: newsroles baseline --config configs/default.yaml
     """
+    # torch-free: training/run.py imports torch at its top
     from newsroles.training.run import baseline_from_config
 
     report_model(baseline_from_config(run_config_for(ctx, config, old_models_dir_flag(old_models_dir, models_dir)), config, output))
@@ -75,6 +77,7 @@ def baseline(
 
 def run_config_for(ctx: typer.Context, config: Path, models_dir: Path | None):
     """The config file with the command line's --section.key overrides and --models-dir applied."""
+    # startup: pydantic (model/spec.py, under training/config.py, imports it at its top)
     from newsroles.training.config import load_config
 
     run_config = load_config(config, parse_overrides(ctx.args))
@@ -84,8 +87,7 @@ def run_config_for(ctx: typer.Context, config: Path, models_dir: Path | None):
 
 
 def report_model(folder: Path) -> None:
-    import json
-
+    # torch-free: training/evaluate.py imports sklearn at its top, seconds at the CLI's start
     from newsroles.training.evaluation.metrics import metrics_table
 
     console = stderr_console()

@@ -30,10 +30,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from newsroles.inference.inputs import read_story
 from newsroles.inference.service.limits import ApiError, BodyLimits, error_response
 from newsroles.inference.service.schema import LabelAnswer
 from newsroles.inference.service.worker import LabelWorker
+from newsroles.inference.views.pages import render_service_page
 from newsroles.model.errors import UserError
+from newsroles.model.registry import version_id
 
 
 @dataclass
@@ -75,8 +78,6 @@ class LabelRequest(BaseModel):
 
 def model_info(labeler) -> dict[str, Any]:
     """What GET /v1/model answers: from the folder's manifest and metrics.json."""
-    from newsroles.model.registry import version_id
-
     folder = Path(labeler.path)
     manifest = labeler.manifest
     metrics = None
@@ -100,8 +101,6 @@ def model_info(labeler) -> dict[str, Any]:
 
 def request_articles(request: LabelRequest, max_articles: int):
     """The request's stories as Articles, read as `newsroles label` reads a text or HTML file."""
-    from newsroles.inference.inputs import read_story
-
     if request.articles is not None:
         if len(request.articles) > max_articles:
             raise ApiError(413, f"too many articles: {len(request.articles)} (the limit is {max_articles} per request)", "articles")
@@ -129,8 +128,6 @@ def request_articles(request: LabelRequest, max_articles: int):
 
 def create_app(labeler, settings: ServiceSettings | None = None) -> FastAPI:
     """The service around a loaded labeler (newsroles.inference.predictor.load_labeler)."""
-    from newsroles.inference.views.pages import render_service_page
-
     settings = settings or ServiceSettings()
     info = model_info(labeler)
     worker = LabelWorker(labeler, settings.max_batch_articles)
