@@ -23,6 +23,8 @@ import os
 
 import numpy as np
 
+from newsroles.model.errors import UserError
+
 PRECISION_OPTION = "session.x64quantprecision"
 ENV = "NEWSROLES_INT8_KERNEL"
 KERNELS = ("auto", "u8s8", "u8u8")
@@ -90,8 +92,6 @@ def chosen_kernel() -> str:
     """"u8s8" or "u8u8": what int8 sessions opened by `use_exact_int8` run on this machine."""
     wanted = os.environ.get(ENV, "auto").strip().lower() or "auto"
     if wanted not in KERNELS:
-        from newsroles.model.errors import UserError
-
         raise UserError(f"{ENV} must be one of {', '.join(KERNELS)}, not {wanted!r}")
     if wanted != "auto":
         return wanted

@@ -59,6 +59,7 @@ class Loaded:
 
 def _torch_runtimes():
     """model/runtimes.py, imported only when a runner needs torch: the ONNX path never imports torch."""
+    # torch-free: runtimes.py imports torch at its top; an ONNX copy loads without it
     from newsroles.model import runtimes
 
     return runtimes

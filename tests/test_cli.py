@@ -392,3 +392,22 @@ def test_model_flag_of_label_studio_config_and_its_old_meaning(workspace):
     assert old.exit_code == 0, old.output
     deprecation(old, "-m for the label mapping", "--mapping (-m is short for --model now)")
     assert 'value="quote"' not in old.output
+
+
+def test_every_lazy_import_of_a_command_names_a_real_function():
+    """cli/lazy.py defers what a command calls to its first call; a renamed function must fail here,
+    not when a user first runs the command."""
+    import newsroles.inference.cli  # noqa: F401  (registers every command, and so every declaration)
+    from newsroles.inference.cli.lazy import DECLARED
+
+    assert len(DECLARED) >= 10, "the commands declare what they run with lazy()"
+    unresolved = []
+    for declared in DECLARED:
+        try:
+            target = declared.resolve()
+        except (ImportError, AttributeError) as exc:
+            unresolved.append(f"{declared!r}: {exc}")
+            continue
+        if not callable(target):
+            unresolved.append(f"{declared!r} is not callable")
+    assert not unresolved, "\n".join(unresolved)

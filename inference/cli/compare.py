@@ -9,9 +9,16 @@ import typer
 
 from newsroles.inference.cli._app import app, stderr_console, user_errors
 from newsroles.inference.cli.grammar import DATA_HELP, DEVICE_HELP, MODEL_HELP_SHORT, MODELS_DIR_HELP, Device, models_and_data, value
-from newsroles.model.card import record_evaluation
+from newsroles.inference.cli.lazy import lazy
 from newsroles.model.errors import UserError
 from newsroles.model.fileio import atomic_file
+
+# What the command runs, imported when it runs (cli/lazy.py: a TAB or --help loads none of it).
+record_evaluation = lazy("newsroles.model.card", "record_evaluation")
+significantly_worse, to_json = lazy("newsroles.training.evaluation.compare", "significantly_worse", "to_json")
+compare_models = lazy("newsroles.inference.compare", "compare_models")
+write_report = lazy("newsroles.inference.compare_report", "write_report")
+comparison_tables = lazy("newsroles.inference.compare_tables", "comparison_tables")
 
 
 @app.command("compare")
@@ -47,9 +54,6 @@ def compare(
 
     Example (a CI gate): newsroles compare models/released models/candidate --data dev.jsonl --fail-if-worse
     """
-    # torch-free: training/compare.py imports sklearn at its top (through training/evaluate.py), seconds at the CLI's start
-    from newsroles.training.evaluation.compare import significantly_worse
-
     models, (data,), models_dir = models_and_data(models, data, models_dir, at_least=2)
     result = run_compare(models, data, output=output, report=report, models_dir=models_dir, samples=samples, seed=seed,
                          top=top, record=record, device=value(device), batch_size=batch_size)
@@ -75,12 +79,6 @@ def run_compare(
     batch_size: int | None = None,
 ) -> dict:
     from rich.console import Console
-
-    # torch-free: each imports training/compare.py, which imports sklearn at its top (through training/evaluate.py)
-    from newsroles.inference.compare import compare_models
-    from newsroles.inference.compare_report import write_report
-    from newsroles.inference.compare_tables import comparison_tables
-    from newsroles.training.evaluation.compare import to_json
 
     if len(models) < 2:
         raise UserError("compare needs at least two models (ids, names or folders)")

@@ -7,21 +7,28 @@ from pathlib import Path
 
 import typer
 
-from newsroles.inference.annotation.convert import convert_label_studio, is_label_studio_export, summary
 from newsroles.inference.annotation.tasks import labeling_config
 from newsroles.inference.cli._app import app, user_errors
 from newsroles.inference.cli.grammar import (
     DATA_FORMATS, MODEL_HELP_SHORT, MODELS_DIR_HELP, Annotators, ConvertFormat, CorpusFormat, model_or_old_mapping,
     old_models_dir_flag, value,
 )
+from newsroles.inference.cli.lazy import lazy
 from newsroles.model.errors import UserError
 from newsroles.model.fileio import atomic_file
 from newsroles.model.folder import read_manifest
 from newsroles.model.labels import load_mapping
 from newsroles.model.registry import resolve_path
-from newsroles.training.data.brat import convert_brat
-from newsroles.training.data.sources import ReadOptions, convert_source, detect_format, read_source
-from newsroles.training.data.stats import compute_stats, stats_table
+
+# What the commands run, imported when they run (cli/lazy.py: a TAB or --help loads none of it).
+convert_label_studio, is_label_studio_export, summary = lazy(
+    "newsroles.inference.annotation.convert", "convert_label_studio", "is_label_studio_export", "summary"
+)
+convert_brat = lazy("newsroles.training.data.brat", "convert_brat")
+ReadOptions, convert_source, detect_format, read_source = lazy(
+    "newsroles.training.data.sources", "ReadOptions", "convert_source", "detect_format", "read_source"
+)
+compute_stats, stats_table = lazy("newsroles.training.data.stats", "compute_stats", "stats_table")
 
 data_app = typer.Typer(
     help="Convert and inspect corpora and data files.\n\nExample: newsroles data convert ../shared/data/newsdiscourse data/newsdiscourse",

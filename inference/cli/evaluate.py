@@ -9,10 +9,16 @@ import typer
 
 from newsroles.inference.cli._app import app, stderr_console, user_errors
 from newsroles.inference.cli.grammar import DATA_HELP, DEVICE_HELP, MODEL_HELP_SHORT, MODELS_DIR_HELP, Device, models_and_data, value
+from newsroles.inference.cli.lazy import lazy
 from newsroles.inference.reliability_plot import check_plot_path, write_reliability_plot
-from newsroles.model.card import record_evaluation
 from newsroles.model.fileio import atomic_file
 from newsroles.model.registry import resolve_path
+
+# What the command runs, imported when it runs (cli/lazy.py: a TAB or --help loads none of it).
+record_evaluation = lazy("newsroles.model.card", "record_evaluation")
+evaluate_model = lazy("newsroles.inference.evaluate", "evaluate_model")
+confusion_table, metrics_table = lazy("newsroles.training.evaluation.metrics", "confusion_table", "metrics_table")
+summary_lines = lazy("newsroles.training.evaluation.withheld", "summary_lines")
 
 
 @app.command("evaluate")
@@ -41,11 +47,6 @@ def evaluate(
     Example: newsroles evaluate default 3f9c2a1b --data data/newsdiscourse/validation.jsonl --plot reliability.png
     """
     from rich.console import Console
-
-    # torch-free: training/evaluate.py and training/calibrate.py import sklearn at their top (seconds at the CLI's start)
-    from newsroles.inference.evaluate import evaluate_model
-    from newsroles.training.evaluation.metrics import confusion_table, metrics_table
-    from newsroles.training.evaluation.withheld import summary_lines
 
     models, (data,), models_dir = models_and_data(models, data, models_dir)
     if plot is not None:

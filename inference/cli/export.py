@@ -8,7 +8,11 @@ import typer
 
 from newsroles.inference.cli._app import app, stderr_console, user_errors
 from newsroles.inference.cli.grammar import DATA_FORMATS, MODEL_HELP_SHORT, MODELS_DIR_HELP, Runtime, deprecated, models_and_data, value
+from newsroles.inference.cli.lazy import lazy
 from newsroles.model.registry import resolve, safe_name
+
+# What the command runs, imported when it runs (cli/lazy.py: a TAB or --help loads none of it).
+export_model = lazy("newsroles.inference.export", "export_model")
 
 
 @app.command("export")
@@ -50,9 +54,6 @@ def export(
 
     Example: newsroles export models/default/<version> --runtime onnx-int8 --tune-bias data/newsdiscourse/validation.jsonl
     """
-    # torch-free: model/saved.py imports torch at its top, and training/evaluate.py sklearn
-    from newsroles.inference.export import export_model
-
     if old_runtime is not None:
         deprecated("-r", "--runtime (-r means --report)")
         runtime = old_runtime

@@ -11,6 +11,7 @@ from newsroles.inference.cli.grammar import (
     DEVICE_HELP, LABEL_INPUTS_HELP, MODEL_HELP_SHORT, MODELS_DIR_HELP, Device, Engine, LabelFormat, old_models_dir_flag, value,
 )
 from newsroles.model.errors import UserError
+from newsroles.model.registry import newest_version, resolve
 
 
 @app.command("label")
@@ -55,8 +56,9 @@ def label(
     if engine == Engine.ray:
         return _label_on_ray(inputs, model, models_dir, output, fmt, device, batch_size, skip_bad, quiet,
                              ray_address, ray_workers, ray_cpus, ray_gpus, shard_size, min_confidence)
-    # Imported when the command runs: numpy, pydantic and rich would add about 0.4 s to every TAB
-    # and --help (benchmarks/cli_completion.py).
+
+    # A plain import, not cli/lazy.py: the label path's frames stay its own files (tests/test_label_path.py).
+    # startup: numpy, pydantic and rich would load at every TAB and --help
     from newsroles.inference.label import label_inputs
 
     report = label_inputs(
@@ -89,8 +91,8 @@ def label(
 
 def _label_on_ray(inputs, model, models_dir, output, fmt, device, batch_size, skip_bad, quiet, address, workers, cpus, gpus, shard_size,
                   min_confidence):
-    from newsroles.inference.archive.ray_labeling import label_archive  # as label_inputs above
-    from newsroles.model.registry import newest_version, resolve  # as label_inputs above (PyYAML)
+    # optional: Ray (the `ray` extra); ray_labeling.py imports it at its top
+    from newsroles.inference.archive.ray_labeling import label_archive
 
     if output == "-":
         raise UserError("--engine ray writes shards to a folder: give --output FOLDER")

@@ -11,12 +11,16 @@ import typer
 from newsroles.inference.cli._app import app, user_errors
 from newsroles.inference.cli.export import probe_line
 from newsroles.inference.cli.grammar import MODEL_HELP_SHORT, old_models_dir_flag
+from newsroles.inference.cli.lazy import lazy
 from newsroles.model.registry import list_packages, list_versions, resolve
 
 models_app = typer.Typer(
     help="List model versions and show their model cards.\n\nExample: newsroles models show default",
     invoke_without_command=True,
 )
+
+# What the command runs, imported when it runs (cli/lazy.py: a TAB or --help loads none of it).
+load_labeler = lazy("newsroles.inference.predictor", "load_labeler")
 app.add_typer(models_app, name="models")
 
 MODELS_DIR_HELP = "Folder holding the model versions."
@@ -146,8 +150,6 @@ def show(
 
 def probe_here(folder: Path) -> str:
     """An exported copy's known-answer probe, labeled on this machine (model/probe.py), in words."""
-    # startup: numpy (inference/predictor.py imports it at its top)
-    from newsroles.inference.predictor import load_labeler
 
     probe = load_labeler(folder, "cpu", verify=False).probe
     if probe is None:

@@ -8,7 +8,11 @@ import typer
 
 from newsroles.inference.cli._app import app, user_errors
 from newsroles.inference.cli.grammar import MODEL_HELP_SHORT, MODELS_DIR_HELP, old_models_dir_flag
+from newsroles.inference.cli.lazy import lazy
 from newsroles.model.registry import resolve
+
+# What the command runs, imported when it runs (cli/lazy.py: a TAB or --help loads none of it).
+package_model = lazy("newsroles.inference.packaging.project", "package_model")
 
 
 @app.command("package")
@@ -30,9 +34,6 @@ def package(
 
     Then: pip install packages/newsroles_model_default-<version>/dist/*.whl && newsroles label story.txt --model newsroles-model-default
     """
-    # startup: huggingface_hub's model cards (model/card.py, through model/card_markdown.py, imports them at its top)
-    from newsroles.inference.packaging.project import package_model
-
     models_dir = old_models_dir_flag(old_models_dir, models_dir)
     report = package_model(resolve(model, models_dir), output_dir, name, version, force, license, dataset)
     typer.echo(

@@ -11,7 +11,11 @@ from newsroles.inference.cli._app import app, user_errors
 from newsroles.inference.cli.grammar import (
     DATA_FORMATS, DEVICE_HELP, LABEL_INPUTS_HELP, MODEL_HELP_SHORT, MODELS_DIR_HELP, Device, deprecated, old_models_dir_flag, value,
 )
+from newsroles.inference.cli.lazy import lazy
 from newsroles.model.errors import UserError
+
+# What the command runs, imported when it runs (cli/lazy.py: a TAB or --help loads none of it).
+select_stories = lazy("newsroles.inference.annotation.select", "select_stories")
 
 
 class Measure(str, Enum):
@@ -54,9 +58,6 @@ def select(
 
     Example: newsroles select stories/ --model models/default/<version> --n 50 --exclude data/mine/train.jsonl -o next-batch.json
     """
-    # startup: numpy (inference/annotation/select.py and inference/predictor.py import it at their top)
-    from newsroles.inference.annotation.select import select_stories
-
     if old_pool:
         deprecated("--pool", "the stories as arguments: newsroles select POOL...")
         pool = [*(pool or []), *old_pool]

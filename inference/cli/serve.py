@@ -10,7 +10,11 @@ from newsroles.inference.cli._app import app, user_errors
 from newsroles.inference.cli.grammar import (
     DEVICE_HELP, MODEL_HELP_SHORT, MODELS_DIR_HELP, Device, deprecated, old_models_dir_flag, value,
 )
+from newsroles.inference.cli.lazy import lazy
 from newsroles.model.errors import UserError
+
+# What the command runs, imported when it runs (cli/lazy.py: a TAB or --help loads none of it).
+load_labeler = lazy("newsroles.inference.predictor", "load_labeler")
 
 SERVE_EXTRA = "`newsroles serve` needs FastAPI and uvicorn: pip install newsroles[serve]"
 
@@ -21,7 +25,8 @@ def serve_modules():
         import fastapi  # noqa: F401
         import uvicorn
 
-        from newsroles.inference.service.app import ServiceSettings, create_app  # FastAPI: the optional `serve` extra
+        # optional: FastAPI (the `serve` extra); service/app.py imports it at its top
+        from newsroles.inference.service.app import ServiceSettings, create_app
     except ImportError:
         raise UserError(SERVE_EXTRA) from None
     return uvicorn, ServiceSettings, create_app
@@ -74,7 +79,6 @@ def serve(
     models_dir = old_models_dir_flag(old_models_dir, models_dir)
     uvicorn, ServiceSettings, create_app = serve_modules()
     check_address(host, port)
-    from newsroles.inference.predictor import load_labeler  # when the command runs, as `label` does (cli/label.py)
 
     labeler = load_labeler(model or None, value(device), models_dir=models_dir)
     settings = ServiceSettings(

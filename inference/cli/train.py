@@ -9,7 +9,13 @@ import typer
 
 from newsroles.inference.cli._app import app, parse_overrides, stderr_console, user_errors
 from newsroles.inference.cli.grammar import old_models_dir_flag
+from newsroles.inference.cli.lazy import lazy
 from newsroles.model.registry import resolve_path
+
+# What the command runs, imported when it runs (cli/lazy.py: a TAB or --help loads none of it).
+layer_cut_notice, train_from_config, baseline_from_config = lazy("newsroles.training.run", "layer_cut_notice", "train_from_config", "baseline_from_config")
+load_config = lazy("newsroles.training.config", "load_config")
+metrics_table = lazy("newsroles.training.evaluation.metrics", "metrics_table")
 
 OVERRIDES = {"allow_extra_args": True, "ignore_unknown_options": True}
 
@@ -41,9 +47,6 @@ def train(
 
     Example: newsroles train --config configs/default.yaml --train.epochs 2
     """
-    # torch-free: training/run.py imports torch at its top
-    from newsroles.training.run import layer_cut_notice, train_from_config
-
     run_config = run_config_for(ctx, config, old_models_dir_flag(old_models_dir, models_dir))
     notice = layer_cut_notice(run_config) if final is None else None  # a final fit repeats its selection's choice
     if notice:
@@ -69,16 +72,11 @@ def baseline(
 
     Example: newsroles baseline --config configs/default.yaml
     """
-    # torch-free: training/run.py imports torch at its top
-    from newsroles.training.run import baseline_from_config
-
     report_model(baseline_from_config(run_config_for(ctx, config, old_models_dir_flag(old_models_dir, models_dir)), config, output))
 
 
 def run_config_for(ctx: typer.Context, config: Path, models_dir: Path | None):
     """The config file with the command line's --section.key overrides and --models-dir applied."""
-    # startup: pydantic (model/spec.py, under training/config.py, imports it at its top)
-    from newsroles.training.config import load_config
 
     run_config = load_config(config, parse_overrides(ctx.args))
     if models_dir is not None:
@@ -87,9 +85,6 @@ def run_config_for(ctx: typer.Context, config: Path, models_dir: Path | None):
 
 
 def report_model(folder: Path) -> None:
-    # torch-free: training/evaluate.py imports sklearn at its top, seconds at the CLI's start
-    from newsroles.training.evaluation.metrics import metrics_table
-
     console = stderr_console()
     metrics = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
     if "dev" in metrics:
