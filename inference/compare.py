@@ -1,6 +1,6 @@
 """`newsroles compare`: load each model, label the same labeled file, compare them against the first.
 
-The comparison itself (metrics, bootstrap, McNemar, changed sentences) is training/compare.py's
+The comparison itself (metrics, bootstrap, McNemar, changed sentences) is training/evaluation/compare.py's
 `compare_predictions`, a plain computation on probabilities; this part loads models and predicts.
 """
 

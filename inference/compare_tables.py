@@ -1,4 +1,4 @@
-"""`newsroles compare` on the terminal: rich tables of a comparison (training/compare.py's result)."""
+"""`newsroles compare` on the terminal: rich tables of a comparison (training/evaluation/compare.py's result)."""
 
 from __future__ import annotations
 

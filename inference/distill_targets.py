@@ -1,5 +1,5 @@
 """`newsroles distill-targets`: a teacher model's per-sentence probabilities on labeled data, the
-soft labels a student trains on (`train.distill_targets`; file format: training/teacher_targets.py)."""
+soft labels a student trains on (`train.distill_targets`; file format: training/recipes/teacher_targets.py)."""
 
 from __future__ import annotations
 
@@ -46,7 +46,7 @@ def write_teacher_targets(
     unlabeled: list[str | Path] = (),
 ) -> Path:
     """Predict every sentence of the labeled `data` files, and of the `unlabeled` story files (for a
-    semi-supervised student, training/semi_supervised.py: their labels, if any, are not read), with the
+    semi-supervised student, training/recipes/semi_supervised.py: their labels, if any, are not read), with the
     `teacher` model folder and write its probabilities (no text) to `output`, atomically. Returns
     `output`. `progress`: a bar per file on stderr (a large teacher on a CPU takes many minutes)."""
     labeler = load_labeler(teacher, device)

@@ -1,6 +1,6 @@
 """Scoring a model folder on a labeled file: load it, label the file, compute the metrics.
 
-The metrics themselves are training/evaluate.py's (plain computations); this is the part that
+The metrics themselves are training/evaluation/metrics.py's (plain computations); this is the part that
 loads a model and predicts, so it sits here, above them.
 """
 
@@ -26,7 +26,7 @@ def evaluate_model(model: str | Path, data: str | Path, device: str = "auto", ba
     probs, masks = labeler.predict_with_boilerplate(articles, batch_size)
     seconds = time.perf_counter() - started
     gold, pred = gold_and_predictions(articles, probs, labeler.labels)
-    # A gold-role sentence withheld as boilerplate counts as a miss for its role (training/withheld.py).
+    # A gold-role sentence withheld as boilerplate counts as a miss for its role (training/evaluation/withheld.py).
     metrics = compute_metrics(gold, mark_withheld(pred, articles, masks), labeler.labels)
     metrics.update(withheld_report(articles, masks, labeler.labels))
     metrics["calibration"] = calibration_of(articles, probs, labeler.labels)

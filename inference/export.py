@@ -97,7 +97,7 @@ def export_model(
     With `tune_bias_data` (a labeled file: the dev split the original's biases were tuned on, never
     test data), the copy's per-label logit biases are tuned again on the copy's own outputs:
     int8 or bf16 arithmetic moves the logits a little, and the original's biases were tuned to its
-    own (training/calibrate.py).
+    own (training/recipes/label_bias.py).
     """
     import torch
 

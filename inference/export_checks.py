@@ -1,7 +1,7 @@
 """Checking an exported copy against its original, and tuning the copy's label biases.
 
 Both load the copy and the original as labelers and predict: plain functions over two `Labeler`s
-(inference/predictor.py) and labeled articles, scored with training/evaluate.py's metrics.
+(inference/predictor.py) and labeled articles, scored with training/evaluation/metrics.py's metrics.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The reliability diagram of `newsroles evaluate --plot PATH`: confidence against accuracy.
 
-One curve per evaluated model from its result's `calibration.reliability` bins (training/withheld.py);
+One curve per evaluated model from its result's `calibration.reliability` bins (training/evaluation/withheld.py);
 a calibrated model lies on the diagonal. Written with matplotlib's Agg backend (no display needed).
 """
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 
 def extra_card_fields(metrics: dict) -> dict:
-    """The card JSON's entries from metrics.json: `calibration` (training/temperature.py),
-    `final_fit` (training/final_fit.py) and `distillation` (training/distill.py), None where absent."""
+    """The card JSON's entries from metrics.json: `calibration` (training/recipes/temperature.py),
+    `final_fit` (training/recipes/final_fit.py) and `distillation` (training/recipes/distill.py), None where absent."""
     return {key: metrics.get(key) for key in ("calibration", "final_fit", "distillation")}
 
 

@@ -51,10 +51,10 @@ class SentenceRoleModel(nn.Module):
             width += 2 * spec.context_hidden
         self.dropout = nn.Dropout(spec.dropout)
         self.head = nn.Linear(width, n_labels)
-        # Added to the logits; zero while training, then tuned on dev (training/calibrate.py).
+        # Added to the logits; zero while training, then tuned on dev (training/recipes/label_bias.py).
         self.register_buffer("label_bias", torch.zeros(n_labels))
         # Divides the logits: 1 while training, then fitted on dev so confidences match accuracy
-        # (training/temperature.py). Being a weight, every runtime (ONNX, bf16, int8) applies it.
+        # (training/recipes/temperature.py). Being a weight, every runtime (ONNX, bf16, int8) applies it.
         self.register_buffer("temperature", torch.ones(()))
         self.aux_head = nn.Linear(width, n_aux) if n_aux else None
 
