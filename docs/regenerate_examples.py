@@ -202,16 +202,21 @@ def tracking_example(final: Path, scrub: dict[str, str]) -> str:
     """The final fit's own tracking record and what its TensorBoard and MLflow runs hold."""
     record = json.loads((final / "newsroles.json").read_text(encoding="utf-8"))["tracking"]
     env = {**os.environ, "MLFLOW_ALLOW_FILE_STORE": "true"}
-    read = subprocess.run([sys.executable, "-c", TRACKING_READ.format(model=final)], cwd=ROOT, env=env,
+    # The record's paths are relative to where the run was started: the project root, found above the model.
+    started = next(p for p in (ROOT, *final.parents) if (p / record["tensorboard"]).exists())
+    read = subprocess.run([sys.executable, "-c", TRACKING_READ.format(model=final)], cwd=started, env=env,
                           capture_output=True, text=True, check=True).stdout
     tracking_root = str(Path(record["tensorboard"]).parents[2])
-    text_scrub = {**scrub, tracking_root: "models/tracking", "file://" + tracking_root: "file://.../models/tracking"}
+    absolute = str((started / tracking_root).resolve())
+    text_scrub = {**scrub, tracking_root: "models/tracking", "file://" + absolute: "file:///.../models/tracking"}
     shown_record = str(record)
     for old, new in sorted(text_scrub.items(), key=lambda kv: -len(kv[0])):
         shown_record = shown_record.replace(old, new)
     return (shown('newsroles train --final models/default/<version> --train.report_to "[tensorboard, mlflow]"',
                   "...\nmodel written to models/default-final/<version>\nmodels/default-final/<version>\n")
             + shown("python -c \"import json; print(json.load(open('models/default-final/<version>/newsroles.json'))['tracking'])\"", shown_record + "\n")
+            + shown("tensorboard --logdir models/tracking/tensorboard          # the runs, in a browser", "")
+            + shown("MLFLOW_ALLOW_FILE_STORE=true mlflow ui --backend-store-uri models/tracking/mlruns   # needs the full mlflow package", "")
             + shown("python read_tracking.py        # the script below", read))
 
 
