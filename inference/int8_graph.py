@@ -132,7 +132,7 @@ def quantize_per_token(model: onnx.ModelProto, weight_bits: int = DEFAULT_WEIGHT
                 opset.version = max(opset.version, QUANT_OPSET)
         if not any(opset.domain == "com.microsoft" for opset in model.opset_import):
             model.opset_import.append(helper.make_opsetid("com.microsoft", 1))
-        onnx.helper.set_model_props(model, {**{p.key: p.value for p in model.metadata_props}, WEIGHT_BITS_KEY: str(weight_bits)})
+        helper.set_model_props(model, {**{p.key: p.value for p in model.metadata_props}, WEIGHT_BITS_KEY: str(weight_bits)})
     used = {name for node in nodes for name in node.input}
     kept = [init for init in graph.initializer if init.name in used]
     del graph.node[:]
