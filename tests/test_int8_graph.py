@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -14,7 +15,7 @@ from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
 from newsroles.inference.int8_graph import DEFAULT_WEIGHT_BITS, quantize_per_token, unfuse_attention  # noqa: E402
 from newsroles.model.int8_kernels import ENV as KERNEL_ENV  # noqa: E402
-from newsroles.model.int8_kernels import WEIGHT_BITS_KEY, use_exact_int8, weight_bits  # noqa: E402
+from newsroles.model.int8_kernels import WEIGHT_BITS_KEY, chosen_kernel, use_exact_int8, weight_bits  # noqa: E402
 
 
 def run(model, **feeds) -> np.ndarray:
@@ -189,4 +190,28 @@ def test_export_records_how_its_int8_graph_was_made(tiny_base_model, tmp_path):
     assert not any(node.op_type == "MatMul" and node.input[1] in {i.name for i in graph.graph.initializer} for node in graph.graph.node)
     # 7-bit weights, recorded in the graph: the fast kernel on any CPU, exact (model/int8_kernels.py)
     assert np.abs(int8_weights(graph)).max() == 63 and weight_bits(copy / "encoder.onnx") == 7
-    assert manifest["export"]["probe"]["int8_kernel"] in ("u8s8", "u8u8")
+    assert manifest["export"]["probe"]["int8_kernel"] == chosen_kernel(7)
+
+
+def test_on_a_cpu_whose_fast_kernel_saturates_only_8_bit_copies_fall_back(tiny_base_model, tmp_path, monkeypatch):
+    """As on an AVX2 CPU: the probe finds u8s8 wrong for 8-bit weights and right for 7-bit ones.
+    A 7-bit copy loads on the fast kernel with the plain session options; a copy whose graph says
+    8 bits (or says nothing, as exports before 7-bit weights) gets ONNX Runtime's u8u8 kernel."""
+    from conftest import build_tiny_article_model
+    from newsroles.inference.export import export_model
+    from newsroles.inference.predictor import load_labeler
+    from newsroles.model import int8_kernels
+
+    monkeypatch.delenv(KERNEL_ENV, raising=False)
+    monkeypatch.setattr(int8_kernels, "u8s8_saturates", lambda bits=8: bits == 8)
+    options_set = []
+    monkeypatch.setattr(ort.SessionOptions, "add_session_config_entry", lambda self, key, value: options_set.append(key))
+    folder = build_tiny_article_model(tmp_path / "fp32", tiny_base_model)
+    seven = export_model(folder, tmp_path / "int8", runtime="onnx-int8").folder
+    assert load_labeler(seven, "cpu").int8_kernel == "u8s8" and options_set == []
+    older = tmp_path / "int8-older"
+    shutil.copytree(seven, older)
+    graph = onnx.load(str(older / "encoder.onnx"))
+    del graph.metadata_props[:]
+    onnx.save(graph, str(older / "encoder.onnx"))
+    assert load_labeler(older, "cpu").int8_kernel == "u8u8" and options_set == [int8_kernels.PRECISION_OPTION]
