@@ -7,17 +7,19 @@ before Ice Lake / Zen 4) its u8s8 kernel adds each pair of byte products in 16 b
 saturation (vpmaddubsw): with 8-bit weights 255 x 127 x 2 > 32767, so a product can come out far
 from its true value (an all-ones product gave 0.063 for 8.0 there).
 
-Graphs written today keep their weights in 7 bits, in [-63, 63] (inference/int8_graph.py records
-that in the graph's metadata, `WEIGHT_BITS_KEY`): 255 x 63 x 2 = 32130 fits, so the same fast
-u8s8 kernel is exact on every x86 CPU and nothing else is needed. Graphs with 8-bit weights (older
-exports, or `weight_bits=8`) may need the session option `session.x64quantprecision`, which makes
-ONNX Runtime turn the int8 weights into uint8 once, at load, and use its exact u8u8 kernel: the
-same integers, but about half as fast, and it does so on VNNI CPUs too, where nothing needs it.
+The exported int8 graph keeps its weights in 7 bits, in [-63, 63] (inference/int8_graph.py records
+that in the graph's metadata, `WEIGHT_BITS_KEY`): 255 x 63 x 2 = 32130 fits, so the same fast u8s8
+kernel is exact on every x86 CPU and nothing else is needed. Graphs with 8-bit weights (copies
+exported before 7-bit weights, which record no range, or `weight_bits=8`) may need the session
+option `session.x64quantprecision`, which makes ONNX Runtime turn the int8 weights into uint8 once,
+at load, and use its exact u8u8 kernel: the same integers, but about half as fast, and it does so
+on VNNI CPUs too, where nothing needs it.
 
 Either way a known-answer product for the graph's weight range (all weights at the range's top,
 all activations 255) runs once per process with the plain options; only where it comes out wrong
 is the option set (`u8s8_saturates`). For 8-bit weights that is what happens on AVX2 CPUs; for
-7-bit weights it is a guard that no CPU has been seen to need.
+7-bit weights it is a guard, which passes with VNNI and under valgrind's AVX2 emulation
+(BENCHMARKS.md, "int8 on AVX2: 7-bit weights").
 
 NEWSROLES_INT8_KERNEL=u8s8 or u8u8 forces one path (the tests cover both on any CPU); `auto`, the
 default, asks the probe.
