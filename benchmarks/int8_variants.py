@@ -7,7 +7,9 @@ copy of that folder with another encoder.onnx, then labels --data with each (the
 and prints macro-F1, the change against fp32 in points, label agreement and speed:
 
   per-token      what `newsroles export --runtime onnx-int8` writes (inference/int8_graph.py: per-channel
-                 weights, each token's activations scaled on their own, attention unfused);
+                 7-bit weights, each token's activations scaled on their own, attention unfused);
+  per-token-8bit the same with 8-bit weights ([-127, 127]: exact on CPUs without VNNI only on ONNX
+                 Runtime's slower u8u8 kernel, model/int8_kernels.py);
   per-token-fp32-tables   the same with the embedding tables left in fp32;
   nbits8-BLOCK   ONNX Runtime's MatMulNBits: 8-bit weights and int8 products, activations and weights
                  scaled per BLOCK input channels (e.g. nbits8-32); the fused attention stays fp32.
@@ -101,15 +103,19 @@ def _layer(node_name: str) -> int | None:
     return int(found.group(1)) if found else None
 
 
-def timed_predict(labeler, articles, repeats: int):
-    """(probabilities, median seconds) of labeling `articles` `repeats` times."""
+def timed_in_turn(labelers: dict, articles, repeats: int) -> dict:
+    """{name: (probabilities, median seconds)} of labeling `articles` with each labeler, `repeats`
+    rounds, the labelers called in turn within each round, so that a machine's load falls on all."""
     import statistics
+    import time
 
-    from labeling_speed import time_repeats  # benchmarks/ is on the path when this script runs
-
-    probs = []
-    seconds = time_repeats(lambda: probs.append(labeler.predict(articles)), max(1, repeats))
-    return probs[-1], statistics.median(seconds)
+    probs, seconds = {}, {name: [] for name in labelers}
+    for _ in range(max(1, repeats)):
+        for name, labeler in labelers.items():
+            started = time.perf_counter()
+            probs[name] = labeler.predict(articles)
+            seconds[name].append(time.perf_counter() - started)
+    return {name: (probs[name], statistics.median(seconds[name])) for name in labelers}
 
 
 def is_mixed(name: str) -> bool:
@@ -122,7 +128,9 @@ def main() -> None:
     parser.add_argument("--calibration", type=Path, help="labeled .jsonl to calibrate the static variants on (train split)")
     parser.add_argument("--data", type=Path, required=True, help="labeled .jsonl to score on (validation split)")
     parser.add_argument("--windows", type=int, default=128)
-    parser.add_argument("--repeats", type=int, default=1, help="label --data this many times per variant; seconds are the median")
+    parser.add_argument(
+        "--repeats", type=int, default=1, help="label --data this many rounds, fp32 and the variants in turn; seconds are the median"
+    )
     parser.add_argument("--variants", default="per-token,dynamic")
     args = parser.parse_args()
 
@@ -133,7 +141,7 @@ def main() -> None:
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_dynamic, quantize_static
 
     from newsroles.inference.predictor import load_labeler
-    from newsroles.model.probe import agreement
+    from newsroles.model.probe import PROBE_FILE, agreement
     from newsroles.training.data.readers import read_articles
     from newsroles.training.evaluation.metrics import compute_metrics, gold_and_predictions
 
@@ -145,19 +153,18 @@ def main() -> None:
         reader = None  # calibration windows, read with this model's tokenizer when a static variant asks
         reference = load_labeler(model, "cpu")
         articles = read_articles(args.data, reference.labels)
-        base, fp32_seconds = timed_predict(reference, articles, args.repeats)
-        fp32_f1 = compute_metrics(*gold_and_predictions(articles, base, reference.labels), reference.labels)["macro_f1"]
-        rows.append(f"| {model.name} | fp32 (onnx) | {fp32_f1:.4f} | | 100% | {fp32_seconds:.1f} |")
-        print(rows[-1], file=sys.stderr, flush=True)
+        labelers = {"fp32 (onnx)": reference}
         for name in args.variants.split(","):
             folder = work / model.name / name
             shutil.copytree(model, folder)
             target = folder / "encoder.onnx"
             common = {"per_channel": True, "extra_options": {"DefaultTensorType": onnx.TensorProto.FLOAT}}
-            if name in ("per-token", "per-token-fp32-tables"):
-                from newsroles.inference.int8_graph import write_int8_encoder
+            if name in ("per-token", "per-token-8bit", "per-token-fp32-tables"):
+                from newsroles.inference.int8_graph import DEFAULT_WEIGHT_BITS, write_int8_encoder
 
-                write_int8_encoder(source, target, work, tables=name == "per-token")  # work: its scratch file, not the copy
+                bits = 8 if name == "per-token-8bit" else DEFAULT_WEIGHT_BITS
+                # work: its scratch file, not the copy
+                write_int8_encoder(source, target, work, tables=name != "per-token-fp32-tables", weight_bits=bits)
             elif name.startswith("nbits8-"):  # nbits8-BLOCK: needs `pip install onnx_ir`
                 from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
 
@@ -182,14 +189,20 @@ def main() -> None:
                     str(source), str(target), reader(), quant_format=QuantFormat.QDQ, activation_type=QuantType.QUInt8,
                     weight_type=QuantType.QInt8, calibrate_method=method, per_channel=True, extra_options=options,
                 )
+            (folder / PROBE_FILE).unlink(missing_ok=True)  # the fp32 copy's known-answer probe and tolerance, not the variant's
             manifest = json.loads((folder / "newsroles.json").read_text())
             manifest["runtime"] = "onnx-int8"
             (folder / "newsroles.json").write_text(json.dumps(manifest))
-            labeler = load_labeler(folder, "cpu")
-            probs, seconds = timed_predict(labeler, articles, args.repeats)
-            f1 = compute_metrics(*gold_and_predictions(articles, probs, labeler.labels), labeler.labels)["macro_f1"]
+            labelers[name] = load_labeler(folder, "cpu")
+        results = timed_in_turn(labelers, articles, args.repeats)
+        base = results["fp32 (onnx)"][0]
+        fp32_f1 = compute_metrics(*gold_and_predictions(articles, base, reference.labels), reference.labels)["macro_f1"]
+        for name, (probs, seconds) in results.items():
+            f1 = compute_metrics(*gold_and_predictions(articles, probs, reference.labels), reference.labels)["macro_f1"]
             agree = agreement(base, probs)["label_agreement"]
-            rows.append(f"| {model.name} | {name} | {f1:.4f} | {100 * (f1 - fp32_f1):+.2f} | {100 * agree:.1f}% | {seconds:.1f} |")
+            kernel = getattr(labelers[name], "int8_kernel", None)
+            shown = f"{name} ({kernel})" if kernel else name
+            rows.append(f"| {model.name} | {shown} | {f1:.4f} | {100 * (f1 - fp32_f1):+.2f} | {100 * agree:.1f}% | {seconds:.2f} |")
             print(rows[-1], file=sys.stderr, flush=True)
     print("| model | int8 variant | macro-F1 | vs fp32 (points) | same label as fp32 | seconds (median) |\n|---|---|---:|---:|---:|---:|")
     print("\n".join(rows))

@@ -1,5 +1,5 @@
 """The int8 encoder graph of an `onnx-int8` export: each product with a weight reads int8 activations
-scaled per token.
+scaled per token, and 7-bit weights, so that ONNX Runtime's fast int8 kernel is exact on every x86 CPU.
 
 ONNX Runtime's dynamic quantisation gives all the tokens of one call a single activation scale, so a
 few tokens with large activations coarsen every other token's; from one trained model to the next the
@@ -9,11 +9,16 @@ the graph runs (-0.21 to -0.80 points, 0.9-1.2% of labels changed, on the same s
 
     s = max|x| / 127 over the row;  q = round(x / s) + 128 as uint8;  y = (q - 128) @ Wq * s * w_scale
 
-with the weights in int8 per output column. The zero point is one number for the whole input (128),
-so ONNX Runtime's fast uint8 x int8 kernel does the products (MatMulIntegerToFloat, which also
-applies the column scales; the row scales follow in one multiplication). The fused self-attention
-is first split into its input product and a MultiHeadAttention, so that product is quantised per
-token too; the embedding tables are stored in 8 bits (ONNX Runtime's QEmbedLayerNormalization).
+with the weights in int8 per output column, Wq = round(W / w_scale) with w_scale = max|W| / 63 over
+the column: 7 bits, [-63, 63]. The zero point is one number for the whole input (128), so ONNX
+Runtime's fast uint8 x int8 kernel does the products (MatMulIntegerToFloat, which also applies the
+column scales; the row scales follow in one multiplication). Without VNNI (AVX2) that kernel adds
+each pair of byte products in 16 bits with saturation; 255 x 63 x 2 = 32130 cannot overflow it,
+where 8-bit weights (255 x 127 x 2) can and then need ONNX Runtime's u8u8 kernel, about half as fast
+(model/int8_kernels.py, which reads the weight range this module records in the graph's metadata).
+`weight_bits=8` still writes the 8-bit form. The fused self-attention is first split into its input
+product and a MultiHeadAttention, so that product is quantised per token too; the embedding tables
+are stored in 8 bits (ONNX Runtime's QEmbedLayerNormalization: a lookup, no kernel to saturate).
 """
 
 from __future__ import annotations
@@ -22,8 +27,11 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+from newsroles.model.int8_kernels import WEIGHT_BITS, WEIGHT_BITS_KEY, top_weight
+
 QUANT_OPSET = 21  # blocked QuantizeLinear: a scale per row
 PLAIN_ATTENTION_INPUTS = 4  # input, weights, bias, mask index: anything more (past state, extra bias) stays fused
+DEFAULT_WEIGHT_BITS = 7  # exact with the fast kernel on every x86 CPU (module docstring; BENCHMARKS.md for its cost)
 
 
 def unfuse_attention(model: onnx.ModelProto) -> onnx.ModelProto:
@@ -65,10 +73,14 @@ def unfuse_attention(model: onnx.ModelProto) -> onnx.ModelProto:
     return model
 
 
-def quantize_per_token(model: onnx.ModelProto) -> onnx.ModelProto:
+def quantize_per_token(model: onnx.ModelProto, weight_bits: int = DEFAULT_WEIGHT_BITS) -> onnx.ModelProto:
     """Replace every MatMul whose second input is a weight by its int8 form with one activation scale
-    per row (module docstring). Products of two activations are left in fp32. The graph moves to
-    opset QUANT_OPSET, whose (blocked) QuantizeLinear takes a scale per row."""
+    per row and `weight_bits`-bit weights (7: [-63, 63]; 8: [-127, 127]; module docstring), and record
+    the weight range in the graph's metadata. Products of two activations are left in fp32. The graph
+    moves to opset QUANT_OPSET, whose (blocked) QuantizeLinear takes a scale per row."""
+    if weight_bits not in WEIGHT_BITS:
+        raise ValueError(f"weight_bits must be one of {WEIGHT_BITS}, not {weight_bits!r}")
+    top = top_weight(weight_bits)
     graph = model.graph
     inits = {init.name: init for init in graph.initializer}
     added: list[onnx.TensorProto] = []
@@ -88,8 +100,8 @@ def quantize_per_token(model: onnx.ModelProto) -> onnx.ModelProto:
         name = node.name or node.output[0]
         t = lambda part: f"{name}/int8/{part}"  # noqa: E731
         w = numpy_helper.to_array(inits[w_name]).astype(np.float32)
-        w_scale = np.maximum(np.abs(w).max(axis=0), 1e-12) / 127
-        w_int8 = np.clip(np.round(w / w_scale), -127, 127).astype(np.int8)
+        w_scale = np.maximum(np.abs(w).max(axis=0), 1e-12) / top
+        w_int8 = np.clip(np.round(w / w_scale), -top, top).astype(np.int8)
         added += [numpy_helper.from_array(w_int8, t("weight")), numpy_helper.from_array(w_scale.astype(np.float32), t("weight_scale"))]
         rows = w.shape[0]  # input channels: one block, so one scale per row
         nodes += [
@@ -120,6 +132,7 @@ def quantize_per_token(model: onnx.ModelProto) -> onnx.ModelProto:
                 opset.version = max(opset.version, QUANT_OPSET)
         if not any(opset.domain == "com.microsoft" for opset in model.opset_import):
             model.opset_import.append(helper.make_opsetid("com.microsoft", 1))
+        helper.set_model_props(model, {**{p.key: p.value for p in model.metadata_props}, WEIGHT_BITS_KEY: str(weight_bits)})
     used = {name for node in nodes for name in node.input}
     kept = [init for init in graph.initializer if init.name in used]
     del graph.node[:]
@@ -129,10 +142,10 @@ def quantize_per_token(model: onnx.ModelProto) -> onnx.ModelProto:
     return model
 
 
-def write_int8_encoder(fused: str, output: str, workdir, tables: bool = True) -> dict:
+def write_int8_encoder(fused: str, output: str, workdir, tables: bool = True, weight_bits: int = DEFAULT_WEIGHT_BITS) -> dict:
     """From the fused fp32 graph at `fused`, write the int8 graph at `output`; returns what it did.
     `tables`: the embedding tables in 8 bits (a third of the file; fp32 tables moved 0.2-0.3% fewer
-    labels on two models, BENCHMARKS.md)."""
+    labels on two models, BENCHMARKS.md). `weight_bits`: the products' weight range (module docstring)."""
     from pathlib import Path
 
     from onnxruntime.quantization import QuantType, quantize_dynamic
@@ -145,11 +158,12 @@ def write_int8_encoder(fused: str, output: str, workdir, tables: bool = True) ->
             str(fused), source, weight_type=QuantType.QInt8, op_types_to_quantize=["EmbedLayerNormalization"],
             extra_options={"DefaultTensorType": TensorProto.FLOAT},
         )
-    model = quantize_per_token(unfuse_attention(onnx.load(source)))
+    model = quantize_per_token(unfuse_attention(onnx.load(source)), weight_bits)
     onnx.save(model, str(output))
     return {
         "method": "newsroles per token",
-        "weights": "int8 per output channel",
+        "weights": f"int8 per output channel, {weight_bits}-bit range [-{top_weight(weight_bits)}, {top_weight(weight_bits)}]",
+        "weight_bits": weight_bits,
         "activations": "int8 per token (row), scaled as the graph runs",
         "embeddings": "8-bit tables" if tables else "fp32",
     }

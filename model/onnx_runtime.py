@@ -136,7 +136,7 @@ class OrtEncoder:
         if self.mode == "nospin":
             options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         # int8 products exact on this CPU: ONNX Runtime's u8s8 kernel saturates without VNNI (model/int8_kernels.py)
-        self.int8_kernel = use_exact_int8(options) if int8 else None
+        self.int8_kernel = use_exact_int8(options, path) if int8 else None
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self._pool = None
 
