@@ -67,48 +67,63 @@ def training_output(model: Path, shown_as: str, dev_title: str = "dev") -> str:
     return "\n".join(lines) + "\n" + console.export_text() + f"model written to {shown_as}\n{shown_as}\n"
 
 
-def examples(model: Path, tmp: Path, final: Path | None = None) -> dict[str, str]:
+def examples(model: Path, tmp: Path, final: Path | None = None, only: frozenset[str] | None = None) -> dict[str, str]:
+    """Each example's console text; `only`: just these (the others are not run)."""
     nr = [str(Path(sys.executable).with_name("newsroles"))]
     scrub = {str(model): "models/default/<version>", str(tmp) + "/": "", str(ROOT) + "/": ""}
     if final is not None:
         scrub[str(final)] = "models/default-final/<version>"
     labeler, labeler_shown = (final, "models/default-final/<version>") if final is not None else (model, "models/default/<version>")
-    baseline_run = run([*nr, "baseline", "--models-dir", str(tmp / "models")], scrub, stderr_first=True)
-    baseline = next((tmp / "models" / "default-tfidf").iterdir())
-    out = {
-        "convert": shown(
+    baseline_runs: list[str] = []
+
+    def baseline() -> Path:  # trained once, for its own example and the comparison
+        if not baseline_runs:
+            baseline_runs.append(run([*nr, "baseline", "--models-dir", str(tmp / "models")], scrub, stderr_first=True))
+        return next((tmp / "models" / "default-tfidf").iterdir())
+
+    def baseline_example() -> str:
+        baseline()
+        return shown("newsroles baseline", baseline_runs[0])
+
+    makers = {
+        "convert": lambda: shown(
             "newsroles data convert ../shared/data/newsdiscourse data/newsdiscourse",
             run([*nr, "data", "convert", "../shared/data/newsdiscourse", "data/newsdiscourse"], scrub),
         ),
-        "stats": shown(f"newsroles data stats {DEV}", run([*nr, "data", "stats", DEV], scrub)),
-        "train": shown(
+        "stats": lambda: shown(f"newsroles data stats {DEV}", run([*nr, "data", "stats", DEV], scrub)),
+        "train": lambda: shown(
             "newsroles train                # any key: --train.epochs 2 --model.type sentence",
             training_output(model, "models/default/<version>"),
         ),
-        "baseline": shown("newsroles baseline", baseline_run),
-        "evaluate": shown(
+        "baseline": baseline_example,
+        "evaluate": lambda: shown(
             f"newsroles evaluate models/default/<version> {DEV} --output eval.json",
             run([*nr, "evaluate", str(model), DEV, "--output", str(tmp / "eval.json")], scrub),
         ),
-        "label": shown(
+        "label": lambda: shown(
             f"newsroles label {STORY} --model {labeler_shown}",
             run([*nr, "label", STORY, "--model", str(labeler)], scrub),
             keep=30,
         ),
-        "compare": shown(
+        "compare": lambda: shown(
             f"newsroles compare models/default-tfidf/<version> models/default/<version> --data {DEV}",
-            run([*nr, "compare", str(baseline), str(model), "--data", DEV], scrub),
+            run([*nr, "compare", str(baseline()), str(model), "--data", DEV], scrub),
         ),
+        "offsets": lambda: offsets_examples(nr, labeler, labeler_shown, tmp, scrub),
+        "package": lambda: package_examples(nr, labeler, tmp, scrub),
     }
     if final is not None:
-        out["final"] = shown(
+        makers["final"] = lambda: shown(
             "newsroles train --final models/default/<version>",
             training_output(final, "models/default-final/<version>", dev_title="dev (of the selection run)"),
         )
-    out.update(offsets_examples(nr, labeler, labeler_shown, tmp, scrub))
-    out.update(package_examples(nr, labeler, tmp, scrub))
-    if final is not None and "tracking" in json.loads((final / "newsroles.json").read_text(encoding="utf-8")):
-        out["tracking"] = tracking_example(final, scrub)
+        if "tracking" in json.loads((final / "newsroles.json").read_text(encoding="utf-8")):
+            makers["tracking"] = lambda: tracking_example(final, scrub)
+    out: dict[str, str] = {}
+    for name, make in makers.items():
+        if only is None or name in only:
+            made = make()
+            out.update(made if isinstance(made, dict) else {name: made})  # offsets and package give several
     return out
 
 
@@ -240,10 +255,14 @@ def main() -> None:
     parser.add_argument("--model", type=Path, required=True, help="the default model's selection run (from make demo)")
     parser.add_argument("--final", type=Path, help="its final fit on train + dev (from make demo); without it the final-fit example stays")
     parser.add_argument("--readme", type=Path, default=ROOT / "README.md")
+    parser.add_argument("--only", help="comma-separated examples to regenerate (e.g. compare,package); the others stay")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="newsroles-docs-") as tmp:
-        blocks = examples(args.model.resolve(), Path(tmp), args.final.resolve() if args.final else None)
+        only = frozenset(args.only.split(",")) if args.only else None
+        blocks = examples(args.model.resolve(), Path(tmp), args.final.resolve() if args.final else None, only)
     optional = frozenset() if args.final else frozenset({"final"})
+    if only is not None:
+        optional = frozenset(MARKER.findall(args.readme.read_text(encoding="utf-8")))  # the rest stay as they are
     optional |= {"tracking"}  # only a final fit trained with train.report_to has one
     text, missing = rewrite(args.readme.read_text(encoding="utf-8"), blocks, optional)
     if missing:

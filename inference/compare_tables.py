@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import textwrap
+
 from rich.table import Table
 from rich.text import Text
 
@@ -101,30 +103,33 @@ def comparison_tables(result: dict, top: int = 15, width: int = 120) -> list:
         lines.append(f"{prefix}{c['verdict']}", style="bold")
         out.append(lines)
         if len(models) == 2 and c["changed"] and top > 0:
-            t = Table(title=f"Changed sentences, worst first (top {min(top, len(c['changed']))} of {len(c['changed'])})")
-            style = {"regression": "red", "fix": "green", "still wrong": "yellow"}
-            rows = []
-            for row in c["changed"][:top]:
-                article = row["article"] if len(row["article"]) <= 24 else "…" + row["article"][-23:]
-                rows.append(
-                    [
-                        row["change"],
-                        f"{article}:{row['sentence']}",
-                        row["gold"],
-                        f"{row['a']['label']} {row['a']['confidence']:.2f}",
-                        f"{row['b']['label']} {row['b']['confidence']:.2f}",
-                        f"{row['p_gold_a']:.2f}→{row['p_gold_b']:.2f}",
-                        " ".join(row["text"].split()),
-                    ]
-                )
-            headers = ["change", "article:sent", "gold", "A", "B", "p(gold)"]
-            widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
-            for header, w in zip(headers, widths):
-                t.add_column(header, no_wrap=True, min_width=w, justify="right" if header == "p(gold)" else "left")
-            room = max(20, width - sum(widths) - 3 * (len(headers) + 1) - 1)
-            t.add_column("text", no_wrap=True)
-            for r in rows:
-                text = r[-1] if len(r[-1]) <= room else r[-1][: room - 1] + "…"
-                t.add_row(f"[{style[r[0]]}]{r[0]}[/]", *r[1:-1], text)
-            out.append(t)
+            out.append(changed_sentences(c, top, width))
+    return out
+
+
+def changed_sentences(comparison: dict, top: int, width: int) -> Text:
+    """The changed sentences, worst first: one line of columns each, its text wrapped beneath. A
+    table with the text as a column would not fit a 100-column terminal and be cut at its edge."""
+    changed = comparison["changed"][:top]
+    style = {"regression": "red", "fix": "green", "still wrong": "yellow"}
+    rows = []
+    for row in changed:
+        article = row["article"] if len(row["article"]) <= 20 else "…" + row["article"][-19:]
+        rows.append([
+            row["change"], f"{article}:{row['sentence']}", row["gold"],
+            f"{row['a']['label']} {row['a']['confidence']:.2f}", f"{row['b']['label']} {row['b']['confidence']:.2f}",
+            f"{row['p_gold_a']:.2f}→{row['p_gold_b']:.2f}",
+        ])
+    headers = ["change", "article:sent", "gold", "A", "B", "p(gold)"]
+    widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
+    indent = " " * (widths[0] + 2)
+    out = Text(f"Changed sentences, worst first (top {len(changed)} of {len(comparison['changed'])})\n", style="italic")
+    out.append("  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip() + "\n", style="bold")
+    for row, cells in zip(changed, rows):
+        out.append(cells[0].ljust(widths[0]), style=style[cells[0]])
+        out.append("  " + "  ".join(c.ljust(w) for c, w in zip(cells[1:], widths[1:])).rstrip() + "\n")
+        text = " ".join(row["text"].split())
+        wrapped = textwrap.wrap(text, width=max(40, width - len(indent)), max_lines=3, placeholder=" …")
+        out.append("".join(indent + line + "\n" for line in wrapped), style="dim")
+    out.rstrip()
     return out
