@@ -16,7 +16,7 @@ share of `without` snippets kept, pages with at least one miss / one leak, pages
 one warm-up call first; one thread: CPU time, not wall time, as the machine may be shared).
 Extractors: the stdlib `<p>` parser newsroles used before (benchmarks/stdlib_html_parser.py, kept
 here only as the baseline) and trafilatura as
-`newsroles.inference.html.extract_html` calls it; `--variants` adds trafilatura's other settings
+`newsroles.inference.io.html.extract_html` calls it; `--variants` adds trafilatura's other settings
 (the measurement the chosen one came from). `--write-benchmarks` rewrites the table in BENCHMARKS.md.
 
 trafilatura's authors tuned it on a superset of these pages (its evaluation set), which favours it.
@@ -96,7 +96,7 @@ def stdlib_parser(html: str) -> str | None:
 
 
 def newsroles_extractor(html: str) -> str | None:
-    from newsroles.inference.html import extract_html
+    from newsroles.inference.io.html import extract_html
 
     return extract_html(html).text
 

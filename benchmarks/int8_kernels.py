@@ -1,6 +1,6 @@
 """Int8 products on this CPU: how wrong ONNX Runtime's u8s8 kernel is where it saturates, what the
 exact u8u8 kernel costs, and 7-bit weights on the fast u8s8 kernel, side by side
-(model/int8_kernels.py, inference/int8_graph.py).
+(model/int8_kernels.py, inference/export/int8_graph.py).
 
     python benchmarks/int8_kernels.py                   # this CPU: error and speed of each path
     python benchmarks/int8_kernels.py --emulate         # the error again under valgrind, whose
@@ -55,7 +55,7 @@ PATHS = {  # name: (weight bits, session.x64quantprecision)
 def product_graph(weight: np.ndarray, bits: int):
     from onnx import TensorProto, helper, numpy_helper
 
-    from newsroles.inference.int8_graph import quantize_per_token
+    from newsroles.inference.export.int8_graph import quantize_per_token
 
     rows, cols = weight.shape
     x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", "tokens", rows])

@@ -6,7 +6,7 @@ From the fused fp32 graph of an `onnx` export (MODEL-onnx/encoder.onnx), writes 
 copy of that folder with another encoder.onnx, then labels --data with each (the torch-free path)
 and prints macro-F1, the change against fp32 in points, label agreement and speed:
 
-  per-token      what `newsroles export --runtime onnx-int8` writes (inference/int8_graph.py: per-channel
+  per-token      what `newsroles export --runtime onnx-int8` writes (inference/export/int8_graph.py: per-channel
                  7-bit weights, each token's activations scaled on their own, attention unfused);
   per-token-8bit the same with 8-bit weights ([-127, 127]: exact on CPUs without VNNI only on ONNX
                  Runtime's slower u8u8 kernel, model/int8_kernels.py);
@@ -160,7 +160,7 @@ def main() -> None:
             target = folder / "encoder.onnx"
             common = {"per_channel": True, "extra_options": {"DefaultTensorType": onnx.TensorProto.FLOAT}}
             if name in ("per-token", "per-token-8bit", "per-token-fp32-tables"):
-                from newsroles.inference.int8_graph import DEFAULT_WEIGHT_BITS, write_int8_encoder
+                from newsroles.inference.export.int8_graph import DEFAULT_WEIGHT_BITS, write_int8_encoder
 
                 bits = 8 if name == "per-token-8bit" else DEFAULT_WEIGHT_BITS
                 # work: its scratch file, not the copy

@@ -337,7 +337,7 @@ def run_variant(variant: str, args) -> dict:
 
 def ensure_copies(args) -> list[str]:
     """The folders (d) and (e) time: given, beside MODEL, or exported now into a temporary folder."""
-    from newsroles.inference.export import export_model
+    from newsroles.inference.export.exporter import export_model
 
     notes, tmp = [], None
     wanted = {"d": ("optimised", "onnx"), "e": ("int8", "onnx-int8"), "g": ("bf16", "bf16")}

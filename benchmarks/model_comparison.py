@@ -71,7 +71,7 @@ def bf16_speed(folder: Path, articles) -> tuple[float, float] | None:
 
     import torch
 
-    from newsroles.inference.export import export_model
+    from newsroles.inference.export.exporter import export_model
     from newsroles.model.device import native_bf16
     from newsroles.training.evaluation.metrics import compute_metrics, gold_and_predictions
 
@@ -94,7 +94,7 @@ def main() -> None:
     args = parser.parse_args()
     os.chdir(ROOT)
 
-    from newsroles.inference.evaluate import evaluate_model
+    from newsroles.inference.evaluation.evaluate import evaluate_model
     from newsroles.training.config import load_config
     from newsroles.training.data.readers import read_articles
 

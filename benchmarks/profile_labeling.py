@@ -82,9 +82,9 @@ def main() -> None:
 
     wall_import, heaviest = import_seconds()
 
-    from newsroles.inference.inputs import LabelInputs
+    from newsroles.inference.io.inputs import LabelInputs
     from newsroles.inference.predictor import load_labeler
-    from newsroles.inference.writers import ArticleWriter
+    from newsroles.inference.io.writers import ArticleWriter
     from newsroles.model import batching, onnx_runtime
     from newsroles.training.data.readers import read_articles
 

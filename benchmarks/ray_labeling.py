@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> None:
 
 def _first_articles(inputs: list[str], limit: int, tmp: Path) -> list[str]:
     from newsroles.inference.archive.shards import input_files
-    from newsroles.inference.inputs import LabelInputs
+    from newsroles.inference.io.inputs import LabelInputs
 
     path = tmp / "input.jsonl"
     articles = LabelInputs([uri for uri, _ in input_files(inputs)])

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from newsroles.inference.predictor import load_labeler
-from newsroles.inference.progress import sentence_bar
+from newsroles.inference.io.progress import sentence_bar
 from newsroles.model.article import labeled_sentences
 from newsroles.model.errors import UserError
 from newsroles.model.folder import file_fingerprint, read_config

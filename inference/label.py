@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import IO
 
 from newsroles.inference.annotation.tasks import TaskWriter, model_version
-from newsroles.inference.inputs import LabelInputs
+from newsroles.inference.io.inputs import LabelInputs
 from newsroles.inference.predictor import load_labeler
-from newsroles.inference.progress import sentence_bar
-from newsroles.inference.writers import ArticleWriter, render_terminal
+from newsroles.inference.io.progress import sentence_bar
+from newsroles.inference.io.writers import ArticleWriter, render_terminal
 from newsroles.model.errors import UserError
 
 

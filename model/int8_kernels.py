@@ -7,7 +7,7 @@ before Ice Lake / Zen 4) its u8s8 kernel adds each pair of byte products in 16 b
 saturation (vpmaddubsw): with 8-bit weights 255 x 127 x 2 > 32767, so a product can come out far
 from its true value (an all-ones product gave 0.063 for 8.0 there).
 
-The exported int8 graph keeps its weights in 7 bits, in [-63, 63] (inference/int8_graph.py records
+The exported int8 graph keeps its weights in 7 bits, in [-63, 63] (inference/export/int8_graph.py records
 that in the graph's metadata, `WEIGHT_BITS_KEY`): 255 x 63 x 2 = 32130 fits, so the same fast u8s8
 kernel is exact on every x86 CPU and nothing else is needed. Graphs with 8-bit weights (copies
 exported before 7-bit weights, which record no range, or `weight_bits=8`) may need the session

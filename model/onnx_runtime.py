@@ -118,7 +118,7 @@ class OrtEncoder:
     at the windows' own length. An int8 graph written by ONNX Runtime's dynamic quantisation (the
     older exports) scales each call's activations together, and half batches sharing one
     scale cost 0.4-1.3 macro-F1 points (BENCHMARKS.md); today's per-token graph
-    (inference/int8_graph.py) reads each token alone. Calls also bound memory, and are what split
+    (inference/export/int8_graph.py) reads each token alone. Calls also bound memory, and are what split
     mode hands to its threads.
     """
 

@@ -1,5 +1,5 @@
 """The PyTorch runners (model/loading.py picks one): a model folder's fp32 weights, and the
-optimised CPU copies that `newsroles export` writes (inference/export.py makes them).
+optimised CPU copies that `newsroles export` writes (inference/export/exporter.py makes them).
 
 An exported folder is a complete model folder (manifest, labels, config, tokenizer, metrics) whose
 manifest says how to run it in `"runtime"`:
@@ -7,7 +7,7 @@ manifest says how to run it in `"runtime"`:
 * `onnx`: the encoder as an ONNX graph, its attention, LayerNorm and GELU fused by ONNX Runtime's
   transformer optimiser, in fp32: the same answers as PyTorch up to float rounding, and quicker to load.
 * `onnx-int8`: the same graph with the weights of its matrix products in int8 and each token's
-  activations quantised on the fly (inference/int8_graph.py; exact kernels on every CPU,
+  activations quantised on the fly (inference/export/int8_graph.py; exact kernels on every CPU,
   model/int8_kernels.py): the fastest, at some cost in accuracy, which `newsroles export
   --tune-bias` wins partly back.
 * `int8`: PyTorch's dynamic int8 quantisation of the encoder's Linear layers, applied when the

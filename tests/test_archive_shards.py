@@ -19,9 +19,9 @@ from newsroles.inference.archive.shards import (
     shard_articles,
     shard_path,
 )
-from newsroles.inference.inputs import LabelInputs
+from newsroles.inference.io.inputs import LabelInputs
 from newsroles.inference.label import label_inputs
-from newsroles.inference.parquet import read_records
+from newsroles.inference.io.parquet import read_records
 from newsroles.model.errors import UserError
 from synthetic import synthetic_articles, write_jsonl
 

@@ -135,7 +135,7 @@ def test_trains_and_labels_the_same_whatever_the_batch_size(article_context_mode
 
 def test_an_onnx_export_labels_as_the_torch_model(article_context_model):
     pytest.importorskip("onnxruntime", reason="ONNX Runtime is not installed")
-    from newsroles.inference.export import export_model
+    from newsroles.inference.export.exporter import export_model
 
     folder = export_model(article_context_model, runtime="onnx").folder
     articles = synthetic_articles(6, seed=11)

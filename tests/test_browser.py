@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from headless_chromium import Chromium, find_chromium
 from newsroles.inference.cli import app
-from newsroles.inference.writers import ArticleWriter
+from newsroles.inference.io.writers import ArticleWriter
 from newsroles.model.article import Article, Sentence
 from served_models import STORY, baseline_model
 

@@ -159,7 +159,7 @@ def all_commands():
     return list(walk(typer.main.get_command(app), []))
 
 
-# What each command reads, as its --help must list it (training/data/readers.py, inference/inputs.py).
+# What each command reads, as its --help must list it (training/data/readers.py, inference/io/inputs.py).
 DATA_FORMATS = (".jsonl", ".csv", ".tsv", ".parquet", ".arrow", "hf:")
 LABEL_INPUTS = (".txt", ".html", ".jsonl", ".csv", ".tsv", ".parquet", "folder", "- for stdin")
 

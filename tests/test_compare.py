@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from newsroles.inference.compare_report import write_report
+from newsroles.inference.evaluation.compare_report import write_report
 from newsroles.model.article import Article, Sentence
 from newsroles.model.folder import write_common_files
 from newsroles.training.evaluation.compare import changed_sentences, compare_predictions, flatten, to_json

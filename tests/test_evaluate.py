@@ -225,7 +225,7 @@ def test_evaluate_reads_a_parquet_sentence_table_like_jsonl(tiny_article_model, 
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from newsroles.inference.evaluate import evaluate_model
+    from newsroles.inference.evaluation.evaluate import evaluate_model
     from newsroles.model.folder import file_fingerprint
     from synthetic import synthetic_articles, write_jsonl
 

@@ -35,7 +35,7 @@ def fp32_model(tiny_base_model, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def exported(fp32_model):
-    from newsroles.inference.export import export_model
+    from newsroles.inference.export.exporter import export_model
 
     return {runtime: export_model(fp32_model, runtime=runtime).folder for runtime in ["onnx", "onnx-int8", "int8", "bf16"]}
 
@@ -110,7 +110,7 @@ def test_predictions_do_not_depend_on_batch_size(exported, articles):
 
 def test_label_and_evaluate_accept_an_exported_folder(exported, articles, tmp_path):
     from newsroles.inference.label import label_inputs
-    from newsroles.inference.evaluate import evaluate_model
+    from newsroles.inference.evaluation.evaluate import evaluate_model
 
     folder = exported["onnx-int8"]
     data = write_jsonl(articles, tmp_path / "dev.jsonl")
@@ -124,7 +124,7 @@ def test_label_and_evaluate_accept_an_exported_folder(exported, articles, tmp_pa
 
 
 def test_export_refuses_what_it_cannot_do(fp32_model, exported, tmp_path):
-    from newsroles.inference.export import export_model
+    from newsroles.inference.export.exporter import export_model
 
     with pytest.raises(UserError, match="already an exported copy"):
         export_model(exported["onnx"], tmp_path / "again")
@@ -151,7 +151,7 @@ def test_a_manifest_with_an_unknown_runtime_is_a_user_error(exported, tmp_path):
 
 
 def test_check_scores_both_models_and_enforces_the_allowed_drop(fp32_model, articles, tmp_path):
-    from newsroles.inference.export import export_model
+    from newsroles.inference.export.exporter import export_model
 
     data = write_jsonl(articles, tmp_path / "dev.jsonl")
     report = export_model(fp32_model, tmp_path / "checked", runtime="onnx", check_data=data)
@@ -228,7 +228,7 @@ def test_gpu_matches_cpu_up_to_rounding(fp32_model, articles, reference):
 def test_window_overlap_can_be_traded_for_speed(fp32_model, articles, tmp_path):
     import yaml
 
-    from newsroles.inference.export import export_model
+    from newsroles.inference.export.exporter import export_model
 
     report = export_model(fp32_model, tmp_path / "lean", runtime="onnx", window_overlap=0.0)
     config = yaml.safe_load((report.folder / "config.yaml").read_text())
@@ -246,7 +246,7 @@ def test_window_overlap_can_be_traded_for_speed(fp32_model, articles, tmp_path):
 def test_tune_bias_retunes_the_copy_on_dev_and_never_ends_worse(fp32_model, articles, tmp_path, runtime, weights):
     from safetensors.torch import load_file
 
-    from newsroles.inference.export import export_model
+    from newsroles.inference.export.exporter import export_model
 
     data = write_jsonl(articles, tmp_path / "dev.jsonl")
     report = export_model(fp32_model, tmp_path / "tuned", runtime=runtime, tune_bias_data=data, check_data=data, max_f1_drop=None)

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from newsroles.inference.cli import app
 from newsroles.inference.views.pages import ROLE_COLORS, render_stories_html, role_legend
-from newsroles.inference.writers import ArticleWriter, format_of
+from newsroles.inference.io.writers import ArticleWriter, format_of
 from newsroles.model.article import Article, Sentence
 from newsroles.model.errors import UserError
 from served_models import STORY, baseline_model

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from conftest import write_file
-from newsroles.inference.inputs import InputWarning, LabelInputs, iter_label_inputs
+from newsroles.inference.io.inputs import InputWarning, LabelInputs, iter_label_inputs
 from newsroles.model.errors import UserError
 
 STORY = "A headline about the markets today\n\nStocks fell on Monday. Bonds rose.\n\nAnalysts were surprised.\n"
@@ -275,7 +275,7 @@ NEWS_PARAGRAPHS = [
 
 
 def test_html_page_main_text_title_and_date():
-    from newsroles.inference.html import extract_html
+    from newsroles.inference.io.html import extract_html
 
     page = extract_html(NEWS_PAGE)
     assert page.paragraphs == NEWS_PARAGRAPHS  # no menu, teaser, comment, footer or script; no repeated headline
@@ -320,7 +320,7 @@ def test_parquet_html_cell_is_read_like_an_html_file(tmp_path):
 
 
 def test_readmes_example_page_gives_its_five_paragraphs():
-    from newsroles.inference.html import extract_html
+    from newsroles.inference.io.html import extract_html
 
     page = extract_html((Path(__file__).resolve().parents[1] / "docs" / "examples" / "harbour-storm.html").read_text(encoding="utf-8"))
     assert len(page.paragraphs) == 5 and page.paragraphs[0].startswith("A winter storm flooded")

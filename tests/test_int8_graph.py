@@ -1,4 +1,4 @@
-"""The int8 encoder graph (inference/int8_graph.py): products scaled per token, attention unfused."""
+"""The int8 encoder graph (inference/export/int8_graph.py): products scaled per token, attention unfused."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ ort = pytest.importorskip("onnxruntime", reason="ONNX Runtime is not installed")
 
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
-from newsroles.inference.int8_graph import DEFAULT_WEIGHT_BITS, quantize_per_token, unfuse_attention  # noqa: E402
+from newsroles.inference.export.int8_graph import DEFAULT_WEIGHT_BITS, quantize_per_token, unfuse_attention  # noqa: E402
 from newsroles.model.int8_kernels import ENV as KERNEL_ENV  # noqa: E402
 from newsroles.model.int8_kernels import WEIGHT_BITS_KEY, chosen_kernel, use_exact_int8, weight_bits  # noqa: E402
 
@@ -179,7 +179,7 @@ def test_attention_with_options_it_does_not_know_is_left_fused():
 
 def test_export_records_how_its_int8_graph_was_made(tiny_base_model, tmp_path):
     from conftest import build_tiny_article_model
-    from newsroles.inference.export import export_model
+    from newsroles.inference.export.exporter import export_model
 
     folder = build_tiny_article_model(tmp_path / "fp32", tiny_base_model)
     copy = export_model(folder, tmp_path / "int8", runtime="onnx-int8").folder
@@ -198,7 +198,7 @@ def test_on_a_cpu_whose_fast_kernel_saturates_only_8_bit_copies_fall_back(tiny_b
     A 7-bit copy loads on the fast kernel with the plain session options; a copy whose graph says
     8 bits (or says nothing, as exports before 7-bit weights) gets ONNX Runtime's u8u8 kernel."""
     from conftest import build_tiny_article_model
-    from newsroles.inference.export import export_model
+    from newsroles.inference.export.exporter import export_model
     from newsroles.inference.predictor import load_labeler
     from newsroles.model import int8_kernels
 

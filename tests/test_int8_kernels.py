@@ -50,7 +50,7 @@ def test_exact_kernel_options_compute_the_probe_exactly(bits):
 def tiny_int8_graph(**quantize) -> bytes:
     from onnx import TensorProto, helper, numpy_helper
 
-    from newsroles.inference.int8_graph import quantize_per_token
+    from newsroles.inference.export.int8_graph import quantize_per_token
 
     x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["rows", 4])
     y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["rows", 2])
@@ -115,7 +115,7 @@ EMULATED = textwrap.dedent(
     import json
     import numpy as np, onnxruntime as ort
     from onnx import TensorProto, helper, numpy_helper
-    from newsroles.inference.int8_graph import quantize_per_token
+    from newsroles.inference.export.int8_graph import quantize_per_token
     from newsroles.model.int8_kernels import chosen_kernel, use_exact_int8
 
     def graph(weight, bits):

@@ -76,7 +76,7 @@ def traced_label_path(argv: list[str]) -> tuple[list[str], int, int]:
 
 @pytest.fixture(scope="module")
 def onnx_copy(tiny_base_model, tmp_path_factory):
-    from newsroles.inference.export import export_model
+    from newsroles.inference.export.exporter import export_model
 
     fp32 = build_tiny_article_model(tmp_path_factory.mktemp("label-path") / "fp32", tiny_base_model)
     return export_model(fp32, runtime="onnx").folder

@@ -18,8 +18,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from newsroles.inference.html import extract_html
-from newsroles.inference.inputs import iter_label_inputs
+from newsroles.inference.io.html import extract_html
+from newsroles.inference.io.inputs import iter_label_inputs
 from newsroles.inference.splitter import article_from_text, normalize_lines, text_sentences
 from newsroles.model.article import Article
 

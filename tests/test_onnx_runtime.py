@@ -80,7 +80,7 @@ def test_numpy_head_refuses_weights_that_do_not_fit_the_config(tiny_base_model):
 
 @pytest.fixture(scope="module")
 def onnx_copies(tiny_base_model, tmp_path_factory):
-    from newsroles.inference.export import export_model
+    from newsroles.inference.export.exporter import export_model
 
     fp32 = build_tiny_article_model(tmp_path_factory.mktemp("onnx-runtime") / "fp32", tiny_base_model, LABELS)
     manifest = json.loads((fp32 / "newsroles.json").read_text())

@@ -24,10 +24,10 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from newsroles.inference.cli._app import one_line
-from newsroles.inference.html import extract_html, looks_like_html
-from newsroles.inference.inputs import iter_label_inputs
+from newsroles.inference.io.html import extract_html, looks_like_html
+from newsroles.inference.io.inputs import iter_label_inputs
 from newsroles.inference.splitter import article_from_text, split_sentences
-from newsroles.inference.writers import ArticleWriter, write_csv, write_jsonl
+from newsroles.inference.io.writers import ArticleWriter, write_csv, write_jsonl
 from newsroles.model.article import Article, Sentence
 from newsroles.model.errors import InputWarning, UserError
 from newsroles.model.textio import binary_reason

@@ -17,8 +17,8 @@ ray = pytest.importorskip("ray", reason="Ray is not installed: pip install 'news
 from newsroles.inference.archive.ray_labeling import DIE_ONCE_ENV, label_archive  # noqa: E402
 from newsroles.inference.archive.shards import marker_path, shard_path  # noqa: E402
 from newsroles.inference.cli import app  # noqa: E402
-from newsroles.inference.inputs import LabelInputs  # noqa: E402
-from newsroles.inference.parquet import read_records  # noqa: E402
+from newsroles.inference.io.inputs import LabelInputs  # noqa: E402
+from newsroles.inference.io.parquet import read_records  # noqa: E402
 from newsroles.inference.predictor import load_labeler  # noqa: E402
 from synthetic import synthetic_articles, write_jsonl  # noqa: E402
 

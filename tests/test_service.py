@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient  # noqa: E402
 from typer.testing import CliRunner  # noqa: E402
 
 from newsroles.inference.cli import app as cli_app  # noqa: E402
-from newsroles.inference.inputs import read_story  # noqa: E402
+from newsroles.inference.io.inputs import read_story  # noqa: E402
 from newsroles.inference.predictor import load_labeler  # noqa: E402
 from newsroles.inference.service.app import ServiceSettings, create_app  # noqa: E402
 from served_models import STORY, baseline_model, onnx_model  # noqa: E402

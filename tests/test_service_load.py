@@ -15,7 +15,7 @@ import pytest
 httpx = pytest.importorskip("httpx", reason="the serve extra (fastapi, uvicorn, httpx) is not installed")
 pytest.importorskip("uvicorn", reason="the serve extra (fastapi, uvicorn, httpx) is not installed")
 
-from newsroles.inference.inputs import read_story  # noqa: E402
+from newsroles.inference.io.inputs import read_story  # noqa: E402
 from newsroles.inference.predictor import load_labeler  # noqa: E402
 from live_server import Server  # noqa: E402
 from served_models import STORY, baseline_model  # noqa: E402

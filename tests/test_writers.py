@@ -12,7 +12,7 @@ from rich.console import Console
 
 from newsroles.model.article import Article, Sentence
 from newsroles.model.errors import UserError
-from newsroles.inference.writers import (
+from newsroles.inference.io.writers import (
     ArticleWriter,
     completed_ids,
     render_terminal,
@@ -211,7 +211,7 @@ def story_articles() -> list[Article]:
 
 
 def test_offsets_point_into_the_text_in_jsonl_csv_and_parquet(tmp_path):
-    from newsroles.inference.parquet import read_records
+    from newsroles.inference.io.parquet import read_records
 
     articles = story_articles()
     assert articles[0].title == "Storm kills 12 in Texas"

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Sequence
 
 from newsroles.inference.annotation.export import ConvertReport, convert_export, merge_into
-from newsroles.inference.writers import write_jsonl
+from newsroles.inference.io.writers import write_jsonl
 from newsroles.model.errors import UserError
 from newsroles.model.fileio import atomic_file
 from newsroles.training.data.readers import read_articles

@@ -16,7 +16,7 @@ from typing import Sequence
 import numpy as np
 
 from newsroles.inference.annotation.tasks import model_version, story_text, write_tasks
-from newsroles.inference.inputs import LabelInputs
+from newsroles.inference.io.inputs import LabelInputs
 from newsroles.inference.predictor import load_labeler
 from newsroles.model.article import Article
 from newsroles.model.errors import UserError

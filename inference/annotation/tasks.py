@@ -23,7 +23,7 @@ FROM_NAME = "role"  # the <Labels> control
 TO_NAME = "text"  # the <Text> object
 PARAGRAPH_BREAK = "\n\n"
 SENTENCE_GAP = " "
-# The terminal's role colors (inference/writers.py), as Label Studio background colors.
+# The terminal's role colors (inference/io/writers.py), as Label Studio background colors.
 ROLE_COLORS = {"stance": "#d63384", "quote": "#0dcaf0", "background": "#ffc107", "fact": "#20c997"}
 SPARE_COLORS = ("#6f42c1", "#fd7e14", "#0d6efd", "#dc3545", "#198754", "#6c757d", "#795548", "#009688")
 

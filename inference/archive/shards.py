@@ -20,9 +20,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
-from newsroles.inference.inputs import JSONL_SUFFIXES, jsonl_range, parquet_range
-from newsroles.inference.parquet import PARQUET_SUFFIXES, READ_ERRORS, open_input, row_count
-from newsroles.inference.writers import ArticleWriter
+from newsroles.inference.io.inputs import JSONL_SUFFIXES, jsonl_range, parquet_range
+from newsroles.inference.io.parquet import PARQUET_SUFFIXES, READ_ERRORS, open_input, row_count
+from newsroles.inference.io.writers import ArticleWriter
 from newsroles.model.errors import UserError
 from newsroles.model.fileio import atomic_file
 

@@ -10,13 +10,13 @@ import typer
 from newsroles.inference.cli._app import app, stderr_console, user_errors
 from newsroles.inference.cli.grammar import DATA_HELP, DEVICE_HELP, MODEL_HELP_SHORT, MODELS_DIR_HELP, Device, models_and_data, value
 from newsroles.inference.cli.lazy import lazy
-from newsroles.inference.reliability_plot import check_plot_path, write_reliability_plot
+from newsroles.inference.evaluation.reliability_plot import check_plot_path, write_reliability_plot
 from newsroles.model.fileio import atomic_file
 from newsroles.model.registry import resolve_path
 
 # What the command runs, imported when it runs (cli/lazy.py: a TAB or --help loads none of it).
 record_evaluation = lazy("newsroles.model.card", "record_evaluation")
-evaluate_model = lazy("newsroles.inference.evaluate", "evaluate_model")
+evaluate_model = lazy("newsroles.inference.evaluation.evaluate", "evaluate_model")
 confusion_table, metrics_table = lazy("newsroles.training.evaluation.metrics", "confusion_table", "metrics_table")
 summary_lines = lazy("newsroles.training.evaluation.withheld", "summary_lines")
 

@@ -12,7 +12,7 @@ from newsroles.inference.cli.lazy import lazy
 from newsroles.model.registry import resolve, safe_name
 
 # What the command runs, imported when it runs (cli/lazy.py: a TAB or --help loads none of it).
-export_model = lazy("newsroles.inference.export", "export_model")
+export_model = lazy("newsroles.inference.export.exporter", "export_model")
 
 
 @app.command("export")

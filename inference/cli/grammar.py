@@ -29,7 +29,7 @@ MODELS_DIR_HELP = "Where model ids and names are looked up."
 # Every format `newsroles.training.data.readers.read_articles` reads.
 DATA_FORMATS = ".jsonl, .csv, .tsv, .parquet or .arrow file, or a hub dataset hf:ORG/NAME:SPLIT"
 DATA_HELP = f"Labeled data: {DATA_FORMATS} (sentence tables: default column names)."
-# Every input `newsroles.inference.inputs.iter_label_inputs` reads.
+# Every input `newsroles.inference.io.inputs.iter_label_inputs` reads.
 LABEL_INPUTS_HELP = (
     "Stories: text files (.txt, .text, .md), HTML pages (.html, .htm), a folder of them (read recursively), "
     ".jsonl/.ndjson files ({id, text} or {id, sentences} per line), .parquet (id and text columns), "

@@ -5,7 +5,7 @@ module does. But what they call imports torch, scikit-learn, numpy or pydantic, 
 --help`, `--version` and every shell TAB import all commands: run at once, those imports would
 cost seconds (BENCHMARKS.md, "CLI start-up"). So a command writes
 
-    evaluate_model = lazy("newsroles.inference.evaluate", "evaluate_model")
+    evaluate_model = lazy("newsroles.inference.evaluation.evaluate", "evaluate_model")
 
 and the module is imported when the command first calls it, as Python 3.15's `lazy from ...
 import` (PEP 810) will do. tests/test_layers.py checks that every declaration names a real

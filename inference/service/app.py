@@ -30,7 +30,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from newsroles.inference.inputs import read_story
+from newsroles.inference.io.inputs import read_story
 from newsroles.inference.service.limits import ApiError, BodyLimits, error_response
 from newsroles.inference.service.schema import LabelAnswer
 from newsroles.inference.service.worker import LabelWorker

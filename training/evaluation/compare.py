@@ -1,6 +1,6 @@
 """Comparing models' predictions on the same labeled data: is the new one better, on which roles?
 
-Plain functions on per-article probabilities (no model is loaded here; inference/compare.py loads
+Plain functions on per-article probabilities (no model is loaded here; inference/evaluation/compare.py loads
 and predicts, then calls `compare_predictions`):
 
 * `flatten` -- the labeled sentences, with each model's probability rows;

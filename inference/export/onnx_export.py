@@ -1,6 +1,6 @@
 """Writing a transformer's encoder as a fused (and optionally int8) ONNX graph, for `newsroles export`.
 
-The int8 graph (inference/int8_graph.py) scales each token's activations on their own, chosen by
+The int8 graph (inference/export/int8_graph.py) scales each token's activations on their own, chosen by
 measurement over six trained models (BENCHMARKS.md, "Int8 per token").
 """
 
@@ -76,7 +76,7 @@ def export_encoder_onnx(encoder, path: Path, quantize: bool, workdir: Path) -> d
     details = {"opset": OPSET, "fusions": fusions}
     if quantize:
         # optional: onnx export; int8_graph.py imports onnx (seconds) at its top, not needed by the other runtimes or the CLI's start
-        from newsroles.inference.int8_graph import write_int8_encoder
+        from newsroles.inference.export.int8_graph import write_int8_encoder
 
         root = logging.getLogger()
         level = root.level

@@ -4,7 +4,7 @@
   (so an output file reads back with `newsroles.training.data.readers.read_articles`).
 * CSV/TSV: one row per sentence: article_id, sentence_index (0-based), text, label, confidence,
   then one `score_<label>` column per label, then `start`, `end` and `offsets_into` (what the
-  offsets index: newsroles.inference.inputs; empty for a sentence without offsets).
+  offsets index: newsroles.inference.io.inputs; empty for a sentence without offsets).
 * terminal: per article its title and each sentence with a colored role tag and its confidence.
 * HTML: one self-contained page of all the stories, sentences highlighted by role
   (newsroles.inference.views.pages).
@@ -26,7 +26,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from newsroles.inference.parquet import ParquetArticleFile
+from newsroles.inference.io.parquet import ParquetArticleFile
 from newsroles.inference.views.pages import DEFAULT_MIN_CONFIDENCE, HtmlStoryWriter
 from newsroles.model.article import Article
 from newsroles.model.errors import UserError
@@ -256,7 +256,7 @@ class ArticleWriter:
     the `.partial` file, never something that looks complete. With `resume=True` the articles of
     that partial file (or of a finished output at `path`) are kept, their ids are in
     `writer.completed`, and `write` skips them (returns False): no duplicates, no gaps. CSV/TSV and
-    Parquet (`newsroles.inference.parquet`) and HTML are written to a temporary file and renamed into
+    Parquet (`newsroles.inference.io.parquet`) and HTML are written to a temporary file and renamed into
     place (no resuming). `path` "-" writes to stdout. HTML marks sentences under `min_confidence` as
     low-confidence.
     For CSV/TSV the score columns come from `labels`, or from the first article written.

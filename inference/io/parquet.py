@@ -10,7 +10,7 @@ same columns whatever its articles carry:
     offsets_into: string, extracted_text: string (null unless the article came from an HTML page)
 
 `record_of_row` turns such a row back into that JSONL record. Input rows (`iter_rows`) are the
-records `newsroles.inference.inputs` reads: columns `id` and `text` (optional `title`), or `id` and
+records `newsroles.inference.io.inputs` reads: columns `id` and `text` (optional `title`), or `id` and
 `sentences` (a list of strings or of structs with `text` and optional `paragraph`); other columns
 go to `Article.meta`. pyarrow comes with `datasets`, a dependency already.
 """

@@ -1,11 +1,11 @@
 """`newsroles export`: an optimised CPU copy of a transformer model folder.
 
 The copy is a complete model folder whose manifest names its runtime (onnx, onnx-int8, int8 or
-bf16; model/runtimes.py loads each). Making it: the ONNX graph (inference/onnx_export.py) or the
+bf16; model/runtimes.py loads each). Making it: the ONNX graph (inference/export/onnx_export.py) or the
 fp32 weights as they are, the rest of the folder copied, a new manifest and model card. Checking
 it: the copy and the original label a known-answer probe, stored in the copy so that each load
 checks it again (model/probe.py), and with `--data` a labeled file, side by side;
-`--tune-bias` tunes the copy's label biases again (inference/export_checks.py). Speed and accuracy
+`--tune-bias` tunes the copy's label biases again (inference/export/checks.py). Speed and accuracy
 of each runtime, measured: BENCHMARKS.md.
 """
 
@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from newsroles.inference.export_checks import check_models, retune_bias
-from newsroles.inference.onnx_export import export_encoder_onnx
+from newsroles.inference.export.checks import check_models, retune_bias
+from newsroles.inference.export.onnx_export import export_encoder_onnx
 from newsroles.inference.predictor import load_labeler
 from newsroles.model.card import write_card
 from newsroles.model.errors import UserError

@@ -13,13 +13,13 @@ A path may be
   `{"id": ..., "sentences": [{"text": ...}, ...]}` (sentence items may also be plain strings and may
   carry `paragraph`); other fields go to `Article.meta`;
 - an HTML page (`.html`, `.htm`, or any text file or JSONL `text` that holds markup): the main
-  text, title and publication date are found by trafilatura (see `newsroles.inference.html`; the
+  text, title and publication date are found by trafilatura (see `newsroles.inference.io.html`; the
   date goes to `Article.meta["date"]`), with an `InputWarning` saying so; a page with no main text
   is an error saying why; an .html file that is not UTF-8 is read in the encoding it declares;
 - a `.csv` / `.tsv` file: one sentence per row, columns `article_id` and `text` (as
   `newsroles.training.data.readers` reads them; a `label` column is ignored);
 - a `.parquet` file: one article per row, the JSONL record's fields as columns (`id` and `text`,
-  or `id` and `sentences`; see `newsroles.inference.parquet`);
+  or `id` and `sentences`; see `newsroles.inference.io.parquet`);
 - a directory: every `*.txt`, `*.text`, `*.md`, `*.jsonl`, `*.html`, `*.htm`, `*.parquet` inside, recursively,
   in sorted path order (hidden files and folders are passed over); the id of a text file there is
   its path relative to the directory, without the suffix (`2019/story`);
@@ -52,8 +52,8 @@ import warnings
 from pathlib import Path
 from typing import IO, Any, Iterable, Iterator
 
-from newsroles.inference.html import HTML_SUFFIXES, decode_declared, extract_html, looks_like_html
-from newsroles.inference.parquet import PARQUET_SUFFIXES, READ_ERRORS, iter_rows
+from newsroles.inference.io.html import HTML_SUFFIXES, decode_declared, extract_html, looks_like_html
+from newsroles.inference.io.parquet import PARQUET_SUFFIXES, READ_ERRORS, iter_rows
 from newsroles.inference.splitter import article_from_text, sentence_spans, text_sentences
 from newsroles.model.article import OFFSETS_EXTRACTED, OFFSETS_TEXT, Article, Sentence
 from newsroles.model.errors import InputWarning, UserError
@@ -121,7 +121,7 @@ _TAG = re.compile(r"</?[A-Za-z][^<>]*>")
 
 
 def _html_article(html: str, article_id: str, where: str, title: str | None = None, meta: dict | None = None) -> Article:
-    """The article in an HTML page (see `newsroles.inference.html`): one paragraph a line of the
+    """The article in an HTML page (see `newsroles.inference.io.html`): one paragraph a line of the
     extracted text; the page's title unless `title` is given, its date in `meta["date"]` unless the
     record has one; sentence offsets index the extracted text (`extracted_sentences`). A one-line
     warning says that markup was taken out."""
@@ -324,7 +324,7 @@ def _table_source(path: Path, where: str, skip_rows: bool) -> Iterator[Article |
 
 
 def _parquet_source(uri: str, start: int = 0, stop: int | None = None) -> Iterator[Article | _Skip]:
-    """The articles of rows `start` to `stop` of a Parquet file (see `newsroles.inference.parquet`);
+    """The articles of rows `start` to `stop` of a Parquet file (see `newsroles.inference.io.parquet`);
     a null cell counts as an absent field. Errors name the file and the row (1-based)."""
     try:
         rows = iter_rows(uri, start, stop)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-from newsroles.inference.compare_figures import bootstrap_figure, confusion_figure, f1_figure
+from newsroles.inference.evaluation.compare_figures import bootstrap_figure, confusion_figure, f1_figure
 from newsroles.model.fileio import atomic_file
 from newsroles.training.evaluation.compare import model_label
 

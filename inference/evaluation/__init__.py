@@ -1,0 +1,1 @@
+"""Scoring models on labeled data: evaluate, compare and their reports and figures."""
