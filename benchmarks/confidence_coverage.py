@@ -26,7 +26,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from newsroles.inference.predictor import load_labeler
-    from newsroles.model.card_extras import coverage_markdown
+    from newsroles.model.cards.extras import coverage_markdown
     from newsroles.training.data.readers import read_articles
     from newsroles.training.evaluation.calibration import coverage_table, expected_calibration_error
     from newsroles.training.recipes.label_bias import labeled_log_probs

@@ -47,8 +47,8 @@ def save_base(folder: Path) -> None:
     import torch
     from transformers import AutoModel, AutoTokenizer
 
-    from newsroles.model.base import resolve_base_model
-    from newsroles.model.encoder_layers import keep_first_layers
+    from newsroles.model.network.base import resolve_base_model
+    from newsroles.model.network.encoder_layers import keep_first_layers
     from newsroles.model.spec import packaged_default_config
 
     model = packaged_default_config()["model"]

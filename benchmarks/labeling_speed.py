@@ -127,8 +127,8 @@ def run_pipeline(args, articles) -> dict:
     from transformers import AutoModelForSequenceClassification, AutoTokenizer, pipeline
     from transformers.utils import logging as hf_logging
 
-    from newsroles.model.base import resolve_base_model
-    from newsroles.model.folder import read_config
+    from newsroles.model.network.base import resolve_base_model
+    from newsroles.model.store.folder import read_config
 
     hf_logging.set_verbosity_error()
     logging.getLogger("transformers").setLevel(logging.ERROR)

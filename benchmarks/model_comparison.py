@@ -72,7 +72,7 @@ def bf16_speed(folder: Path, articles) -> tuple[float, float] | None:
     import torch
 
     from newsroles.inference.export.exporter import export_model
-    from newsroles.model.device import native_bf16
+    from newsroles.model.network.device import native_bf16
     from newsroles.training.evaluation.metrics import compute_metrics, gold_and_predictions
 
     manifest = json.loads((folder / "newsroles.json").read_text())

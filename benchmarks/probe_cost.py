@@ -14,7 +14,7 @@ import statistics
 import time
 from pathlib import Path
 
-from newsroles.model.folder import read_manifest
+from newsroles.model.store.folder import read_manifest
 from newsroles.model.onnx_runtime import onnx_runner, runtime_of
 from newsroles.model.probe import probe_result
 

@@ -31,7 +31,7 @@ def main() -> None:
 
     from newsroles.inference.annotation.tasks import labeling_config
     from newsroles.inference.label import label_inputs
-    from newsroles.model.folder import read_manifest
+    from newsroles.model.store.folder import read_manifest
 
     with tempfile.TemporaryDirectory() as tmp:
         tasks = Path(tmp) / "tasks.json"

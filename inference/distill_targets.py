@@ -14,7 +14,7 @@ from newsroles.inference.predictor import load_labeler
 from newsroles.inference.io.progress import sentence_bar
 from newsroles.model.article import labeled_sentences
 from newsroles.model.errors import UserError
-from newsroles.model.folder import file_fingerprint, read_config
+from newsroles.model.store.folder import file_fingerprint, read_config
 from newsroles.training.data.readers import read_articles
 from newsroles.training.recipes.teacher_targets import write_targets
 

@@ -21,10 +21,10 @@ import numpy as np
 
 from newsroles.inference.withhold import withhold
 from newsroles.model.article import Article
-from newsroles.model.boilerplate import boilerplate_mask, na_column
+from newsroles.model.text.boilerplate import boilerplate_mask, na_column
 from newsroles.model.loading import Loaded, Runner, load
-from newsroles.model.registry import Version
-from newsroles.model.splitter import article_from_text
+from newsroles.model.store.registry import Version
+from newsroles.model.text.splitter import article_from_text
 
 
 class Labeler:
@@ -37,7 +37,7 @@ class Labeler:
     def __init__(self, loaded: Loaded, *, min_confidence: float | None = None, withhold_boilerplate: bool = True):
         self.loaded = loaded  # another Labeler with other settings can share it: Labeler(labeler.loaded, ...)
         self.runner: Runner = loaded.runner
-        self.version: Version = loaded.version  # id, name, reference (model/registry.py)
+        self.version: Version = loaded.version  # id, name, reference (model/store/registry.py)
         self.path: Path = loaded.version.path
         self.manifest: dict = loaded.version.manifest
         self.labels: list[str] = list(self.manifest["labels"])
@@ -67,7 +67,7 @@ class Labeler:
         self, articles: list[Article], batch_size: int | None = None, progress: Callable | None = None
     ) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """(role probabilities, boilerplate mask) per article: the rules' mask, with the auxiliary
-        head's P(NA) where the model has one (model/boilerplate.py)."""
+        head's P(NA) where the model has one (model/text/boilerplate.py)."""
         probs, na = self.predict_with_na(articles, batch_size, progress)
         na = na or [None] * len(articles)
         return probs, [boilerplate_mask([s.text for s in a.sentences], p) for a, p in zip(articles, na)]

@@ -1,7 +1,7 @@
-"""The sentence splitter, kept importable here: it lives in model/splitter.py so that training/ (the
+"""The sentence splitter, kept importable here: it lives in model/text/splitter.py so that training/ (the
 corpus readers) can split text too without importing the inference layer."""
 
-from newsroles.model.splitter import (  # noqa: F401
+from newsroles.model.text.splitter import (  # noqa: F401
     Unit,
     __all__,
     article_from_text,

@@ -1,7 +1,7 @@
 """Leaving a sentence unlabeled rather than labeling it wrong.
 
 Two reasons: the sentence is boilerplate (a byline, a photo credit: not story text, so no role;
-model/boilerplate.py), or the user asked for a minimum confidence (`newsroles label
+model/text/boilerplate.py), or the user asked for a minimum confidence (`newsroles label
 --min-confidence P`) and the best role's probability is below it. Either way the sentence keeps its
 confidence and scores, its `label` becomes None and its `reason` says why.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from newsroles.model.article import Article
-from newsroles.model.boilerplate import REASON as BOILERPLATE
+from newsroles.model.text.boilerplate import REASON as BOILERPLATE
 
 LOW_CONFIDENCE = "low confidence"
 

@@ -1,7 +1,7 @@
 """Articles to windows to batches, and the batches' outputs back to one row per sentence.
 
 The part of running a classifier that does not depend on how the network runs: PyTorch
-(model/forward.py) and ONNX Runtime without torch (model/onnx_runtime.py) both call `run_windows`
+(model/network/forward.py) and ONNX Runtime without torch (model/onnx_runtime.py) both call `run_windows`
 with their own function for one batch.
 """
 

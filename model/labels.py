@@ -13,7 +13,7 @@ from pathlib import Path
 import yaml
 
 from newsroles.model.errors import UserError
-from newsroles.model.textio import read_config_text
+from newsroles.model.text.textio import read_config_text
 
 DEFAULT_MAPPING = "roles"
 

@@ -1,11 +1,11 @@
 """The one loader: a model reference in, a runner that labels out, the manifest read once.
 
 `load(reference)` resolves the reference (a folder, `latest`, an id, a name, `name/version`, an id
-prefix or an installed model package: model/registry.py) to its folder and manifest, then picks the
+prefix or an installed model package: model/store/registry.py) to its folder and manifest, then picks the
 runner from one table by the manifest's (kind, runtime):
 
     (tfidf, fp32)                          TfidfRunner            model/tfidf.py
-    (transformer, fp32 | int8 | bf16)      TorchRunner            model/runtimes.py, model/forward.py
+    (transformer, fp32 | int8 | bf16)      TorchRunner            model/network/runtimes.py, model/network/forward.py
     (transformer, onnx | onnx-int8)        OnnxRunner (no torch)  model/onnx_runtime.py
 
 Every runner has one interface, `Runner`: articles in, per-article probabilities out. An exported
@@ -24,10 +24,10 @@ import numpy as np
 
 from newsroles.model.article import Article
 from newsroles.model.errors import UserError
-from newsroles.model.folder import MANIFEST
+from newsroles.model.store.folder import MANIFEST
 from newsroles.model.onnx_runtime import RUNTIMES, onnx_runner, runtime_of
 from newsroles.model.probe import probe_result, verify_probe
-from newsroles.model.registry import Version, newest_version, resolve
+from newsroles.model.store.registry import Version, newest_version, resolve
 from newsroles.model.tfidf import TfidfRunner
 
 
@@ -58,9 +58,9 @@ class Loaded:
 
 
 def _torch_runtimes():
-    """model/runtimes.py, imported only when a runner needs torch: the ONNX path never imports torch."""
+    """model/network/runtimes.py, imported only when a runner needs torch: the ONNX path never imports torch."""
     # torch-free: runtimes.py imports torch at its top; an ONNX copy loads without it
-    from newsroles.model import runtimes
+    from newsroles.model.network import runtimes
 
     return runtimes
 

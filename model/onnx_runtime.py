@@ -3,10 +3,10 @@
 An `onnx` or `onnx-int8` folder from `newsroles export` holds the encoder as `encoder.onnx` and the
 per-sentence head's weights (pooling, position embedding, BiGRU, classifier, label biases,
 temperature, auxiliary head) as `head.safetensors`. Here the head is the same arithmetic as
-SentenceRoleModel (model/classifier.py) in numpy, so `newsroles label` with such a folder needs
+SentenceRoleModel (model/network/classifier.py) in numpy, so `newsroles label` with such a folder needs
 onnxruntime, tokenizers and numpy only: no torch, no transformers, which take seconds to import.
 tests/test_onnx_runtime.py checks it against the PyTorch head, and that torch is never imported.
-The PyTorch wrapper of the same encoder (model/runtimes.py) serves what needs a torch model.
+The PyTorch wrapper of the same encoder (model/network/runtimes.py) serves what needs a torch model.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import numpy as np
 from newsroles.model.article import Article
 from newsroles.model.batching import DEFAULT_BATCH_SIZE, run_windows
 from newsroles.model.errors import UserError
-from newsroles.model.folder import read_config
+from newsroles.model.store.folder import read_config
 from newsroles.model.int8_kernels import use_exact_int8
 from newsroles.model.spec import ModelSpec, spec_from_config
 from newsroles.model.windows import POSITION_BUCKETS, POSITION_EMBEDDING_DIM, Window, collate_arrays, n_features
@@ -227,7 +227,7 @@ def _gru_direction(inputs: np.ndarray, w_ih, w_hh, b_ih, b_hh, lengths: np.ndarr
 
 
 class NumpyHead:
-    """SentenceRoleModel's head (model/classifier.py) in numpy, in eval mode, from its weights."""
+    """SentenceRoleModel's head (model/network/classifier.py) in numpy, in eval mode, from its weights."""
 
     def __init__(self, weights: dict[str, np.ndarray], spec: ModelSpec, hidden: int, n_labels: int, n_aux: int):
         self.spec = spec
@@ -325,7 +325,7 @@ class OnnxArticleModel:
         return _softmax(logits), (_sigmoid(aux) if aux is not None else None)
 
     def probabilities(self, tokenizer, articles: list[Article], batch_size: int = 32, progress=None, aux_out: list | None = None):
-        """As model/forward.py's article_probabilities, on the CPU, without torch."""
+        """As model/network/forward.py's article_probabilities, on the CPU, without torch."""
         pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
         return run_windows(
             tokenizer, articles, self.spec, lambda ws: self.run_batch(ws, pad_id), self.n_labels, batch_size, progress, aux_out

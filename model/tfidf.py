@@ -21,7 +21,7 @@ from safetensors.numpy import load_file, save_file
 
 from newsroles.model.article import Article
 from newsroles.model.errors import UserError
-from newsroles.model.folder import PICKLED_BASELINE, PICKLED_BASELINE_MESSAGE, check_labels_file
+from newsroles.model.store.folder import PICKLED_BASELINE, PICKLED_BASELINE_MESSAGE, check_labels_file
 from newsroles.model.spec import packaged_default_config
 
 if TYPE_CHECKING:

@@ -111,8 +111,8 @@ def build_tiny_article_model(folder: Path, base: Path, labels=("stance", "quote"
     import torch
     from transformers import AutoModel, AutoTokenizer
 
-    from newsroles.model.classifier import SentenceRoleModel
-    from newsroles.model.saved import save_transformer
+    from newsroles.model.network.classifier import SentenceRoleModel
+    from newsroles.model.network.saved import save_transformer
     from newsroles.model.spec import ModelSpec
 
     torch.manual_seed(0)

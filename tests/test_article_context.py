@@ -12,7 +12,7 @@ import torch
 
 from newsroles.inference.predictor import load_labeler
 from newsroles.model.batching import article_windows, batches_by_article
-from newsroles.model.classifier import SentenceRoleModel
+from newsroles.model.network.classifier import SentenceRoleModel
 from newsroles.model.onnx_runtime import FastTokenizer
 from newsroles.model.spec import ModelSpec
 from newsroles.model.windows import article_layout, build_windows, collate_arrays
@@ -174,7 +174,7 @@ def test_accumulated_parts_never_split_an_article(tiny_base_model, data):
 def test_labeling_encodes_a_long_article_in_chunks_with_the_same_result(article_context_model, monkeypatch):
     """A whole-article batch can hold many windows; without gradients the encoder reads them a
     few at a time, which changes nothing but the memory it takes."""
-    from newsroles.model import classifier
+    from newsroles.model.network import classifier
 
     articles = synthetic_articles(1, seed=4)
     articles[0].sentences[1:1] = [s for a in synthetic_articles(6, seed=8) for s in a.sentences[:-1]]
@@ -191,7 +191,7 @@ def test_labeling_encodes_a_long_article_in_chunks_with_the_same_result(article_
 
 def test_window_batches_run_the_encoder_whole(tiny_base_model, monkeypatch):
     """Only whole-article batches are read in chunks: a GPU's large batches of windows stay large."""
-    from newsroles.model import classifier
+    from newsroles.model.network import classifier
 
     spec = ModelSpec(base=str(tiny_base_model), max_length=48, max_sentence_tokens=24, max_title_tokens=8, context_hidden=16)
     tokenizer = FastTokenizer(tiny_base_model)

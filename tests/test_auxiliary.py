@@ -271,7 +271,7 @@ def test_grad_accumulation_with_an_auxiliary_only_part_takes_the_same_step(run_c
 
 def test_training_with_an_auxiliary_corpus_learns_its_head_and_records_it(run_config, tmp_path):
     from newsroles.model.batching import article_windows
-    from newsroles.model.saved import load_transformer
+    from newsroles.model.network.saved import load_transformer
     from newsroles.model.windows import collate_windows
     from newsroles.training.run import train_from_config
 

@@ -574,7 +574,7 @@ def _oom(*args, **kwargs):
 
 
 def test_label_out_of_memory_says_which_batch_size_to_try(ws, tmp_path, monkeypatch):
-    from newsroles.model.classifier import SentenceRoleModel
+    from newsroles.model.network.classifier import SentenceRoleModel
 
     monkeypatch.setattr(SentenceRoleModel, "forward", _oom)
     out = tmp_path / "out.jsonl"
@@ -584,7 +584,7 @@ def test_label_out_of_memory_says_which_batch_size_to_try(ws, tmp_path, monkeypa
 
 
 def test_evaluate_out_of_memory_default_batch_size(ws, monkeypatch):
-    from newsroles.model.classifier import SentenceRoleModel
+    from newsroles.model.network.classifier import SentenceRoleModel
 
     def runtime_oom(*args, **kwargs):
         raise RuntimeError("CUDA error: out of memory\nCUDA kernel errors might be asynchronously reported")
@@ -595,7 +595,7 @@ def test_evaluate_out_of_memory_default_batch_size(ws, monkeypatch):
 
 
 def test_train_out_of_memory_says_which_batch_size_to_try(ws, tmp_path, tiny_base_model, monkeypatch):
-    from newsroles.model.classifier import SentenceRoleModel
+    from newsroles.model.network.classifier import SentenceRoleModel
 
     monkeypatch.setattr(SentenceRoleModel, "forward", _oom)
     ctx = Ctx(ws, tmp_path, tiny_base_model)

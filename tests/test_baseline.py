@@ -11,7 +11,7 @@ import pytest
 
 from newsroles.model.article import Article, Sentence
 from newsroles.model.errors import UserError
-from newsroles.model.folder import PICKLED_BASELINE, read_manifest
+from newsroles.model.store.folder import PICKLED_BASELINE, read_manifest
 from newsroles.model.tfidf import SETTINGS_FILE, WEIGHTS_FILE, TfidfModel
 from newsroles.training.baseline import fit_baseline, resolve_options, select_C, train_baseline
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from newsroles.model.boilerplate import DEFAULT_THRESHOLD, boilerplate_mask, matches_rule, na_column
+from newsroles.model.text.boilerplate import DEFAULT_THRESHOLD, boilerplate_mask, matches_rule, na_column
 
 BOILERPLATE = [
     "(Yonhap)",

@@ -75,7 +75,7 @@ def test_coverage_table_says_no_accuracy_when_nothing_is_kept():
 
 
 def test_coverage_markdown_has_a_row_per_threshold():
-    from newsroles.model.card_extras import coverage_markdown
+    from newsroles.model.cards.extras import coverage_markdown
 
     rows = coverage_table(np.array([[0.6, 0.4], [0.95, 0.05]]), np.array([1, 0]), thresholds=(0.0, 0.9))
     text = coverage_markdown(rows)

@@ -9,11 +9,11 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from newsroles.model.card import CARD_JSON, CARD_MD, build_card, write_card
-from newsroles.model.card import record_evaluation
-from newsroles.model.card_evaluations import evaluation_path, load_evaluations
-from newsroles.model.card_markdown import render_markdown
-from newsroles.model.folder import write_common_files
+from newsroles.model.cards.card import CARD_JSON, CARD_MD, build_card, write_card
+from newsroles.model.cards.card import record_evaluation
+from newsroles.model.cards.evaluations import evaluation_path, load_evaluations
+from newsroles.model.cards.markdown import render_markdown
+from newsroles.model.store.folder import write_common_files
 from newsroles.training.evaluation.metrics import compute_metrics
 
 LABELS = ["stance", "quote", "background", "fact"]

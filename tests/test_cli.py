@@ -256,7 +256,7 @@ def test_choices_are_validated_and_completed():
 def test_the_choices_are_the_ones_the_code_takes():
     from newsroles.inference.cli.grammar import Device, LabelFormat, Runtime
     from newsroles.inference.label import FORMATS
-    from newsroles.model.device import DEVICES
+    from newsroles.model.network.device import DEVICES
     from newsroles.model.onnx_runtime import RUNTIMES
 
     assert [d.value for d in Device] == list(DEVICES)

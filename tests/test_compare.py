@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from newsroles.inference.evaluation.compare_report import write_report
 from newsroles.model.article import Article, Sentence
-from newsroles.model.folder import write_common_files
+from newsroles.model.store.folder import write_common_files
 from newsroles.training.evaluation.compare import changed_sentences, compare_predictions, flatten, to_json
 from newsroles.training.evaluation.metrics import compute_metrics
 from newsroles.training.evaluation.significance import macro_f1_from_confusion, mcnemar, mcnemar_counts, paired_bootstrap
@@ -216,7 +216,7 @@ def two_versions(tmp_path_factory):
 
 def test_cli_compare_prints_side_by_side_and_writes_json_and_report(two_versions):
     from newsroles.inference.cli import app
-    from newsroles.model.card_evaluations import load_evaluations
+    from newsroles.model.cards.evaluations import load_evaluations
 
     root, data = two_versions
     models = root / "models"

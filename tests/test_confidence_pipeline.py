@@ -140,8 +140,8 @@ def test_exported_copies_apply_the_temperature_and_give_p_na(tiny_base_model, tm
     from transformers import AutoModel, AutoTokenizer
 
     from newsroles.inference.export.exporter import export_model
-    from newsroles.model.classifier import SentenceRoleModel
-    from newsroles.model.saved import save_transformer
+    from newsroles.model.network.classifier import SentenceRoleModel
+    from newsroles.model.network.saved import save_transformer
     from newsroles.model.spec import ModelSpec
 
     torch.manual_seed(0)

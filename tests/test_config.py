@@ -9,7 +9,7 @@ import yaml
 from typer.testing import CliRunner
 
 from newsroles.inference.cli import app
-from newsroles.model.base import SHIPPED_BASES, hub_id, shipped_base
+from newsroles.model.network.base import SHIPPED_BASES, hub_id, shipped_base
 from newsroles.model.spec import spec_from_config
 from newsroles.training.config import RunConfig, load_config
 

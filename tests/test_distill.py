@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from newsroles.inference.cli import app
 from newsroles.inference.distill_targets import write_teacher_targets
 from newsroles.model.errors import InputWarning, UserError
-from newsroles.model.folder import file_fingerprint
+from newsroles.model.store.folder import file_fingerprint
 from newsroles.training.checkpoint import config_fingerprint
 from newsroles.training.config import load_config
 from newsroles.training.losses import distill_loss

@@ -10,7 +10,7 @@ import yaml
 from transformers import AutoModel
 
 from newsroles.inference.predictor import load_labeler
-from newsroles.model.encoder_layers import keep_first_layers
+from newsroles.model.network.encoder_layers import keep_first_layers
 from newsroles.model.errors import UserError
 from newsroles.model.spec import spec_from_config
 from newsroles.training.config import load_config

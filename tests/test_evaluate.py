@@ -226,7 +226,7 @@ def test_evaluate_reads_a_parquet_sentence_table_like_jsonl(tiny_article_model, 
     import pyarrow.parquet as pq
 
     from newsroles.inference.evaluation.evaluate import evaluate_model
-    from newsroles.model.folder import file_fingerprint
+    from newsroles.model.store.folder import file_fingerprint
     from synthetic import synthetic_articles, write_jsonl
 
     articles = synthetic_articles(5, seed=3)

@@ -105,7 +105,7 @@ def test_label_with_an_onnx_copy_passes_through_at_most_seven_of_our_files(onnx_
 @pytest.mark.parametrize("copy", [False, True], ids=["fp32", "onnx"])
 def test_loading_reads_the_manifest_once(onnx_copy, tiny_article_model, copy):
     from newsroles.inference.predictor import load_labeler
-    from newsroles.model.folder import read_manifest
+    from newsroles.model.store.folder import read_manifest
 
     calls = []
 

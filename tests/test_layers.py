@@ -170,10 +170,10 @@ def test_the_hidden_import_checks_count_ours_only_and_read_the_comments():
         "from newsroles.model.errors import UserError\n"
         "def f():\n"
         "    import json\n"
-        "    from newsroles.model.folder import read_manifest\n"
-        "    # torch-free: model/saved.py imports torch at its top\n"
-        "    from newsroles.model.saved import load_transformer\n"
-        "    from newsroles.model.forward import article_probabilities\n"
+        "    from newsroles.model.store.folder import read_manifest\n"
+        "    # torch-free: model/network/saved.py imports torch at its top\n"
+        "    from newsroles.model.network.saved import load_transformer\n"
+        "    from newsroles.model.network.forward import article_probabilities\n"
         "\n"
         "    from . import sibling  # cycle: sibling imports this module\n"
         "    class Inner:\n"
@@ -184,4 +184,4 @@ def test_the_hidden_import_checks_count_ours_only_and_read_the_comments():
     )
     found, unexplained = import_reasons(source, "m.py")
     assert [line.split(":")[1] for line in found] == ["5", "7", "8", "10", "13"]
-    assert unexplained == ["m.py:5: from newsroles.model.folder import read_manifest", "m.py:13: import newsroles.training.run"]
+    assert unexplained == ["m.py:5: from newsroles.model.store.folder import read_manifest", "m.py:13: import newsroles.training.run"]

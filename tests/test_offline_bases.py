@@ -8,8 +8,8 @@ import zipfile
 
 import pytest
 
-from newsroles.model import offline_bases
-from newsroles.model.base import resolve_base_model
+from newsroles.model.network import offline_bases
+from newsroles.model.network.base import resolve_base_model
 from newsroles.model.errors import UserError
 
 WEIGHTS = b"not really safetensors, but bytes with a known hash" * 100

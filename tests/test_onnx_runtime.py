@@ -16,8 +16,8 @@ import torch
 from newsroles.inference.predictor import Labeler, load_labeler
 from newsroles.model.loading import Loaded
 from newsroles.model.onnx_runtime import OnnxRunner
-from newsroles.model.runtimes import onnx_torch_runner
-from newsroles.model.classifier import SentenceRoleModel
+from newsroles.model.network.runtimes import onnx_torch_runner
+from newsroles.model.network.classifier import SentenceRoleModel
 from newsroles.model.errors import UserError
 from newsroles.model.onnx_runtime import FastTokenizer, NumpyHead
 from newsroles.model.spec import ModelSpec
@@ -180,8 +180,8 @@ def test_an_onnx_copy_cannot_be_rebuilt_as_a_torch_model(tiny_article_model, tmp
     import torch
 
     from newsroles.model.errors import UserError
-    from newsroles.model.folder import MANIFEST
-    from newsroles.model.saved import load_transformer
+    from newsroles.model.store.folder import MANIFEST
+    from newsroles.model.network.saved import load_transformer
 
     copy = tmp_path / "copy"
     shutil.copytree(tiny_article_model, copy)

@@ -105,8 +105,8 @@ def test_packaging_again_is_refused_without_force_and_bad_names_are_refused(pack
 
 
 def test_installed_package_is_found_by_name_after_folders_ids_and_names(packaged, tmp_path, monkeypatch):
-    from newsroles.model.card import record_evaluation
-    from newsroles.model.registry import list_packages, resolve
+    from newsroles.model.cards.card import record_evaluation
+    from newsroles.model.store.registry import list_packages, resolve
 
     wheel, _, models = packaged
     site = unpacked(wheel, tmp_path / "site")
@@ -126,7 +126,7 @@ def test_installed_package_is_found_by_name_after_folders_ids_and_names(packaged
     config = load_config(None, {"model.base": "newsroles-model-tiny"})
     base_from_package(config)  # fine-tuning a packaged model: its folder is the base
     assert Path(config.model.base).resolve() == folder.resolve()
-    from newsroles.model.folder import latest_model
+    from newsroles.model.store.folder import latest_model
 
     with pytest.raises(UserError, match=r"installed model packages: [^(]*newsroles-model-tiny.* \(pass --model NAME\)"):
         latest_model(empty)  # `label` without --model and nothing in the models directory
@@ -140,7 +140,7 @@ def test_installed_package_is_found_by_name_after_folders_ids_and_names(packaged
 
 def test_old_folder_with_only_model_card_md_still_loads_and_shows(tiny_article_model, tmp_path):
     from newsroles.inference.predictor import load_labeler
-    from newsroles.model.card import write_card
+    from newsroles.model.cards.card import write_card
 
     folder = tmp_path / "old"
     shutil.copytree(tiny_article_model, folder)
@@ -196,6 +196,6 @@ def test_wheel_installs_offline_into_a_fresh_venv_and_labels_by_package_name(pac
     assert [s["label"] for s in record["sentences"]] == [s.label for s in expected.sentences]
     assert record["title"] == "Storm hits coast" and len(record["sentences"]) == 2
     # This venv does not see the package: the fresh one found it through its own install.
-    from newsroles.model.packages import find_package
+    from newsroles.model.store.packages import find_package
 
     assert find_package("newsroles-model-tiny") is None

@@ -30,7 +30,7 @@ from newsroles.inference.splitter import article_from_text, split_sentences
 from newsroles.inference.io.writers import ArticleWriter, write_csv, write_jsonl
 from newsroles.model.article import Article, Sentence
 from newsroles.model.errors import InputWarning, UserError
-from newsroles.model.textio import binary_reason
+from newsroles.model.text.textio import binary_reason
 from newsroles.training.data.readers import read_articles
 
 ROLES = ["stance", "quote", "background", "fact"]
@@ -308,7 +308,7 @@ def test_label_stream_chunks_are_bounded_in_sentences():
 
     from newsroles.inference.predictor import Labeler
     from newsroles.model.loading import Loaded
-    from newsroles.model.registry import Version
+    from newsroles.model.store.registry import Version
 
     chunks: list[tuple[int, int]] = []
 
@@ -362,7 +362,7 @@ class _Tokenizer(SpyTokenizer):
     ids=["cuda-oom", "runtime-oom", "cpu-allocator", "memory-error"],
 )
 def test_out_of_memory_in_the_forward_pass_is_a_user_error_with_half_the_batch(exc):
-    from newsroles.model.forward import article_probabilities
+    from newsroles.model.network.forward import article_probabilities
 
     articles = [Article("a", [Sentence("One two three."), Sentence("Four five.")])]
     with pytest.raises(UserError, match=r"ran out of memory labeling with batch size 32; retry with a smaller batch: --batch-size 16"):
@@ -370,7 +370,7 @@ def test_out_of_memory_in_the_forward_pass_is_a_user_error_with_half_the_batch(e
 
 
 def test_other_runtime_errors_are_not_taken_for_out_of_memory():
-    from newsroles.model.forward import article_probabilities
+    from newsroles.model.network.forward import article_probabilities
 
     articles = [Article("a", [Sentence("One two three.")])]
     with pytest.raises(RuntimeError, match="shape mismatch"):
@@ -378,7 +378,7 @@ def test_other_runtime_errors_are_not_taken_for_out_of_memory():
 
 
 def test_out_of_memory_messages():
-    from newsroles.model.forward import out_of_memory_error
+    from newsroles.model.network.forward import out_of_memory_error
 
     gpu = out_of_memory_error(torch.device("cuda"), 128)
     assert str(gpu) == "the GPU ran out of memory labeling with batch size 128; retry with a smaller batch: --batch-size 64"

@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 
 from newsroles.inference.cli import app
 from newsroles.model.errors import UserError
-from newsroles.model.folder import MANIFEST, read_manifest, write_common_files
-from newsroles.model.registry import (
+from newsroles.model.store.folder import MANIFEST, read_manifest, write_common_files
+from newsroles.model.store.registry import (
     derived_id,
     list_versions,
     new_version_id,
@@ -180,7 +180,7 @@ def test_baseline_versions_never_overwrite_and_carry_id_name_and_card(tmp_path, 
 
 
 def test_cli_models_lists_newest_first_and_shows_a_card(models_dir):
-    from newsroles.model.card import write_card
+    from newsroles.model.cards.card import write_card
 
     write_card(models_dir / "default" / "20261101-100000")
     runner = CliRunner()

@@ -197,7 +197,7 @@ def test_training_with_weight_average_and_shifted_windows_learns(tiny_base_model
 
 
 def test_precision_resolves_per_device_and_is_recorded(tiny_base_model, data, tmp_path):
-    from newsroles.model.device import resolve_precision
+    from newsroles.model.network.device import resolve_precision
     from newsroles.model.errors import UserError
 
     cpu = torch.device("cpu")
@@ -320,7 +320,7 @@ def test_a_base_saved_in_half_precision_trains_and_reloads_in_fp32(tiny_base_mod
     """Many hub checkpoints are saved in bf16 or fp16; the encoder must still meet the fp32 head."""
     from transformers import AutoModel, AutoTokenizer
 
-    from newsroles.model.saved import load_transformer
+    from newsroles.model.network.saved import load_transformer
 
     half = tmp_path / "bf16-base"
     AutoModel.from_pretrained(tiny_base_model).to(torch.bfloat16).save_pretrained(half)

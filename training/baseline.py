@@ -25,7 +25,7 @@ from sklearn.model_selection import StratifiedGroupKFold
 from newsroles.model.article import Article
 from newsroles.model.errors import UserError
 from newsroles.model.fileio import atomic_dir
-from newsroles.model.folder import write_common_files
+from newsroles.model.store.folder import write_common_files
 from newsroles.model.tfidf import PIPELINE_DEFAULTS, TfidfModel, build_pipeline
 from newsroles.training.evaluation.metrics import compute_metrics, gold_and_predictions
 

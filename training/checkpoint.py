@@ -28,7 +28,7 @@ import torch
 
 from newsroles.model.errors import UserError
 from newsroles.model.fileio import atomic_dir
-from newsroles.model.folder import file_fingerprint
+from newsroles.model.store.folder import file_fingerprint
 from newsroles.training.config import without_idle_settings
 from newsroles.training.data.sentence_tables import HUB_PREFIX, data_fingerprint
 from newsroles.training.recipes.distill import targets_path

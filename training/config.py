@@ -33,7 +33,7 @@ from newsroles.model.spec import (
     packaged_default_config,
     packaged_default_text,
 )
-from newsroles.model.textio import read_config_text
+from newsroles.model.text.textio import read_config_text
 
 # The default model's training and baseline settings: configs/default.yaml is the one place they are written.
 _TRAIN, _BASELINE = packaged_default_config()["train"], packaged_default_config()["baseline"]

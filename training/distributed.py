@@ -19,7 +19,7 @@ import torch
 from accelerate import Accelerator, DistributedDataParallelKwargs, InitProcessGroupKwargs, PartialState
 from accelerate.state import AcceleratorState, GradientState
 
-from newsroles.model.device import resolve_device, resolve_precision
+from newsroles.model.network.device import resolve_device, resolve_precision
 
 # A DDP collective waits this long for the others: the main process scores dev after each epoch
 # while the others wait at the next step, and a large dev set takes a while.

@@ -31,17 +31,17 @@ import torch
 from transformers import AutoModel, AutoTokenizer
 
 from newsroles.model.article import Article, labeled_sentences
-from newsroles.model.base import hub_id, resolve_base_model
-from newsroles.model.card import finish_version, write_card
-from newsroles.model.classifier import SentenceRoleModel, fp32_encoder
-from newsroles.model.encoder_layers import keep_first_layers
+from newsroles.model.network.base import hub_id, resolve_base_model
+from newsroles.model.cards.card import finish_version, write_card
+from newsroles.model.network.classifier import SentenceRoleModel, fp32_encoder
+from newsroles.model.network.encoder_layers import keep_first_layers
 from newsroles.model.errors import UserError
 from newsroles.model.fileio import atomic_dir
-from newsroles.model.folder import MANIFEST
+from newsroles.model.store.folder import MANIFEST
 from newsroles.model.labels import load_mapping
-from newsroles.model.packages import find_package
-from newsroles.model.registry import next_free_dir, version_info
-from newsroles.model.saved import load_transformer, save_transformer
+from newsroles.model.store.packages import find_package
+from newsroles.model.store.registry import next_free_dir, version_info
+from newsroles.model.network.saved import load_transformer, save_transformer
 from newsroles.model.spec import packaged_default_config
 from newsroles.training.baseline import train_baseline
 from newsroles.training.checkpoint import remove_checkpoint

@@ -31,10 +31,10 @@ from tqdm.auto import tqdm
 from transformers import get_linear_schedule_with_warmup
 
 from newsroles.model.article import Article
-from newsroles.model.classifier import SentenceRoleModel
-from newsroles.model.device import resolve_precision
+from newsroles.model.network.classifier import SentenceRoleModel
+from newsroles.model.network.device import resolve_precision
 from newsroles.model.errors import UserError
-from newsroles.model.forward import article_probabilities, is_out_of_memory, out_of_memory_error
+from newsroles.model.network.forward import article_probabilities, is_out_of_memory, out_of_memory_error
 from newsroles.model.windows import Window, collate_windows
 from newsroles.training.checkpoint import (
     config_fingerprint,

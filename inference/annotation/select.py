@@ -20,8 +20,8 @@ from newsroles.inference.io.inputs import LabelInputs
 from newsroles.inference.predictor import load_labeler
 from newsroles.model.article import Article
 from newsroles.model.errors import UserError
-from newsroles.model.folder import latest_model
-from newsroles.model.registry import resolve_path
+from newsroles.model.store.folder import latest_model
+from newsroles.model.store.registry import resolve_path
 from newsroles.training.data.readers import read_articles
 
 MEASURES = ("margin", "entropy")

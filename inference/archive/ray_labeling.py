@@ -36,7 +36,7 @@ from newsroles.inference.archive.shards import (
 )
 from newsroles.inference.predictor import load_labeler
 from newsroles.model.errors import UserError
-from newsroles.model.folder import read_manifest
+from newsroles.model.store.folder import read_manifest
 
 RAY_MISSING = "the ray engine needs Ray: pip install 'newsroles[ray]'"
 # Fault injection for the retry tests: the path of a marker file; the first actor to write an

@@ -12,7 +12,7 @@ import typer
 from typer.core import TyperGroup
 
 from newsroles.model.errors import InputWarning, UserError
-from newsroles.model.folder import package_version
+from newsroles.model.store.folder import package_version
 
 # click's exception classes, wherever this typer takes click from (click itself, or its own copy).
 _CLICK_ERRORS = {c.__name__: c for c in typer.BadParameter.__mro__}

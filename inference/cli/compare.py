@@ -14,7 +14,7 @@ from newsroles.model.errors import UserError
 from newsroles.model.fileio import atomic_file
 
 # What the command runs, imported when it runs (cli/lazy.py: a TAB or --help loads none of it).
-record_evaluation = lazy("newsroles.model.card", "record_evaluation")
+record_evaluation = lazy("newsroles.model.cards.card", "record_evaluation")
 significantly_worse, to_json = lazy("newsroles.training.evaluation.compare", "significantly_worse", "to_json")
 compare_models = lazy("newsroles.inference.evaluation.compare", "compare_models")
 write_report = lazy("newsroles.inference.evaluation.compare_report", "write_report")

@@ -16,9 +16,9 @@ from newsroles.inference.cli.grammar import (
 from newsroles.inference.cli.lazy import lazy
 from newsroles.model.errors import UserError
 from newsroles.model.fileio import atomic_file
-from newsroles.model.folder import read_manifest
+from newsroles.model.store.folder import read_manifest
 from newsroles.model.labels import load_mapping
-from newsroles.model.registry import resolve_path
+from newsroles.model.store.registry import resolve_path
 
 # What the commands run, imported when they run (cli/lazy.py: a TAB or --help loads none of it).
 convert_label_studio, is_label_studio_export, summary = lazy(

@@ -9,7 +9,7 @@ import typer
 from newsroles.inference.cli._app import app, stderr_console, user_errors
 from newsroles.inference.cli.grammar import DATA_FORMATS, DEVICE_HELP, MODEL_HELP_SHORT, MODELS_DIR_HELP, Device, models_and_data, value
 from newsroles.inference.cli.lazy import lazy
-from newsroles.model.registry import resolve_path
+from newsroles.model.store.registry import resolve_path
 
 # What the command runs, imported when it runs (cli/lazy.py: a TAB or --help loads none of it).
 write_teacher_targets = lazy("newsroles.inference.distill_targets", "write_teacher_targets")

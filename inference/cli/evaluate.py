@@ -12,10 +12,10 @@ from newsroles.inference.cli.grammar import DATA_HELP, DEVICE_HELP, MODEL_HELP_S
 from newsroles.inference.cli.lazy import lazy
 from newsroles.inference.evaluation.reliability_plot import check_plot_path, write_reliability_plot
 from newsroles.model.fileio import atomic_file
-from newsroles.model.registry import resolve_path
+from newsroles.model.store.registry import resolve_path
 
 # What the command runs, imported when it runs (cli/lazy.py: a TAB or --help loads none of it).
-record_evaluation = lazy("newsroles.model.card", "record_evaluation")
+record_evaluation = lazy("newsroles.model.cards.card", "record_evaluation")
 evaluate_model = lazy("newsroles.inference.evaluation.evaluate", "evaluate_model")
 confusion_table, metrics_table = lazy("newsroles.training.evaluation.metrics", "confusion_table", "metrics_table")
 summary_lines = lazy("newsroles.training.evaluation.withheld", "summary_lines")

@@ -9,7 +9,7 @@ import typer
 from newsroles.inference.cli._app import app, stderr_console, user_errors
 from newsroles.inference.cli.grammar import DATA_FORMATS, MODEL_HELP_SHORT, MODELS_DIR_HELP, Runtime, deprecated, models_and_data, value
 from newsroles.inference.cli.lazy import lazy
-from newsroles.model.registry import resolve, safe_name
+from newsroles.model.store.registry import resolve, safe_name
 
 # What the command runs, imported when it runs (cli/lazy.py: a TAB or --help loads none of it).
 export_model = lazy("newsroles.inference.export.exporter", "export_model")

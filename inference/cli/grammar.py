@@ -38,7 +38,7 @@ LABEL_INPUTS_HELP = (
 
 
 class Device(str, Enum):
-    """--device: where the model runs (model/device.py)."""
+    """--device: where the model runs (model/network/device.py)."""
 
     auto = "auto"
     cpu = "cpu"

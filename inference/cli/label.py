@@ -11,7 +11,7 @@ from newsroles.inference.cli.grammar import (
     DEVICE_HELP, LABEL_INPUTS_HELP, MODEL_HELP_SHORT, MODELS_DIR_HELP, Device, Engine, LabelFormat, old_models_dir_flag, value,
 )
 from newsroles.model.errors import UserError
-from newsroles.model.registry import newest_version, resolve
+from newsroles.model.store.registry import newest_version, resolve
 
 
 @app.command("label")

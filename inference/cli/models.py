@@ -12,7 +12,7 @@ from newsroles.inference.cli._app import app, user_errors
 from newsroles.inference.cli.export import probe_line
 from newsroles.inference.cli.grammar import MODEL_HELP_SHORT, old_models_dir_flag
 from newsroles.inference.cli.lazy import lazy
-from newsroles.model.registry import list_packages, list_versions, resolve
+from newsroles.model.store.registry import list_packages, list_versions, resolve
 
 models_app = typer.Typer(
     help="List model versions and show their model cards.\n\nExample: newsroles models show default",
@@ -134,8 +134,8 @@ def show(
 
     Example: newsroles models show default
     """
-    # startup: huggingface_hub's model cards (model/card_markdown.py imports them at its top)
-    from newsroles.model.card import CARD_JSON, build_card, read_card_markdown, read_card_text
+    # startup: huggingface_hub's model cards (model/cards/markdown.py imports them at its top)
+    from newsroles.model.cards.card import CARD_JSON, build_card, read_card_markdown, read_card_text
 
     version = resolve(ref, old_models_dir_flag(old_models_dir, models_dir))
     if as_json:

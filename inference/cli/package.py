@@ -9,7 +9,7 @@ import typer
 from newsroles.inference.cli._app import app, user_errors
 from newsroles.inference.cli.grammar import MODEL_HELP_SHORT, MODELS_DIR_HELP, old_models_dir_flag
 from newsroles.inference.cli.lazy import lazy
-from newsroles.model.registry import resolve
+from newsroles.model.store.registry import resolve
 
 # What the command runs, imported when it runs (cli/lazy.py: a TAB or --help loads none of it).
 package_model = lazy("newsroles.inference.packaging.project", "package_model")

@@ -10,7 +10,7 @@ import typer
 from newsroles.inference.cli._app import app, parse_overrides, stderr_console, user_errors
 from newsroles.inference.cli.grammar import old_models_dir_flag
 from newsroles.inference.cli.lazy import lazy
-from newsroles.model.registry import resolve_path
+from newsroles.model.store.registry import resolve_path
 
 # What the command runs, imported when it runs (cli/lazy.py: a TAB or --help loads none of it).
 layer_cut_notice, train_from_config, baseline_from_config = lazy("newsroles.training.run", "layer_cut_notice", "train_from_config", "baseline_from_config")

@@ -14,8 +14,8 @@ import numpy as np
 
 from newsroles.inference.predictor import load_labeler
 from newsroles.model.errors import UserError
-from newsroles.model.folder import read_manifest
-from newsroles.model.registry import resolve
+from newsroles.model.store.folder import read_manifest
+from newsroles.model.store.registry import resolve
 from newsroles.training.data.readers import read_articles
 from newsroles.training.data.sentence_tables import data_fingerprint
 from newsroles.training.evaluation.compare import compare_predictions, reorder_metrics

@@ -41,7 +41,7 @@ def retune_bias(labeler, articles, weights: Path) -> dict:
 
     tensors = load_file(str(weights))
     old = tensors["label_bias"].double().numpy()
-    # Logits are (head + bias) / temperature (model/classifier.py); folders before it have none (T = 1).
+    # Logits are (head + bias) / temperature (model/network/classifier.py); folders before it have none (T = 1).
     temperature = float(tensors["temperature"]) if "temperature" in tensors else 1.0
     probs = labeler.predict(articles)
     log_probs, gold = labeled_log_probs(articles, probs, labeler.labels, offset=old / temperature)  # the copy's logits, up to a constant

@@ -1,7 +1,7 @@
 """`newsroles export`: an optimised CPU copy of a transformer model folder.
 
 The copy is a complete model folder whose manifest names its runtime (onnx, onnx-int8, int8 or
-bf16; model/runtimes.py loads each). Making it: the ONNX graph (inference/export/onnx_export.py) or the
+bf16; model/network/runtimes.py loads each). Making it: the ONNX graph (inference/export/onnx_export.py) or the
 fp32 weights as they are, the rest of the folder copied, a new manifest and model card. Checking
 it: the copy and the original label a known-answer probe, stored in the copy so that each load
 checks it again (model/probe.py), and with `--data` a labeled file, side by side;
@@ -23,10 +23,10 @@ from typing import Callable
 from newsroles.inference.export.checks import check_models, retune_bias
 from newsroles.inference.export.onnx_export import export_encoder_onnx
 from newsroles.inference.predictor import load_labeler
-from newsroles.model.card import write_card
+from newsroles.model.cards.card import write_card
 from newsroles.model.errors import UserError
 from newsroles.model.fileio import atomic_dir
-from newsroles.model.folder import MANIFEST, package_version, read_config, read_manifest, write_json
+from newsroles.model.store.folder import MANIFEST, package_version, read_config, read_manifest, write_json
 from newsroles.model.onnx_runtime import (
     DEFAULT_RUNTIME,
     ENCODER_FILE,
@@ -37,7 +37,7 @@ from newsroles.model.onnx_runtime import (
     runtime_of,
 )
 from newsroles.model.probe import probe_article, write_probe
-from newsroles.model.saved import load_transformer
+from newsroles.model.network.saved import load_transformer
 from newsroles.model.spec import ModelSpec
 from newsroles.training.data.readers import read_articles
 

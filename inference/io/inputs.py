@@ -35,7 +35,7 @@ CSV/TSV rows): the sentence texts, each stripped, joined with a newline (`SENTEN
 
 Problems a user can fix raise `UserError` naming the file (and line): a missing path, a directory
 without inputs, a JSONL line that is not a JSON object or lacks `id` / `text`, an empty article or
-file, a binary file (NUL bytes, a PDF, an image ...: see `newsroles.model.textio`), an HTML page
+file, a binary file (NUL bytes, a PDF, an image ...: see `newsroles.model.text.textio`), an HTML page
 without article text. With `skip_bad=True` the bad records (and binary files) are skipped and
 described in `.skipped` instead; a missing path or an empty directory still raises. Bytes that are
 not UTF-8 are replaced (U+FFFD) with a warning (`InputWarning`) naming the file and line.
@@ -57,7 +57,7 @@ from newsroles.inference.io.parquet import PARQUET_SUFFIXES, READ_ERRORS, iter_r
 from newsroles.inference.splitter import article_from_text, sentence_spans, text_sentences
 from newsroles.model.article import OFFSETS_EXTRACTED, OFFSETS_TEXT, Article, Sentence
 from newsroles.model.errors import InputWarning, UserError
-from newsroles.model.textio import Decoder, binary_error
+from newsroles.model.text.textio import Decoder, binary_error
 from newsroles.training.data.readers import iter_articles
 
 __all__ = [
@@ -86,7 +86,7 @@ class _Skip(Exception):
 
 # --- decoding -------------------------------------------------------------------------------------
 
-_Decoder = Decoder  # UTF-8, undecodable bytes replaced with a warning once per file (model/textio.py)
+_Decoder = Decoder  # UTF-8, undecodable bytes replaced with a warning once per file (model/text/textio.py)
 
 
 def _binary(where: str, line: int | None = None, data: bytes = b"\x00") -> _Skip:

@@ -9,7 +9,7 @@ As `spacy package` does, it writes a small project, `OUTPUT_DIR/<module>-<versio
     dist/<module>-<version>-py3-none-any.whl
 
 The wheel is written by inference/packaging/wheel.py with the standard library, offline. Once it
-is installed, every command that takes a model finds it by its name (model/packages.py).
+is installed, every command that takes a model finds it by its name (model/store/packages.py).
 """
 
 from __future__ import annotations
@@ -22,12 +22,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from newsroles.inference.packaging.wheel import Distribution, write_wheel
-from newsroles.model.card import CARD_MD, write_card
+from newsroles.model.cards.card import CARD_MD, write_card
 from newsroles.model.errors import UserError
 from newsroles.model.fileio import atomic_dir, atomic_file
-from newsroles.model.folder import MANIFEST, package_version
-from newsroles.model.packages import ENTRY_POINT_GROUP
-from newsroles.model.registry import Version, safe_name
+from newsroles.model.store.folder import MANIFEST, package_version
+from newsroles.model.store.packages import ENTRY_POINT_GROUP
+from newsroles.model.store.registry import Version, safe_name
 
 # PEP 508 names; PEP 440 public versions in their normal form (what pip shows back).
 _NAME = re.compile(r"^[a-z0-9]([a-z0-9._-]*[a-z0-9])?$", re.IGNORECASE)

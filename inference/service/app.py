@@ -36,7 +36,7 @@ from newsroles.inference.service.schema import LabelAnswer
 from newsroles.inference.service.worker import LabelWorker
 from newsroles.inference.views.pages import render_service_page
 from newsroles.model.errors import UserError
-from newsroles.model.registry import version_id
+from newsroles.model.store.registry import version_id
 
 
 @dataclass

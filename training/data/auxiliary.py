@@ -19,7 +19,7 @@ import numpy as np
 
 from newsroles.model.article import Article
 from newsroles.model.errors import UserError
-from newsroles.model.folder import file_fingerprint
+from newsroles.model.store.folder import file_fingerprint
 from newsroles.training.data import polnear, webis
 from newsroles.training.data.sources import ReadOptions, detect_format, read_source
 

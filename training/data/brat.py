@@ -28,7 +28,7 @@ from newsroles.model.article import Article, Sentence
 from newsroles.model.errors import UserError
 from newsroles.model.fileio import atomic_file
 from newsroles.model.labels import LabelMapping, load_mapping
-from newsroles.model.textio import Decoder, binary_error
+from newsroles.model.text.textio import Decoder, binary_error
 
 # Sub-folders that make a source folder "split": each becomes its own JSONL file.
 SPLIT_NAMES = ("train", "validation", "test")

@@ -3,7 +3,7 @@
 Layout: a split folder holds ``text/NAME.txt`` and ``attributions/NAME_ANNOTATOR.ann`` (brat
 standoff, character offsets into the .txt); the corpus root holds ``train/``, ``dev/`` and ``test/``
 and ``metadata.tsv``. The first line of a text is its headline (the Article's title); the other
-lines are paragraphs, split into sentences with our splitter (model/splitter.py).
+lines are paragraphs, split into sentences with our splitter (model/text/splitter.py).
 
 Each sentence gets three targets (`Sentence.targets`), 1 when the sentence overlaps, by at least one
 character, a span an annotator marked as an attribution's content, cue or source::
@@ -32,7 +32,7 @@ from typing import Iterator
 
 from newsroles.model.article import Article, Sentence
 from newsroles.model.errors import UserError
-from newsroles.model.splitter import sentence_spans
+from newsroles.model.text.splitter import sentence_spans
 from newsroles.training.data.brat import decode_file
 from newsroles.training.data.report import ReadReport, guarded
 

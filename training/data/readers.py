@@ -22,7 +22,7 @@ one article must be contiguous.
 
 Every problem is a `UserError` naming the file and the line (for CSV, the line the row starts on).
 A binary file is refused; bytes that are not UTF-8 are replaced (U+FFFD) with an `InputWarning`
-naming the line of the first (model/textio.py).
+naming the line of the first (model/text/textio.py).
 ``.parquet`` / ``.arrow`` files and hub datasets (``hf:ORG/NAME:SPLIT``) are sentence tables like
 CSV, read through Hugging Face `datasets` (training/data/sentence_tables.py). The column names of every
 sentence table (CSV/TSV too) can be changed with `columns` (the config's data.columns).
@@ -39,7 +39,7 @@ from typing import Any, Iterable, Iterator
 
 from newsroles.model.article import Article, Sentence
 from newsroles.model.errors import UserError
-from newsroles.model.textio import SAMPLE, Decoder, binary_error
+from newsroles.model.text.textio import SAMPLE, Decoder, binary_error
 from newsroles.training.data.sentence_tables import is_dataset_source, read_sentence_table
 
 SUFFIXES = (".jsonl", ".csv", ".tsv")

@@ -19,7 +19,7 @@ from typing import Iterable
 
 from newsroles.model.article import Article, Sentence
 from newsroles.model.errors import UserError
-from newsroles.model.folder import file_fingerprint
+from newsroles.model.store.folder import file_fingerprint
 from newsroles.training.config import ColumnsConfig
 
 HUB_PREFIX = "hf:"

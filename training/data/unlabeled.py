@@ -1,7 +1,7 @@
 """Unlabeled stories, ``{"id", "text"}`` per JSONL line or Parquet row, split into Articles without labels.
 
 The text is a plain-text story (paragraphs separated by newlines, headline first), split by our
-splitter (model/splitter.py: `article_from_text`, the same code `newsroles label` uses), so its
+splitter (model/text/splitter.py: `article_from_text`, the same code `newsroles label` uses), so its
 sentences are the ones a model trained on them would later be asked to label. A story with no text,
 or with fewer than `min_words` words, is skipped and counted (`ReadReport.skipped`, one line naming
 the file and line or row). Other keys of a record are kept in the Article's `meta`.
@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 
 from newsroles.model.article import Article
 from newsroles.model.errors import UserError
-from newsroles.model.splitter import article_from_text
+from newsroles.model.text.splitter import article_from_text
 from newsroles.training.data.readers import _check_input_file, _read_lines
 from newsroles.training.data.report import ReadReport
 

@@ -3,7 +3,7 @@
 Each editorial is ``<outlet>/<id>.json``, ``{"paragraphs": [[{"number", "text", "label"}, ...], ...]}``:
 clause-level units in order, the first one the title (label ``title``), ``no-unit`` for the glue
 between units (often just "." or ","). A paragraph's units are joined into its text (a space between
-two units, none before closing punctuation), which our splitter (model/splitter.py) cuts into
+two units, none before closing punctuation), which our splitter (model/text/splitter.py) cuts into
 sentences. A sentence's targets are multi-hot over the six unit labels: 1 for each label of a unit
 that overlaps the sentence by at least one character (units are clauses: a sentence may hold
 several, and a unit our splitter cuts in two counts in both sentences)::
@@ -21,7 +21,7 @@ from typing import Any, Iterator
 
 from newsroles.model.article import Article, Sentence
 from newsroles.model.errors import UserError
-from newsroles.model.splitter import sentence_spans
+from newsroles.model.text.splitter import sentence_spans
 from newsroles.training.data.brat import decode_file
 from newsroles.training.data.report import ReadReport, guarded
 

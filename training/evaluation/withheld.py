@@ -14,7 +14,7 @@ from typing import Sequence
 import numpy as np
 
 from newsroles.model.article import Article
-from newsroles.model.boilerplate import NA_LABEL
+from newsroles.model.text.boilerplate import NA_LABEL
 from newsroles.training.evaluation.calibration import calibration_summary, detection_scores
 from newsroles.training.recipes.label_bias import labeled_log_probs
 

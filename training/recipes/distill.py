@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from newsroles.model.errors import InputWarning, UserError
-from newsroles.model.folder import file_fingerprint
+from newsroles.model.store.folder import file_fingerprint
 from newsroles.training.losses import distill_loss
 from newsroles.training.recipes.teacher_targets import TeacherTargets, aligned_targets, read_targets
 

@@ -17,7 +17,7 @@ import torch
 from safetensors.torch import load_file
 
 from newsroles.model.errors import UserError
-from newsroles.model.folder import read_config, read_manifest
+from newsroles.model.store.folder import read_config, read_manifest
 from newsroles.model.spec import SETTINGS_ADDED_LATER
 from newsroles.training.config import without_idle_settings
 

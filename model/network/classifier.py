@@ -20,7 +20,7 @@ from newsroles.model.windows import POSITION_BUCKETS, POSITION_EMBEDDING_DIM, n_
 def fp32_encoder(encoder: nn.Module) -> nn.Module:
     """`encoder` in float32, its config saying so: a base saved in bf16 or fp16 (as many hub
     checkpoints are) would otherwise load in that precision, clash with the fp32 head and train in
-    half precision; half-precision speed comes from autocast (model/device.py), not the weights."""
+    half precision; half-precision speed comes from autocast (model/network/device.py), not the weights."""
     encoder.float()
     config = getattr(encoder, "config", None)
     if config is not None:  # what a saved folder's config.json says; transformers 5 calls it dtype, 4 torch_dtype

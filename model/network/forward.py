@@ -7,8 +7,8 @@ import torch
 
 from newsroles.model.article import Article
 from newsroles.model.batching import DEFAULT_BATCH_SIZE, run_windows
-from newsroles.model.classifier import SentenceRoleModel
-from newsroles.model.device import autocast, resolve_precision
+from newsroles.model.network.classifier import SentenceRoleModel
+from newsroles.model.network.device import autocast, resolve_precision
 from newsroles.model.errors import UserError
 from newsroles.model.windows import Window, collate_windows
 
@@ -80,7 +80,7 @@ def article_probabilities(
 
 
 class TorchRunner:
-    """A PyTorch classifier (fp32, or an int8 / bf16 copy: model/runtimes.py) as a runner
+    """A PyTorch classifier (fp32, or an int8 / bf16 copy: model/network/runtimes.py) as a runner
     (model/loading.py): articles in, per-article probabilities out, on its device."""
 
     int8_kernel = None

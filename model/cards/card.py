@@ -7,8 +7,8 @@ A card is built only from the files of a model folder -- the manifest, `config.y
 (`write_card`), and is regenerated whenever an evaluation is recorded (`record_evaluation`).
 
 `build_card(folder)` returns the plain-JSON card (what `model_card.json` holds);
-`render_markdown(card)` (model/card_markdown.py) turns it into the Markdown file; the recorded
-evaluations are model/card_evaluations.py's.
+`render_markdown(card)` (model/cards/markdown.py) turns it into the Markdown file; the recorded
+evaluations are model/cards/evaluations.py's.
 """
 
 from __future__ import annotations
@@ -18,15 +18,15 @@ import json
 import warnings
 from pathlib import Path
 
-from newsroles.model.card_evaluations import evaluation_path, load_evaluations, read_json
-from newsroles.model.card_extras import extra_card_fields
-from newsroles.model.card_markdown import render_markdown
+from newsroles.model.cards.evaluations import evaluation_path, load_evaluations, read_json
+from newsroles.model.cards.extras import extra_card_fields
+from newsroles.model.cards.markdown import render_markdown
 from newsroles.model.errors import InputWarning, UserError
 from newsroles.model.fileio import atomic_file
-from newsroles.model.folder import package_version, read_config, read_manifest
+from newsroles.model.store.folder import package_version, read_config, read_manifest
 from newsroles.model.labels import load_mapping
-from newsroles.model.registry import version_id
-from newsroles.model.textio import Decoder, binary_error
+from newsroles.model.store.registry import version_id
+from newsroles.model.text.textio import Decoder, binary_error
 
 CARD_MD = "README.md"  # the name a model hub shows and reads the metadata of
 LEGACY_CARD_MD = "MODEL_CARD.md"  # what older folders hold
@@ -207,7 +207,7 @@ def build_card(folder: str | Path) -> dict:
         "export": _export_summary(manifest),
         "intended_use": _intended_use(labels),
         "limitations": _limitations(manifest, metrics, data, splits),
-        **extra_card_fields(metrics),  # hook: calibration, final fit (model/card_extras.py)
+        **extra_card_fields(metrics),  # hook: calibration, final fit (model/cards/extras.py)
         "software": {
             "newsroles": manifest.get("newsroles_version"),
             "python": manifest.get("python"),

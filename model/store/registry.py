@@ -18,7 +18,7 @@ A *reference* to a version, as `newsroles models show`, `compare` and `evaluate`
 4. `name/timestamp`, the folder relative to the models directory (`default/20261129-120000`);
 5. a name (`default`): the newest version of that name;
 6. a unique prefix of an id, at least 4 characters (`3f9c`);
-7. an installed model package (`newsroles-model-default`, made by `newsroles package`; model/packages.py).
+7. an installed model package (`newsroles-model-default`, made by `newsroles package`; model/store/packages.py).
 
 A folder written before versions existed has no `id` in its manifest; it gets a stable one derived
 from its manifest's bytes, so it can still be listed and referred to.
@@ -35,8 +35,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from newsroles.model.errors import UserError
-from newsroles.model.folder import MANIFEST, find_models, no_models_error, read_manifest
-from newsroles.model.packages import InstalledModel, find_package, installed_packages
+from newsroles.model.store.folder import MANIFEST, find_models, no_models_error, read_manifest
+from newsroles.model.store.packages import InstalledModel, find_package, installed_packages
 
 ID_LENGTH = 8
 MIN_PREFIX = 4

@@ -35,12 +35,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from newsroles.model.classifier import SentenceRoleModel
-from newsroles.model.device import native_bf16, resolve_device
+from newsroles.model.network.classifier import SentenceRoleModel
+from newsroles.model.network.device import native_bf16, resolve_device
 from newsroles.model.errors import InputWarning, UserError
-from newsroles.model.forward import TorchRunner
+from newsroles.model.network.forward import TorchRunner
 from newsroles.model.onnx_runtime import HEAD_FILE, OrtEncoder, load_onnx_parts
-from newsroles.model.saved import load_transformer
+from newsroles.model.network.saved import load_transformer
 
 
 class OnnxEncoder(nn.Module):

@@ -3,7 +3,7 @@
 YAML front matter (`library_name`, `license`, `language`, `pipeline_tag`, `tags`, `base_model`,
 `datasets`, `metrics`, `model-index` with one result per evaluated split) followed by the sections
 of a Hugging Face card: model details, intended use, limitations, labels, training data, training
-procedure, evaluation, how to use. The card itself (plain JSON) is model/card.py's `build_card`.
+procedure, evaluation, how to use. The card itself (plain JSON) is model/cards/card.py's `build_card`.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from typing import Any
 import yaml
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
-from newsroles.model.base import hub_id
-from newsroles.model.card_evaluations import FINGERPRINT_PREFIX
-from newsroles.model.card_extras import extra_sections
+from newsroles.model.network.base import hub_id
+from newsroles.model.cards.evaluations import FINGERPRINT_PREFIX
+from newsroles.model.cards.extras import extra_sections
 
 
 def _fmt(x: Any, digits: int = 3) -> str:
@@ -215,7 +215,7 @@ def render_markdown(card: dict) -> str:
         parts.append("F1 per role:\n\n" + _table(header, rows) + "\n")
     else:
         parts.append("No metrics recorded yet: run `newsroles evaluate` on held-out data.\n")
-    parts.extend(extra_sections(card))  # hook: model/card_extras.py
+    parts.extend(extra_sections(card))  # hook: model/cards/extras.py
 
     parts.append("## How to use\n")
     package = card.get("package")

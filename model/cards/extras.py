@@ -2,7 +2,7 @@
 final fit (which data the model saw, where its dev figures come from) and distillation (which
 teacher's soft labels it learned from).
 
-Kept apart from model/card.py so the card's layout can change without touching them: the card
+Kept apart from model/cards/card.py so the card's layout can change without touching them: the card
 takes `extra_card_fields(metrics)` into its JSON and appends `extra_sections(card)` to its markdown.
 """
 

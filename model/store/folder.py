@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 
 from newsroles.model.errors import UserError
-from newsroles.model.packages import installed_packages
+from newsroles.model.store.packages import installed_packages
 
 MANIFEST = "newsroles.json"
 FORMAT_VERSION = 1
@@ -27,7 +27,7 @@ FORMAT_VERSION = 1
 REQUIRED_FILES = {
     "transformer": ["labels.json", "config.yaml", "model.safetensors", "encoder/config.json", "tokenizer_config.json"],
     "tfidf": ["labels.json", "config.yaml", "baseline.safetensors", "baseline.json"],
-    # Optimised CPU copies written by `newsroles export` (model/runtimes.py), by the manifest's "runtime";
+    # Optimised CPU copies written by `newsroles export` (model/network/runtimes.py), by the manifest's "runtime";
     # an "int8" copy keeps the fp32 files and is checked as a plain transformer.
     "transformer:onnx": ["labels.json", "config.yaml", "encoder.onnx", "head.safetensors", "encoder/config.json", "tokenizer.json"],
     "transformer:onnx-int8": ["labels.json", "config.yaml", "encoder.onnx", "head.safetensors", "encoder/config.json", "tokenizer.json"],

