@@ -144,3 +144,14 @@ def test_min_confidence_withholds_as_the_local_path_does(archive, tiny_article_m
     assert_same_records(got, expected)
     low = [s for r in got for s in r["sentences"] if s["confidence"] < 0.9]
     assert low and all(s["label"] is None and s["reason"] == "low confidence" for s in low)
+
+
+def test_label_archive_resolves_a_model_reference_itself(tmp_path):
+    """Like `newsroles label --engine ray`: the model is any reference, resolved before a cluster starts."""
+    from newsroles.model.errors import UserError
+
+    story = tmp_path / "story.txt"
+    story.write_text("Police said two people were hurt.\n", encoding="utf-8")
+    with pytest.raises(UserError, match="nope"):
+        label_archive([str(story)], "nope", tmp_path / "out", models_dir=tmp_path / "models")
+    assert not (tmp_path / "out").exists(), "nothing written for a model that does not resolve"

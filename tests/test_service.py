@@ -318,3 +318,18 @@ def test_serve_says_when_the_port_is_taken():
     assert f"cannot listen on 127.0.0.1:{port}" in result.output and "--port" in result.output
     result = CliRunner().invoke(cli_app, ["serve", str(baseline_model()), "--host", "no-such-host.invalid"])
     assert result.exit_code == 2 and "cannot listen on host 'no-such-host.invalid'" in result.output
+
+
+def test_serve_model_is_the_command_as_a_plain_function():
+    """A Python user gets what `newsroles serve` does, its one-line errors included."""
+    import socket
+
+    from newsroles.inference.service.run import serve_model
+    from newsroles.model.errors import UserError
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(UserError, match=f"cannot listen on 127.0.0.1:{port}"):
+            serve_model(baseline_model(), port=port)

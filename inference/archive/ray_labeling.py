@@ -37,6 +37,7 @@ from newsroles.inference.archive.shards import (
 from newsroles.inference.predictor import load_labeler
 from newsroles.model.errors import UserError
 from newsroles.model.store.folder import read_manifest
+from newsroles.model.store.registry import newest_version, resolve
 
 RAY_MISSING = "the ray engine needs Ray: pip install 'newsroles[ray]'"
 # Fault injection for the retry tests: the path of a marker file; the first actor to write an
@@ -110,7 +111,7 @@ def _has_cuda() -> bool:
 
 def label_archive(
     inputs: list[str],
-    model: str | Path,
+    model: str | Path | None,
     output: str | Path,
     fmt: str = "jsonl",
     shard_size: int = 1000,
@@ -123,8 +124,11 @@ def label_archive(
     skip_bad: bool = False,
     progress: bool = False,
     min_confidence: float | None = None,
+    models_dir: str | Path = "models",
 ) -> ArchiveReport:
-    """Label every article of `inputs` into shards under `output`; resumes a run left unfinished."""
+    """Label every article of `inputs` into shards under `output`; resumes a run left unfinished.
+    `model`: a folder, id, name or installed package (None: the newest in `models_dir`); the
+    workers load it by its folder."""
     if fmt not in SHARD_FORMATS:
         raise UserError(f"the ray engine writes jsonl or parquet shards, not '{fmt}'")
     if workers < 1:
@@ -133,7 +137,7 @@ def label_archive(
     out = Path(output)
     if out.exists() and not out.is_dir():
         raise UserError("--output must be a folder for the shards with --engine ray", out)
-    model = str(Path(model).resolve())
+    model = str((resolve(model, models_dir) if model else newest_version(models_dir)).path.resolve())
     read_manifest(Path(model))  # a bad model folder is said before any cluster starts
     started = time.perf_counter()
     files = input_files(inputs)

@@ -11,7 +11,6 @@ from newsroles.inference.cli.grammar import (
     DEVICE_HELP, LABEL_INPUTS_HELP, MODEL_HELP_SHORT, MODELS_DIR_HELP, Device, Engine, LabelFormat, old_models_dir_flag, value,
 )
 from newsroles.model.errors import UserError
-from newsroles.model.store.registry import newest_version, resolve
 
 
 @app.command("label")
@@ -96,9 +95,8 @@ def _label_on_ray(inputs, model, models_dir, output, fmt, device, batch_size, sk
 
     if output == "-":
         raise UserError("--engine ray writes shards to a folder: give --output FOLDER")
-    folder = (resolve(model, models_dir) if model else newest_version(models_dir)).path  # the workers load it by its folder
     report = label_archive(
-        inputs, folder, output, fmt=fmt or "jsonl", shard_size=shard_size, workers=workers, cpus_per_worker=cpus,
+        inputs, model, output, models_dir=models_dir, fmt=fmt or "jsonl", shard_size=shard_size, workers=workers, cpus_per_worker=cpus,
         gpus_per_worker=gpus, address=address, device=device, batch_size=batch_size, skip_bad=skip_bad,
         progress=not quiet and is_tty(), min_confidence=min_confidence,
     )

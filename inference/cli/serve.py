@@ -11,42 +11,9 @@ from newsroles.inference.cli.grammar import (
     DEVICE_HELP, MODEL_HELP_SHORT, MODELS_DIR_HELP, Device, deprecated, old_models_dir_flag, value,
 )
 from newsroles.inference.cli.lazy import lazy
-from newsroles.model.errors import UserError
 
 # What the command runs, imported when it runs (cli/lazy.py: a TAB or --help loads none of it).
-load_labeler = lazy("newsroles.inference.predictor", "load_labeler")
-
-SERVE_EXTRA = "`newsroles serve` needs FastAPI and uvicorn: pip install newsroles[serve]"
-
-
-def serve_modules():
-    """Import the service stack, or say in one line how to install it."""
-    try:
-        import fastapi  # noqa: F401
-        import uvicorn
-
-        # optional: FastAPI (the `serve` extra); service/app.py imports it at its top
-        from newsroles.inference.service.app import ServiceSettings, create_app
-    except ImportError:
-        raise UserError(SERVE_EXTRA) from None
-    return uvicorn, ServiceSettings, create_app
-
-
-def check_address(host: str, port: int) -> None:
-    """Say in one line, before the model loads, that the address cannot be listened on."""
-    import socket
-
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
-    except socket.gaierror as exc:
-        raise UserError(f"cannot listen on host {host!r}: {exc.strerror}") from None
-    family, kind, proto, _, address = infos[0]
-    with socket.socket(family, kind, proto) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
-        try:
-            probe.bind(address)
-        except OSError as exc:
-            raise UserError(f"cannot listen on {host}:{port} ({exc.strerror}); choose another --port or --host") from None
+serve_model = lazy("newsroles.inference.service.run", "serve_model")
 
 
 @app.command("serve")
@@ -76,14 +43,8 @@ def serve(
     if old_model is not None:
         deprecated("--model", "the model as the first argument: newsroles serve MODEL")
         model = model or old_model
-    models_dir = old_models_dir_flag(old_models_dir, models_dir)
-    uvicorn, ServiceSettings, create_app = serve_modules()
-    check_address(host, port)
-
-    labeler = load_labeler(model or None, value(device), models_dir=models_dir)
-    settings = ServiceSettings(
-        max_body_bytes=int(max_body_mb * 1024 * 1024), max_articles=max_articles, timeout_s=timeout, api_key=api_key or None
+    serve_model(
+        model or None, models_dir=old_models_dir_flag(old_models_dir, models_dir), host=host, port=port, api_key=api_key,
+        device=value(device), max_body_mb=max_body_mb, max_articles=max_articles, timeout=timeout,
+        announce=lambda line: typer.echo(line, err=True),
     )
-    service = create_app(labeler, settings)
-    typer.echo(f"serving {labeler.path} on http://{host}:{port}/ (docs at /docs); Ctrl-C stops", err=True)
-    uvicorn.run(service, host=host, port=port, log_level="warning", timeout_graceful_shutdown=5)
