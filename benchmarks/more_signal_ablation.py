@@ -105,9 +105,9 @@ def report(rows: list[dict]) -> str:
         each = "/".join(f"{r['macro_f1']:.3f}" for r in runs)
         mean = lambda key: statistics.mean(r[key] for r in runs)  # noqa: E731
         minutes = [r["minutes"] for r in runs if r.get("minutes")]
+        median_minutes = f"{statistics.median(minutes):.0f}" if minutes else ""
         lines.append(f"| {variant} | {','.join(str(r['seed']) for r in runs)} | {each} | {mean('macro_f1'):.3f} | "
-                     + " | ".join(f"{mean(label):.3f}" for label in LABELS)
-                     + f" | {statistics.median(minutes):.0f} |" if minutes else " | |")
+                     + " | ".join(f"{mean(label):.3f}" for label in LABELS) + f" | {median_minutes} |")
     return "\n".join(lines)
 
 

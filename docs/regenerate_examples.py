@@ -31,10 +31,10 @@ MARKER = re.compile(r"^<!-- example: ([\w-]+) -->\n```console\n.*?^```\n", re.M 
 WIDTH = "100"  # rich tables render at this width, as in a common terminal
 
 
-def run(args: list[str], scrub: dict[str, str], stderr_first: bool = False, width: str = WIDTH) -> str:
+def run(args: list[str], scrub: dict[str, str], stderr_first: bool = False, width: str = WIDTH, env: dict | None = None) -> str:
     """The command's output as a terminal shows it: stdout then stderr, or stderr first for commands
     that report on stderr and print their result (a folder) last on stdout."""
-    env = {**os.environ, "COLUMNS": width, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "NO_COLOR": "1"}
+    env = {**os.environ, **(env or {}), "COLUMNS": width, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "NO_COLOR": "1"}
     done = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True)
     if done.returncode != 0:
         sys.exit(f"{' '.join(args)} failed:\n{done.stderr}")
@@ -179,17 +179,11 @@ def package_examples(nr: list[str], labeler: Path, tmp: Path, scrub: dict[str, s
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(site), str(wheel)], check=True)
     name = wheel.name.split("-")[0].replace("_", "-")
     env_scrub = {**scrub, str(project): f"packages/{project.name}", str(tmp / "empty-models"): "models"}
-    installed = {**os.environ, "PYTHONPATH": str(site)}
-    saved = dict(os.environ)
-    os.environ.update(installed)
-    try:
-        labeled = run([*nr, "label", STORY, "--model", name], env_scrub)
-        listed = run([*nr, "models", "list", "--models-dir", str(tmp / "empty-models")], env_scrub, width="120")
-        missing = subprocess.run([*nr, "label", STORY, "--model", "newsroles-model-nope", "--models-dir", str(tmp / "empty-models")],
-                                 cwd=ROOT, capture_output=True, text=True).stderr
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
+    installed = {"PYTHONPATH": str(site)}  # the wheel's folder, not this environment
+    labeled = run([*nr, "label", STORY, "--model", name], env_scrub, env=installed)
+    listed = run([*nr, "models", "list", "--models-dir", str(tmp / "empty-models")], env_scrub, width="120", env=installed)
+    missing = subprocess.run([*nr, "label", STORY, "--model", "newsroles-model-nope", "--models-dir", str(tmp / "empty-models")],
+                             cwd=ROOT, capture_output=True, text=True, env={**os.environ, **installed}).stderr
     rel_wheel = f"packages/{project.name}/dist/{wheel.name}"
     return {
         "package": shown("newsroles package models/default-final/<version> packages/ --license apache-2.0", built)
