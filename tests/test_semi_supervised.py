@@ -18,7 +18,7 @@ from newsroles.model.spec import spec_from_config
 from newsroles.training.checkpoint import config_fingerprint
 from newsroles.training.config import load_config
 from newsroles.training.examples import epoch_examples
-from newsroles.training.recipes.semi_supervised import UnlabeledPool, pseudo_label
+from newsroles.training.recipes.semi_supervised import UnlabeledPool, class_thresholds, pseudo_label
 from newsroles.training.recipes.teacher_targets import read_targets, write_targets
 from newsroles.training.run import train_from_config
 from synthetic import renamed, synthetic_articles, write_jsonl
@@ -76,6 +76,19 @@ def test_pseudo_labels_are_the_teachers_best_where_it_is_confident():
     assert article.sentences[0].source_labels == []
 
 
+def test_a_class_fraction_keeps_the_rare_labels_most_confident_sentences_below_the_threshold():
+    # The teacher gives fact to four sentences, none at 0.7; quote to three, all above it.
+    fact = [[0.1, 0.1, 0.2, p] for p in (0.6, 0.5, 0.45, 0.4)]
+    quote = [[0.05, p, 0.05, 0.9 - p] for p in (0.8, 0.85, 0.75)]
+    rows = np.array(fact + quote)
+    article = Article("a", [Sentence(f"s{i}") for i in range(len(rows))])
+    assert list(class_thresholds([rows], 4, 0.7, 0.5)) == [0.7, 0.7, 0.7, 0.5]
+    assert pseudo_label([article], [rows], LABELS, 0.7, 0.5) == 5
+    assert [s.label for s in article.sentences] == ["fact", "fact", None, None, "quote", "quote", "quote"]
+    assert pseudo_label([article], [rows], LABELS, 0.7) == 3, "0 (the default) is the threshold alone"
+    assert pseudo_label([article], [rows], LABELS, 0.7, 1.0) == 7
+
+
 def test_each_epoch_draws_its_own_stories_and_gold_articles_are_cut_as_without_them(tiny_base_model, files):
     from transformers import AutoTokenizer
 
@@ -107,6 +120,7 @@ def test_a_semi_supervised_student_trains_on_pseudo_labels_and_records_them(tiny
     record = json.loads((student / "metrics.json").read_text())["unlabeled"]
     assert record["stories"] == 10 and record["per_epoch"] == 4 and record["min_confidence"] == 0.3
     assert 0 < record["pseudo_labeled_sentences"] <= record["sentences"]
+    assert sum(record["pseudo_labeled_per_label"].values()) == record["pseudo_labeled_sentences"]
     from safetensors.torch import load_file
 
     a, b = load_file(str(gold / "model.safetensors")), load_file(str(student / "model.safetensors"))
@@ -126,7 +140,8 @@ def test_unlabeled_stories_need_the_teachers_targets_and_a_confident_sentence(ti
 
 def test_semi_supervised_settings_change_no_fingerprint_while_off(tiny_base_model, files, targets):
     plain = config(tiny_base_model, files)
-    tuned = config(tiny_base_model, files, **{"train.unlabeled_per_epoch": "7", "train.pseudo_min_confidence": "0.9"})
+    tuned = config(tiny_base_model, files, **{"train.unlabeled_per_epoch": "7", "train.pseudo_min_confidence": "0.9",
+                                               "train.pseudo_min_class_fraction": "0.5"})
     assert config_fingerprint(plain) == config_fingerprint(tuned)
     on = config(tiny_base_model, files, **{"data.unlabeled": str(files[2]), "train.distill_targets": str(targets)})
     assert config_fingerprint(on) != config_fingerprint(config(tiny_base_model, files, **{"train.distill_targets": str(targets)}))

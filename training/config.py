@@ -94,7 +94,7 @@ class DataConfig:
 # Settings that change nothing while the feature they tune is off. Comparisons of runs (a final fit
 # against its selection run, a checkpoint against the run resuming it) leave them out then, so that
 # runs saved before such a setting existed still match.
-UNLABELED_SETTINGS = ("unlabeled_per_epoch", "pseudo_min_confidence")
+UNLABELED_SETTINGS = ("unlabeled_per_epoch", "pseudo_min_confidence", "pseudo_min_class_fraction")
 
 
 def without_idle_settings(config: dict) -> dict:
@@ -154,6 +154,9 @@ class TrainConfig:
     # sentence needs to train on the teacher's label (below it, context only).
     unlabeled_per_epoch: Annotated[Int, Between(0, 10**9)] = _TRAIN["unlabeled_per_epoch"]
     pseudo_min_confidence: Annotated[Float, Between(0.0, 1.0)] = _TRAIN["pseudo_min_confidence"]
+    # Each label keeps at least this fraction of the sentences the teacher gives it (its most
+    # confident ones), below pseudo_min_confidence too; 0: the threshold alone.
+    pseudo_min_class_fraction: Annotated[Float, Between(0.0, 1.0)] = _TRAIN["pseudo_min_class_fraction"]
     # After training, tune one logit bias per label on the dev set for macro-F1 (training/recipes/label_bias.py).
     tune_label_bias: Bool = _TRAIN["tune_label_bias"]
     max_steps: Annotated[Int, Between(1, 10**9)] | None = _TRAIN["max_steps"]  # stop early (tests, smoke runs)
