@@ -16,7 +16,7 @@ from newsroles.model.article import Article, Sentence
 from newsroles.model.errors import UserError
 from newsroles.model.spec import spec_from_config
 from newsroles.training.checkpoint import config_fingerprint
-from newsroles.training.config import load_config
+from newsroles.training.config import load_config, without_idle_settings
 from newsroles.training.examples import epoch_examples
 from newsroles.training.recipes.semi_supervised import UnlabeledPool, class_thresholds, pseudo_label
 from newsroles.training.recipes.teacher_targets import read_targets, write_targets
@@ -144,4 +144,10 @@ def test_semi_supervised_settings_change_no_fingerprint_while_off(tiny_base_mode
                                                "train.pseudo_min_class_fraction": "0.5"})
     assert config_fingerprint(plain) == config_fingerprint(tuned)
     on = config(tiny_base_model, files, **{"data.unlabeled": str(files[2]), "train.distill_targets": str(targets)})
+    balanced = config(tiny_base_model, files, **{"data.unlabeled": str(files[2]), "train.distill_targets": str(targets),
+                                                 "train.pseudo_min_class_fraction": "0.5"})
+    assert config_fingerprint(balanced) != config_fingerprint(on)
+    saved_before = on.to_dict()
+    del saved_before["train"]["pseudo_min_class_fraction"]  # a run saved before the setting existed
+    assert without_idle_settings(saved_before) == without_idle_settings(on.to_dict())
     assert config_fingerprint(on) != config_fingerprint(config(tiny_base_model, files, **{"train.distill_targets": str(targets)}))

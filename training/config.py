@@ -95,11 +95,13 @@ class DataConfig:
 # against its selection run, a checkpoint against the run resuming it) leave them out then, so that
 # runs saved before such a setting existed still match.
 UNLABELED_SETTINGS = ("unlabeled_per_epoch", "pseudo_min_confidence", "pseudo_min_class_fraction")
+# Train settings that do nothing at this value, left out of comparisons there too.
+IDLE_VALUES = {"pseudo_min_class_fraction": 0.0}
 
 
 def without_idle_settings(config: dict) -> dict:
     """`config` (a to_dict()) without the semi-supervised settings when data.unlabeled is not set,
-    and without data.auxiliary when it lists no corpus."""
+    without a setting at its IDLE_VALUES value, and without data.auxiliary when it lists no corpus."""
     data = dict(config.get("data") or {})
     train = dict(config.get("train") or {})
     if not data.get("auxiliary"):
@@ -107,6 +109,7 @@ def without_idle_settings(config: dict) -> dict:
     if not data.get("unlabeled"):
         data.pop("unlabeled", None)
         train = {k: v for k, v in train.items() if k not in UNLABELED_SETTINGS}
+    train = {k: v for k, v in train.items() if k not in IDLE_VALUES or v != IDLE_VALUES[k]}
     return {**config, "data": data, "train": train}
 
 
