@@ -44,12 +44,13 @@ def write_teacher_targets(
     command: str | None = None,
     progress: bool = False,
     unlabeled: list[str | Path] = (),
+    models_dir: str | Path = "models",
 ) -> Path:
     """Predict every sentence of the labeled `data` files, and of the `unlabeled` story files (for a
     semi-supervised student, training/recipes/semi_supervised.py: their labels, if any, are not read), with the
-    `teacher` model folder and write its probabilities (no text) to `output`, atomically. Returns
+    `teacher` model (a folder, or any reference `newsroles label --model` takes, looked up in `models_dir`) and write its probabilities (no text) to `output`, atomically. Returns
     `output`. `progress`: a bar per file on stderr (a large teacher on a CPU takes many minutes)."""
-    labeler = load_labeler(teacher, device)
+    labeler = load_labeler(teacher, device, models_dir=models_dir)
     probs: dict[str, np.ndarray] = {}
     files = []
     for path, gold in [(p, True) for p in data] + [(p, False) for p in unlabeled]:
@@ -73,7 +74,7 @@ def write_teacher_targets(
         })
     header = {
         "labels": labeler.labels,
-        "teacher": teacher_summary(Path(teacher), labeler.manifest),
+        "teacher": teacher_summary(labeler.path, labeler.manifest),
         "data": files,
         "command": command or shlex.join(
             ["newsroles", "distill-targets", str(teacher), *map(str, data), *[a for p in unlabeled for a in ("--unlabeled", str(p))], "-o", str(output)]

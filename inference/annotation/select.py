@@ -20,8 +20,6 @@ from newsroles.inference.io.inputs import LabelInputs
 from newsroles.inference.predictor import load_labeler
 from newsroles.model.article import Article
 from newsroles.model.errors import UserError
-from newsroles.model.store.folder import latest_model
-from newsroles.model.store.registry import resolve_path
 from newsroles.training.data.readers import read_articles
 
 MEASURES = ("margin", "entropy")
@@ -118,7 +116,7 @@ def select_stories(
     story_uncertainty(np.zeros((0, 2)), measure, aggregate)
     known = {a.id for path in exclude for a in read_articles(path)}
     inputs = LabelInputs(pool, skip_bad=skip_bad)
-    labeler = load_labeler(resolve_path(model, models_dir) if model is not None else latest_model(models_dir), device)
+    labeler = load_labeler(model, device, models_dir=models_dir)
     report = SelectReport()
     articles: list[Article] = []
     for article in inputs:

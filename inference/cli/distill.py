@@ -9,7 +9,6 @@ import typer
 from newsroles.inference.cli._app import app, stderr_console, user_errors
 from newsroles.inference.cli.grammar import DATA_FORMATS, DEVICE_HELP, MODEL_HELP_SHORT, MODELS_DIR_HELP, Device, models_and_data, value
 from newsroles.inference.cli.lazy import lazy
-from newsroles.model.store.registry import resolve_path
 
 # What the command runs, imported when it runs (cli/lazy.py: a TAB or --help loads none of it).
 write_teacher_targets = lazy("newsroles.inference.distill_targets", "write_teacher_targets")
@@ -43,7 +42,7 @@ def distill_targets(
     Example: newsroles distill-targets accurate -d data/newsdiscourse/train.jsonl -d data/newsdiscourse/validation.jsonl --unlabeled data/stories.jsonl -o teacher.json.gz
     """
     (teacher,), data, models_dir = models_and_data(arguments, data, models_dir, at_most=1, many_data=True)
-    folder = resolve_path(teacher, models_dir)
-    written = write_teacher_targets(folder, data, output, value(device), batch_size, decimals, progress=not quiet, unlabeled=unlabeled or [])
+    written = write_teacher_targets(teacher, data, output, value(device), batch_size, decimals, progress=not quiet,
+                                    unlabeled=unlabeled or [], models_dir=models_dir)
     stderr_console().print(f"teacher targets written to {written}")
     typer.echo(str(written))
