@@ -32,8 +32,14 @@ TARGETS = "configs/teacher/mpnet6-roles-unlabeled-1000.json.gz"
 STORIES = "data/stories-1000.jsonl"
 
 
-def _semi(per_epoch: int) -> list[str]:
-    return ["--train.distill_targets", TARGETS, "--data.unlabeled", STORIES, "--train.unlabeled_per_epoch", str(per_epoch)]
+# Noisy student, round 2: the semi250 student of seed 13 as the teacher, its probabilities on the same files:
+# newsroles distill-targets runs/ablation/semi250-s13 data/newsdiscourse/train.jsonl \
+#     data/newsdiscourse/validation.jsonl --unlabeled data/stories-1000.jsonl -o runs/noisy/<this file>
+STUDENT_TARGETS = "runs/noisy/student-semi250-s13-roles-unlabeled-1000.json.gz"
+
+
+def _semi(per_epoch: int, targets: str = TARGETS) -> list[str]:
+    return ["--train.distill_targets", targets, "--data.unlabeled", STORIES, "--train.unlabeled_per_epoch", str(per_epoch)]
 
 
 def _aux(entries: str) -> list[str]:
@@ -51,6 +57,7 @@ VARIANTS: dict[str, list[str]] = {
     "semi250-c9": _semi(250) + ["--train.pseudo_min_confidence", "0.9"],
     # Class-balanced: each role keeps at least half the sentences the teacher gives it (fact: 20% reach 0.7).
     "semi250-cb50": _semi(250) + ["--train.pseudo_min_class_fraction", "0.5"],
+    "noisy-round2": _semi(250, STUDENT_TARGETS),
     "distill-only": ["--train.distill_targets", TARGETS],
     "polnear": _aux(f"[{POLNEAR}]"),
     "webis": _aux(f"[{WEBIS}]"),
