@@ -9,7 +9,6 @@ import typer
 from newsroles.inference.cli._app import app, stderr_console, user_errors
 from newsroles.inference.cli.grammar import DATA_FORMATS, MODEL_HELP_SHORT, MODELS_DIR_HELP, Runtime, deprecated, models_and_data, value
 from newsroles.inference.cli.lazy import lazy
-from newsroles.model.store.registry import resolve, safe_name
 
 # What the command runs, imported when it runs (cli/lazy.py: a TAB or --help loads none of it).
 export_model = lazy("newsroles.inference.export.exporter", "export_model")
@@ -63,11 +62,8 @@ def export(
     (model,), data, models_dir = models_and_data(arguments, data, models_dir, at_most=1, need_data=False)
     runtime = value(runtime)
     console = stderr_console()
-    version = resolve(model, models_dir)
-    if output is None and version.package:  # never beside it: inside the installed package
-        output = models_dir / safe_name(version.name) / f"{safe_name(version.package)}-{runtime}"
     report = export_model(
-        version.path,
+        model,
         output,
         runtime=runtime,
         check_data=data[0] if data else None,
@@ -76,6 +72,7 @@ def export(
         window_overlap=window_overlap,
         say=lambda message: console.print(message),
         tune_bias_data=tune_bias,
+        models_dir=models_dir,
     )
     console.print(
         f"{report.runtime} copy written in {report.seconds:.0f} s: {report.size_bytes / 1e6:.0f} MB "
