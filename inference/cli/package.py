@@ -9,7 +9,6 @@ import typer
 from newsroles.inference.cli._app import app, user_errors
 from newsroles.inference.cli.grammar import MODEL_HELP_SHORT, MODELS_DIR_HELP, old_models_dir_flag
 from newsroles.inference.cli.lazy import lazy
-from newsroles.model.store.registry import resolve
 
 # What the command runs, imported when it runs (cli/lazy.py: a TAB or --help loads none of it).
 package_model = lazy("newsroles.inference.packaging.project", "package_model")
@@ -35,7 +34,7 @@ def package(
     Then: pip install packages/newsroles_model_default-<version>/dist/*.whl && newsroles label story.txt --model newsroles-model-default
     """
     models_dir = old_models_dir_flag(old_models_dir, models_dir)
-    report = package_model(resolve(model, models_dir), output_dir, name, version, force, license, dataset)
+    report = package_model(model, output_dir, name, version, force, license, dataset, models_dir=models_dir)
     typer.echo(
         f"package {report.name} {report.version} written to {report.project} ({report.size_bytes / 1e6:.1f} MB wheel); "
         f"install it with: pip install {report.wheel}",
