@@ -10,7 +10,6 @@ import typer
 from newsroles.inference.cli._app import app, parse_overrides, stderr_console, user_errors
 from newsroles.inference.cli.grammar import old_models_dir_flag
 from newsroles.inference.cli.lazy import lazy
-from newsroles.model.store.registry import resolve_path
 
 # What the command runs, imported when it runs (cli/lazy.py: a TAB or --help loads none of it).
 layer_cut_notice, train_from_config, baseline_from_config = lazy("newsroles.training.run", "layer_cut_notice", "train_from_config", "baseline_from_config")
@@ -51,10 +50,7 @@ def train(
     notice = layer_cut_notice(run_config) if final is None else None  # a final fit repeats its selection's choice
     if notice:
         stderr_console().print(notice, highlight=False)
-    final_from = None
-    if final is not None:
-        final_from = resolve_path(final, run_config.models_dir)
-    folder = train_from_config(run_config, config, output, progress=not quiet, resume=resume, final_from=final_from)
+    folder = train_from_config(run_config, config, output, progress=not quiet, resume=resume, final_from=final)
     if folder is not None:  # None: not the main process of a multi-process run, which reports
         report_model(folder)
 
