@@ -242,6 +242,26 @@ def test_cli_compare_prints_side_by_side_and_writes_json_and_report(two_versions
         assert record["data"]["sha256"] == written["data"]["sha256"]
 
 
+def test_run_comparison_records_each_evaluation_and_writes_json_and_report(two_versions, tmp_path):
+    """What `newsroles compare` does, as one function: names looked up in the models directory, the
+    result handed over before anything is written, each evaluation recorded in its model's folder."""
+    from newsroles.inference.evaluation.compare import run_comparison
+    from newsroles.model.cards.evaluations import load_evaluations
+
+    root, data = two_versions
+    models = root / "models"
+    out, report = tmp_path / "cmp.json", tmp_path / "cmp.html"
+    seen = []
+    compared = run_comparison(["tiny/v1", "tiny/v2"], data, models_dir=models, samples=50, output=out, report=report,
+                              on_result=lambda result: seen.append(out.exists() or report.exists()))
+    assert seen == [False] and compared.warnings == []
+    written = json.loads(out.read_text(encoding="utf-8"))
+    assert [row["path"] for row in written["models"]] == [str(models / "tiny" / "v1"), str(models / "tiny" / "v2")]
+    assert "<html" in report.read_text(encoding="utf-8").lower()
+    for name in ("v1", "v2"):
+        assert [r["data"]["sha256"] for r in load_evaluations(models / "tiny" / name)] == [written["data"]["sha256"]]
+
+
 def test_cli_compare_three_models_and_errors(two_versions):
     from newsroles.inference.cli import app
 

@@ -238,3 +238,37 @@ def test_evaluate_reads_a_parquet_sentence_table_like_jsonl(tiny_article_model, 
     assert from_table["n"] == from_jsonl["n"] > 0
     assert from_table["macro_f1"] == from_jsonl["macro_f1"] and from_table["accuracy"] == from_jsonl["accuracy"]
     assert from_table["data"]["sha256"] == file_fingerprint(table)
+
+
+def test_evaluate_models_takes_a_name_records_in_its_folder_and_writes_the_output(tiny_article_model, tmp_path):
+    """What `newsroles evaluate` does, as one function: the name is looked up in the models
+    directory, the evaluation recorded in that folder, the metrics written as JSON."""
+    import shutil
+
+    from newsroles.inference.evaluation.evaluate import evaluate_model, evaluate_models
+    from newsroles.model.cards.evaluations import load_evaluations
+    from synthetic import synthetic_articles, write_jsonl
+
+    models = tmp_path / "models"
+    folder = models / "tiny" / "v1"
+    shutil.copytree(tiny_article_model, folder)
+    data = write_jsonl(synthetic_articles(4, seed=7), tmp_path / "dev.jsonl")
+    out = tmp_path / "eval.json"
+    shown = []
+    done = evaluate_models(["tiny"], data, models_dir=models, device="cpu", output=out,
+                           on_result=lambda ref, result: shown.append((ref, out.exists())))
+    (result,) = done.results
+    assert done.warnings == [] and shown == [("tiny", False)]  # each result shown before the files are written
+    assert result["model"] == str(folder)
+    assert json.loads(out.read_text(encoding="utf-8")) == json.loads(json.dumps(result))
+    (record,) = load_evaluations(folder)
+    assert record["data"]["sha256"] == result["data"]["sha256"]
+    by_name = evaluate_model("tiny", data, "cpu", models_dir=models)
+    assert by_name["model"] == str(folder) and by_name["macro_f1"] == result["macro_f1"]
+
+
+def test_evaluate_models_refuses_a_bad_plot_path_before_any_model_loads(tmp_path):
+    from newsroles.inference.evaluation.evaluate import evaluate_models
+
+    with pytest.raises(UserError, match="reliability plot"):
+        evaluate_models(["not-a-model"], tmp_path / "dev.jsonl", models_dir=tmp_path, plot=tmp_path / "plot.gif")

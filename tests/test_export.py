@@ -123,6 +123,18 @@ def test_label_and_evaluate_accept_an_exported_folder(exported, articles, tmp_pa
     assert 0.0 <= result["macro_f1"] <= 1.0
 
 
+def test_export_model_takes_a_name_and_writes_beside_its_folder(fp32_model, tmp_path):
+    import shutil
+
+    from newsroles.inference.export.exporter import export_model
+
+    models = tmp_path / "models"
+    shutil.copytree(fp32_model, models / "tiny" / "v1")
+    report = export_model("tiny", runtime="bf16", models_dir=models)
+    assert report.folder == models / "tiny" / "v1-bf16"
+    assert load_labeler("tiny/v1-bf16", "cpu", models_dir=models).manifest["runtime"] == "bf16"
+
+
 def test_export_refuses_what_it_cannot_do(fp32_model, exported, tmp_path):
     from newsroles.inference.export.exporter import export_model
 

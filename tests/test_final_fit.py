@@ -63,6 +63,17 @@ def test_final_fit_refuses_other_settings_and_a_selection_without_dev(setup, tmp
         train_from_config(load_config("configs/tiny.yaml", overrides), output=tmp_path / "y", progress=False, final_from=no_dev)
 
 
+def test_final_fit_takes_the_selection_runs_id_in_the_models_directory(setup, tmp_path):
+    root, overrides, selection = setup
+    model_id = json.loads((selection / "newsroles.json").read_text())["id"]
+    changed = load_config("configs/tiny.yaml", {**overrides, "model.context_hidden": "8"})
+    changed.models_dir = str(root)  # as `train --models-dir` sets it
+    with pytest.raises(UserError, match="model.context_hidden"):  # found, then compared with this config
+        train_from_config(changed, output=tmp_path / "x", progress=False, final_from=model_id)
+    with pytest.raises(UserError, match="no model version 'nope'"):
+        train_from_config(changed, output=tmp_path / "y", progress=False, final_from="nope")
+
+
 def test_final_fit_keeps_raw_weights_where_the_selection_run_did(setup, tmp_path):
     from newsroles.training.recipes.final_fit import prepare_final_fit
 

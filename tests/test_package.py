@@ -138,6 +138,33 @@ def test_installed_package_is_found_by_name_after_folders_ids_and_names(packaged
     assert shown.exit_code == 0 and shown.stdout.startswith("---\n")
 
 
+def test_package_model_takes_a_name_in_the_models_directory(packaged, tmp_path):
+    from newsroles.inference.packaging.project import package_model
+
+    wheel, _, models = packaged
+    report = package_model("tiny", tmp_path / "out", pkg_version="1.2.0", license="apache-2.0", models_dir=models)
+    assert (report.name, report.version) == ("newsroles-model-tiny", "1.2.0")
+    assert report.wheel.name == wheel.name and report.wheel.read_bytes() == wheel.read_bytes()  # as the command made it
+
+
+def test_an_installed_package_is_exported_into_the_models_directory_and_not_written_into(packaged, tmp_path, monkeypatch):
+    """By its package name: the copy goes under the models directory (pip owns the install), and
+    an evaluation is reported as not recorded, not an error."""
+    from newsroles.inference.evaluation.evaluate import evaluate_models
+    from newsroles.inference.export.exporter import export_model
+    from synthetic import synthetic_articles, write_jsonl
+
+    wheel, _, _ = packaged
+    monkeypatch.syspath_prepend(str(unpacked(wheel, tmp_path / "site")))
+    models = tmp_path / "models"
+    report = export_model("newsroles-model-tiny", runtime="int8", models_dir=models)
+    assert report.folder == models / "tiny" / "newsroles-model-tiny-1.2.0-int8" and (report.folder / "newsroles.json").is_file()
+    data = write_jsonl(synthetic_articles(3, seed=4), tmp_path / "dev.jsonl")
+    done = evaluate_models(["newsroles-model-tiny"], data, models_dir=models, device="cpu")
+    (warning,) = done.warnings
+    assert warning.startswith("could not record the evaluation in ") and "kept as installed" in warning
+
+
 def test_old_folder_with_only_model_card_md_still_loads_and_shows(tiny_article_model, tmp_path):
     from newsroles.inference.predictor import load_labeler
     from newsroles.model.cards.card import write_card

@@ -2,8 +2,8 @@
 
 `train_from_config` is the list of steps a run takes, each a function below:
 
-1. `prepare`: seed every generator, resolve a packaged base model, check a final fit's settings
-   against its selection run, find the checkpoint, check the trackers' packages;
+1. `prepare`: seed every generator, resolve a packaged base model, find a final fit's selection run
+   and check its settings against it, find the checkpoint, check the trackers' packages;
 2. `load_data`: the train and dev splits and the label set, then what joins the batches: a final
    fit's dev articles, the teacher's soft labels, unlabeled stories, auxiliary corpora;
 3. `build`: a fresh classifier on the base encoder, or the parent model to fine-tune further;
@@ -40,7 +40,7 @@ from newsroles.model.fileio import atomic_dir
 from newsroles.model.store.folder import MANIFEST
 from newsroles.model.labels import load_mapping
 from newsroles.model.store.packages import find_package
-from newsroles.model.store.registry import next_free_dir, version_info
+from newsroles.model.store.registry import next_free_dir, resolve_path, version_info
 from newsroles.model.network.saved import load_transformer, save_transformer
 from newsroles.model.spec import packaged_default_config
 from newsroles.training.baseline import train_baseline
@@ -96,7 +96,8 @@ def train_from_config(
     final_from: str | Path | None = None,
 ) -> Path | None:
     """Fine-tune the configured model and write a complete model folder; returns its path.
-    `final_from`: a selection run's model folder; train on train + dev (training/recipes/final_fit.py).
+    `final_from`: a selection run's model (a folder, id, name or name/version, looked up in the
+    config's models_dir); train on train + dev (training/recipes/final_fit.py).
 
     Under `accelerate launch` or `torchrun` every process trains and only the main one writes the
     folder; the others return None (training/distributed.py)."""
@@ -125,7 +126,7 @@ def prepare(
     fit's settings (its epochs and name), the checkpoint to resume, the trackers' packages."""
     seed_everything(config.seed)
     base_from_package(config)
-    selection = prepare_final_fit(config, final_from) if final_from is not None else None
+    selection = prepare_final_fit(config, resolve_path(final_from, config.models_dir)) if final_from is not None else None
     checkpoint = checkpoint_dir(config, config_path, output)
     if resume and not (checkpoint / "state.pt").is_file():
         raise UserError("no checkpoint to resume from; run without --resume to start afresh", checkpoint)

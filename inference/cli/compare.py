@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import typer
@@ -10,14 +9,10 @@ import typer
 from newsroles.inference.cli._app import app, stderr_console, user_errors
 from newsroles.inference.cli.grammar import DATA_HELP, DEVICE_HELP, MODEL_HELP_SHORT, MODELS_DIR_HELP, Device, models_and_data, value
 from newsroles.inference.cli.lazy import lazy
-from newsroles.model.errors import UserError
-from newsroles.model.fileio import atomic_file
 
 # What the command runs, imported when it runs (cli/lazy.py: a TAB or --help loads none of it).
-record_evaluation = lazy("newsroles.model.cards.card", "record_evaluation")
-significantly_worse, to_json = lazy("newsroles.training.evaluation.compare", "significantly_worse", "to_json")
-compare_models = lazy("newsroles.inference.evaluation.compare", "compare_models")
-write_report = lazy("newsroles.inference.evaluation.compare_report", "write_report")
+significantly_worse = lazy("newsroles.training.evaluation.compare", "significantly_worse")
+run_comparison = lazy("newsroles.inference.evaluation.compare", "run_comparison")
 comparison_tables = lazy("newsroles.inference.evaluation.compare_tables", "comparison_tables")
 
 
@@ -54,56 +49,27 @@ def compare(
 
     Example (a CI gate): newsroles compare models/released models/candidate --data dev.jsonl --fail-if-worse
     """
+    from rich.console import Console
+
     models, (data,), models_dir = models_and_data(models, data, models_dir, at_least=2)
-    result = run_compare(models, data, output=output, report=report, models_dir=models_dir, samples=samples, seed=seed,
-                         top=top, record=record, device=value(device), batch_size=batch_size)
+    console = Console()
+
+    def show(result: dict) -> None:
+        for renderable in comparison_tables(result, top=top, width=console.width):
+            console.print(renderable)
+
+    compared = run_comparison(models, data, models_dir=models_dir, device=value(device), batch_size=batch_size, samples=samples,
+                              seed=seed, record=record, output=output, report=report, on_result=show)
+    result = compared.result
+    notes = stderr_console()
+    for warning in compared.warnings:
+        notes.print(f"warning: {warning}")
+    if output is not None:
+        notes.print(f"comparison written to {output}")
+    if report is not None:
+        notes.print(f"report written to {report}")
     worse = significantly_worse(result)
     if fail_if_worse and worse:
         names = ", ".join(result["models"][c["b"]].get("ref") or str(result["models"][c["b"]].get("path")) for c in worse)
         typer.echo(f"worse than {models[0]} by the bootstrap interval: {names}", err=True)
         raise typer.Exit(1)
-
-
-def run_compare(
-    models: list[str],
-    data: Path,
-    *,
-    output: Path | None = None,
-    report: Path | None = None,
-    models_dir: Path = Path("models"),
-    samples: int = 1000,
-    seed: int = 13,
-    top: int = 15,
-    record: bool = True,
-    device: str = "auto",
-    batch_size: int | None = None,
-) -> dict:
-    from rich.console import Console
-
-    if len(models) < 2:
-        raise UserError("compare needs at least two models (ids, names or folders)")
-    result = compare_models(models, data, models_dir=models_dir, device=device, batch_size=batch_size, samples=samples, seed=seed)
-    console = Console()
-    for renderable in comparison_tables(result, top=top, width=console.width):
-        console.print(renderable)
-    notes = stderr_console()
-    if record:
-        record_evaluations(result, notes)
-    if output is not None:
-        with atomic_file(output) as fh:
-            json.dump(to_json(result), fh, indent=2, ensure_ascii=False)
-            fh.write("\n")
-        notes.print(f"comparison written to {output}")
-    if report is not None:
-        write_report(result, report)
-        notes.print(f"report written to {report}")
-    return result
-
-
-def record_evaluations(result: dict, console) -> None:
-    """Record each model's evaluation in its folder; a folder that cannot be written is only a warning."""
-    for row in result["models"]:
-        try:
-            record_evaluation(row["path"], row["evaluation"])
-        except OSError as exc:
-            console.print(f"warning: could not record the evaluation in {row['path']} ({exc})")

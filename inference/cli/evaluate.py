@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import typer
@@ -10,13 +9,9 @@ import typer
 from newsroles.inference.cli._app import app, stderr_console, user_errors
 from newsroles.inference.cli.grammar import DATA_HELP, DEVICE_HELP, MODEL_HELP_SHORT, MODELS_DIR_HELP, Device, models_and_data, value
 from newsroles.inference.cli.lazy import lazy
-from newsroles.inference.evaluation.reliability_plot import check_plot_path, write_reliability_plot
-from newsroles.model.fileio import atomic_file
-from newsroles.model.store.registry import resolve_path
 
 # What the command runs, imported when it runs (cli/lazy.py: a TAB or --help loads none of it).
-record_evaluation = lazy("newsroles.model.cards.card", "record_evaluation")
-evaluate_model = lazy("newsroles.inference.evaluation.evaluate", "evaluate_model")
+evaluate_models = lazy("newsroles.inference.evaluation.evaluate", "evaluate_models")
 confusion_table, metrics_table = lazy("newsroles.training.evaluation.metrics", "confusion_table", "metrics_table")
 summary_lines = lazy("newsroles.training.evaluation.withheld", "summary_lines")
 
@@ -49,28 +44,19 @@ def evaluate(
     from rich.console import Console
 
     models, (data,), models_dir = models_and_data(models, data, models_dir)
-    if plot is not None:
-        check_plot_path(plot)  # before the models run
     console = Console()
-    results = []
-    for ref in models:
-        folder = resolve_path(ref, models_dir)
-        result = evaluate_model(folder, data, value(device), batch_size)
-        results.append(result)
+
+    def show(ref: str, result: dict) -> None:
         console.print(metrics_table(result, title=f"{ref} on {data}"))
         console.print(confusion_table(result))
         for line in summary_lines(result):
             console.print(line)
-        if record:
-            try:
-                record_evaluation(folder, result)
-            except OSError as exc:
-                stderr_console().print(f"warning: could not record the evaluation in {folder} ({exc})")
+
+    done = evaluate_models(models, data, models_dir=models_dir, device=value(device), batch_size=batch_size, record=record,
+                           output=output, plot=plot, on_result=show)
+    for warning in done.warnings:
+        stderr_console().print(f"warning: {warning}")
     if plot is not None:
-        write_reliability_plot(results, plot, names=list(models))
         console.print(f"reliability diagram written to {plot}")
     if output is not None:
-        with atomic_file(output) as fh:
-            json.dump(results[0] if len(results) == 1 else results, fh, indent=2)
-            fh.write("\n")
         console.print(f"metrics written to {output}")

@@ -1,4 +1,5 @@
-"""`newsroles export`."""
+"""The commands that make copies of a model: `newsroles export` (an optimised CPU copy) and
+`newsroles package` (a pip-installable wheel)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,14 @@ from pathlib import Path
 import typer
 
 from newsroles.inference.cli._app import app, stderr_console, user_errors
-from newsroles.inference.cli.grammar import DATA_FORMATS, MODEL_HELP_SHORT, MODELS_DIR_HELP, Runtime, deprecated, models_and_data, value
+from newsroles.inference.cli.grammar import (
+    DATA_FORMATS, MODEL_HELP_SHORT, MODELS_DIR_HELP, Runtime, deprecated, models_and_data, old_models_dir_flag, value,
+)
 from newsroles.inference.cli.lazy import lazy
-from newsroles.model.store.registry import resolve, safe_name
 
 # What the command runs, imported when it runs (cli/lazy.py: a TAB or --help loads none of it).
 export_model = lazy("newsroles.inference.export.exporter", "export_model")
+package_model = lazy("newsroles.inference.packaging.project", "package_model")
 
 
 @app.command("export")
@@ -63,11 +66,8 @@ def export(
     (model,), data, models_dir = models_and_data(arguments, data, models_dir, at_most=1, need_data=False)
     runtime = value(runtime)
     console = stderr_console()
-    version = resolve(model, models_dir)
-    if output is None and version.package:  # never beside it: inside the installed package
-        output = models_dir / safe_name(version.name) / f"{safe_name(version.package)}-{runtime}"
     report = export_model(
-        version.path,
+        model,
         output,
         runtime=runtime,
         check_data=data[0] if data else None,
@@ -76,6 +76,7 @@ def export(
         window_overlap=window_overlap,
         say=lambda message: console.print(message),
         tune_bias_data=tune_bias,
+        models_dir=models_dir,
     )
     console.print(
         f"{report.runtime} copy written in {report.seconds:.0f} s: {report.size_bytes / 1e6:.0f} MB "
@@ -90,6 +91,35 @@ def export(
             f"{c['fp32_seconds']:.1f} s -> {c['exported_seconds']:.1f} s"
         )
     print(report.folder)
+
+
+@app.command("package")
+@user_errors
+def package(
+    model: str = typer.Argument(..., metavar="MODEL", help=f"Model to package: {MODEL_HELP_SHORT}."),
+    output_dir: Path = typer.Argument(..., help="Folder to write the package project and its wheel (dist/) into."),
+    name: str = typer.Option(None, "--name", help="Package (distribution) name; default: newsroles-model-<model name>."),
+    version: str = typer.Option(None, "--version", help="Package version (PEP 440); default: the model's creation time, YYYYMMDD.HHMMSS."),
+    force: bool = typer.Option(False, "--force", help="Replace the package folder if it exists."),
+    license: str = typer.Option(None, "--license", help="License for the card and the package metadata (a hub id such as apache-2.0)."),
+    dataset: list[str] = typer.Option(None, "--dataset", help="Hub dataset id the model was trained on, for the card (repeatable)."),
+    models_dir: Path = typer.Option(Path("models"), "--models-dir", help=MODELS_DIR_HELP),
+    old_models_dir: Path = typer.Option(None, "-d", hidden=True),
+):
+    """Build a pip-installable wheel holding a model; once installed, --model <package name> finds it.
+
+    Example: newsroles package models/default/<version> packages/ --license apache-2.0
+
+    Then: pip install packages/newsroles_model_default-<version>/dist/*.whl && newsroles label story.txt --model newsroles-model-default
+    """
+    models_dir = old_models_dir_flag(old_models_dir, models_dir)
+    report = package_model(model, output_dir, name, version, force, license, dataset, models_dir=models_dir)
+    typer.echo(
+        f"package {report.name} {report.version} written to {report.project} ({report.size_bytes / 1e6:.1f} MB wheel); "
+        f"install it with: pip install {report.wheel}",
+        err=True,
+    )
+    print(report.wheel)
 
 
 def probe_line(probe: dict) -> str:

@@ -1,4 +1,5 @@
-"""`newsroles train` and `newsroles baseline`."""
+"""The commands that train: `newsroles train`, `newsroles baseline` and `newsroles distill-targets` (a
+teacher's soft labels for a student to train on)."""
 
 from __future__ import annotations
 
@@ -8,14 +9,16 @@ from pathlib import Path
 import typer
 
 from newsroles.inference.cli._app import app, parse_overrides, stderr_console, user_errors
-from newsroles.inference.cli.grammar import old_models_dir_flag
+from newsroles.inference.cli.grammar import (
+    DATA_FORMATS, DEVICE_HELP, MODEL_HELP_SHORT, MODELS_DIR_HELP, Device, models_and_data, old_models_dir_flag, value,
+)
 from newsroles.inference.cli.lazy import lazy
-from newsroles.model.store.registry import resolve_path
 
 # What the command runs, imported when it runs (cli/lazy.py: a TAB or --help loads none of it).
 layer_cut_notice, train_from_config, baseline_from_config = lazy("newsroles.training.run", "layer_cut_notice", "train_from_config", "baseline_from_config")
 load_config = lazy("newsroles.training.config", "load_config")
 metrics_table = lazy("newsroles.training.evaluation.metrics", "metrics_table")
+write_teacher_targets = lazy("newsroles.inference.distill_targets", "write_teacher_targets")
 
 OVERRIDES = {"allow_extra_args": True, "ignore_unknown_options": True}
 
@@ -51,10 +54,7 @@ def train(
     notice = layer_cut_notice(run_config) if final is None else None  # a final fit repeats its selection's choice
     if notice:
         stderr_console().print(notice, highlight=False)
-    final_from = None
-    if final is not None:
-        final_from = resolve_path(final, run_config.models_dir)
-    folder = train_from_config(run_config, config, output, progress=not quiet, resume=resume, final_from=final_from)
+    folder = train_from_config(run_config, config, output, progress=not quiet, resume=resume, final_from=final)
     if folder is not None:  # None: not the main process of a multi-process run, which reports
         report_model(folder)
 
@@ -73,6 +73,40 @@ def baseline(
     Example: newsroles baseline --config configs/default.yaml
     """
     report_model(baseline_from_config(run_config_for(ctx, config, old_models_dir_flag(old_models_dir, models_dir)), config, output))
+
+
+@app.command("distill-targets")
+@user_errors
+def distill_targets(
+    arguments: list[str] = typer.Argument(
+        ..., metavar="MODEL [DATA...]", help=f"The teacher model ({MODEL_HELP_SHORT}), then the data unless --data gives it."
+    ),
+    data: list[str] = typer.Option(
+        None, "--data", "-d", metavar="FILE", help=f"Labeled data the student trains on ({DATA_FORMATS}); repeatable."
+    ),
+    output: Path = typer.Option(..., "--output", "-o", help="Targets file to write (.json.gz; plain JSON otherwise)."),
+    device: Device = typer.Option(Device.auto, "--device", help=DEVICE_HELP),
+    batch_size: int = typer.Option(None, "--batch-size", min=1, help="Windows per batch."),
+    decimals: int = typer.Option(4, "--decimals", min=1, max=8, help="Probabilities are rounded to this many decimals."),
+    models_dir: Path = typer.Option(Path("models"), "--models-dir", help=MODELS_DIR_HELP),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    unlabeled: list[Path] = typer.Option(
+        None, "--unlabeled", "-u", help="Split stories without gold labels (any file `data convert` writes), for a "
+        "semi-supervised student (data.unlabeled); repeatable.",
+    ),
+):
+    """Write a teacher model's per-sentence label probabilities on labeled data: the soft labels a
+    student learns from with --train.distill_targets FILE (no corpus text is stored).
+
+    Example: newsroles distill-targets models/accurate/<version> data/newsdiscourse/train.jsonl -o teacher.json.gz
+
+    Example: newsroles distill-targets accurate -d data/newsdiscourse/train.jsonl -d data/newsdiscourse/validation.jsonl --unlabeled data/stories.jsonl -o teacher.json.gz
+    """
+    (teacher,), data, models_dir = models_and_data(arguments, data, models_dir, at_most=1, many_data=True)
+    written = write_teacher_targets(teacher, data, output, value(device), batch_size, decimals, progress=not quiet,
+                                    unlabeled=unlabeled or [], models_dir=models_dir)
+    stderr_console().print(f"teacher targets written to {written}")
+    typer.echo(str(written))
 
 
 def run_config_for(ctx: typer.Context, config: Path, models_dir: Path | None):

@@ -2,25 +2,37 @@
 
 The comparison itself (metrics, bootstrap, McNemar, changed sentences) is training/evaluation/compare.py's
 `compare_predictions`, a plain computation on probabilities; this part loads models and predicts.
+`run_comparison` is all that the command does, records and files included.
 """
 
 from __future__ import annotations
 
+import json
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
+from newsroles.inference.evaluation.compare_report import write_report
+from newsroles.inference.evaluation.evaluate import record_or_warn
 from newsroles.inference.predictor import load_labeler
 from newsroles.model.errors import UserError
+from newsroles.model.fileio import atomic_file
 from newsroles.model.store.folder import read_manifest
 from newsroles.model.store.registry import resolve
 from newsroles.training.data.readers import read_articles
 from newsroles.training.data.sentence_tables import data_fingerprint
-from newsroles.training.evaluation.compare import compare_predictions, reorder_metrics
+from newsroles.training.evaluation.compare import compare_predictions, reorder_metrics, to_json
 from newsroles.training.evaluation.metrics import check_has_labels
 from newsroles.training.evaluation.significance import DEFAULT_SAMPLES, DEFAULT_SEED
+
+
+@dataclass
+class Comparison:
+    result: dict  # what `compare_models` returns
+    warnings: list[str] = field(default_factory=list)  # evaluations that could not be recorded, and why
 
 
 def _align(probs: list[np.ndarray], own: list[str], labels: list[str]) -> list[np.ndarray]:
@@ -101,3 +113,34 @@ def compare_models(
 
 def read_labels(folder: str | Path) -> list[str]:
     return list(read_manifest(folder)["labels"])
+
+
+def run_comparison(
+    refs: Sequence[str],
+    data: str | Path,
+    *,
+    record: bool = True,
+    output: str | Path | None = None,
+    report: str | Path | None = None,
+    on_result: Callable[[dict], None] | None = None,
+    **options,
+) -> Comparison:
+    """`compare_models` (`options`: its models_dir, device, batch_size, samples, seed, confidence),
+    then what `newsroles compare` keeps of it: with `record`, each model's evaluation in its folder
+    (a folder that cannot be written is a warning, not an error); the comparison as JSON at `output`;
+    the self-contained HTML report at `report`. `on_result(result)` is called with the comparison
+    before any of them is written."""
+    result = compare_models(refs, data, **options)
+    if on_result is not None:
+        on_result(result)
+    compared = Comparison(result)
+    if record:
+        for row in result["models"]:
+            compared.warnings += record_or_warn(row["path"], row["evaluation"])
+    if output is not None:
+        with atomic_file(output) as fh:
+            json.dump(to_json(result), fh, indent=2, ensure_ascii=False)
+            fh.write("\n")
+    if report is not None:
+        write_report(result, report)
+    return compared

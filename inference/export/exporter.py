@@ -26,7 +26,8 @@ from newsroles.inference.predictor import load_labeler
 from newsroles.model.cards.card import write_card
 from newsroles.model.errors import UserError
 from newsroles.model.fileio import atomic_dir
-from newsroles.model.store.folder import MANIFEST, package_version, read_config, read_manifest, write_json
+from newsroles.model.store.folder import MANIFEST, package_version, read_config, write_json
+from newsroles.model.store.registry import Version, resolve, safe_name
 from newsroles.model.onnx_runtime import (
     DEFAULT_RUNTIME,
     ENCODER_FILE,
@@ -68,12 +69,15 @@ def _folder_size(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
 
-def default_output(source: Path, runtime: str) -> Path:
-    return source.with_name(f"{source.name}-{runtime}")
+def default_output(version: Version, runtime: str, models_dir: str | Path = "models") -> Path:
+    """Beside the model folder; never inside an installed package: in the models directory."""
+    if version.package:
+        return Path(models_dir) / safe_name(version.name) / f"{safe_name(version.package)}-{runtime}"
+    return version.path.with_name(f"{version.path.name}-{runtime}")
 
 
 def export_model(
-    source: str | Path,
+    model: str | Path,
     output: str | Path | None = None,
     runtime: str = DEFAULT_RUNTIME,
     check_data: str | Path | None = None,
@@ -82,8 +86,13 @@ def export_model(
     window_overlap: float | None = None,
     say: Callable[[str], None] | None = None,
     tune_bias_data: str | Path | None = None,
+    models_dir: str | Path = "models",
 ) -> ExportReport:
-    """Write an optimised copy of the transformer model folder `source` for `runtime`.
+    """Write an optimised copy of the transformer `model` (a folder, id, name, name/version or
+    installed package, looked up in `models_dir`) for `runtime`.
+
+    Left out, `output` is the folder beside the model's, named `<folder>-<runtime>`; for an installed
+    package, which pip owns, `models_dir/<name>/<package>-<runtime>`.
 
     `window_overlap`, when given, replaces the model's `model.window_overlap` in the copy: the share
     of each window's sentences repeated in the next. Less overlap is less work per sentence (0.0
@@ -103,10 +112,10 @@ def export_model(
 
     say = say or (lambda message: None)
     started = time.perf_counter()
-    source = Path(source)
-    manifest = read_manifest(source)
+    version = resolve(model, models_dir)
+    source, manifest = version.path, version.manifest
     check_request(source, manifest, runtime, window_overlap)
-    dest = Path(output) if output is not None else default_output(source, runtime)
+    dest = Path(output) if output is not None else default_output(version, runtime, models_dir)
     if dest.resolve() == source.resolve():
         raise UserError("the output folder must differ from the model folder", dest)
     if dest.exists() and not overwrite:

@@ -27,7 +27,7 @@ from newsroles.model.errors import UserError
 from newsroles.model.fileio import atomic_dir, atomic_file
 from newsroles.model.store.folder import MANIFEST, package_version
 from newsroles.model.store.packages import ENTRY_POINT_GROUP
-from newsroles.model.store.registry import Version, safe_name
+from newsroles.model.store.registry import Version, resolve, safe_name
 
 # PEP 508 names; PEP 440 public versions in their normal form (what pip shows back).
 _NAME = re.compile(r"^[a-z0-9]([a-z0-9._-]*[a-z0-9])?$", re.IGNORECASE)
@@ -117,15 +117,19 @@ def check_version(version: str) -> str:
 
 
 def package_model(
-    version: Version,
+    model: str | Path | Version,
     output_dir: str | Path,
     name: str | None = None,
     pkg_version: str | None = None,
     force: bool = False,
     license: str | None = None,
     datasets: list[str] | None = None,
+    *,
+    models_dir: str | Path = "models",
 ) -> PackageReport:
-    """Write the package project and its wheel for the model `version`; see the module doc."""
+    """Write the package project and its wheel for `model` (a folder, id, name, name/version or
+    installed package, looked up in `models_dir`; or a `Version` already resolved); see the module doc."""
+    version = model if isinstance(model, Version) else resolve(model, models_dir)
     name = name or default_name(version)
     module = check_name(name)
     pkg_version = check_version(pkg_version or default_version(version.manifest))
