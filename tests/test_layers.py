@@ -185,3 +185,14 @@ def test_the_hidden_import_checks_count_ours_only_and_read_the_comments():
     found, unexplained = import_reasons(source, "m.py")
     assert [line.split(":")[1] for line in found] == ["5", "7", "8", "10", "13"]
     assert unexplained == ["m.py:5: from newsroles.model.store.folder import read_manifest", "m.py:13: import newsroles.training.run"]
+
+
+def test_readmes_layers_drawing_is_the_codes():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("layers_drawing", ROOT / "docs" / "layers.py")
+    drawing = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(drawing)
+    arrows, _ = drawing.layer_imports()
+    assert arrows and all(RANK[source] > RANK[target] for source, target in arrows), "an arrow points up"
+    assert drawing.readme_drawing() == drawing.mermaid(), "README's Layout drawing is stale: run python docs/layers.py"
