@@ -4,8 +4,10 @@ labeling thread (never blocking the event loop, sharing batches, timing out); th
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
+import socket
 import sys
 import threading
 import time
@@ -306,13 +308,17 @@ def test_serve_checks_the_model_before_listening(tmp_path):
     assert result.exit_code == 2 and "model folder not found" in result.output
 
 
-def test_serve_says_when_the_port_is_taken():
-    import socket
-
+@contextlib.contextmanager
+def taken_port():
+    """A local port another socket is listening on, for as long as the block runs."""
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
-        port = taken.getsockname()[1]
+        yield taken.getsockname()[1]
+
+
+def test_serve_says_when_the_port_is_taken():
+    with taken_port() as port:
         result = CliRunner().invoke(cli_app, ["serve", str(baseline_model()), "--port", str(port)])
     assert result.exit_code == 2
     assert f"cannot listen on 127.0.0.1:{port}" in result.output and "--port" in result.output
@@ -322,14 +328,9 @@ def test_serve_says_when_the_port_is_taken():
 
 def test_serve_model_is_the_command_as_a_plain_function():
     """A Python user gets what `newsroles serve` does, its one-line errors included."""
-    import socket
-
     from newsroles.inference.service.run import serve_model
     from newsroles.model.errors import UserError
 
-    with socket.socket() as taken:
-        taken.bind(("127.0.0.1", 0))
-        taken.listen()
-        port = taken.getsockname()[1]
+    with taken_port() as port:
         with pytest.raises(UserError, match=f"cannot listen on 127.0.0.1:{port}"):
             serve_model(baseline_model(), port=port)

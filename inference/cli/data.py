@@ -10,7 +10,7 @@ import typer
 from newsroles.inference.annotation.tasks import labeling_config
 from newsroles.inference.cli._app import app, user_errors
 from newsroles.inference.cli.grammar import (
-    DATA_FORMATS, MODEL_HELP_SHORT, MODELS_DIR_HELP, Annotators, ConvertFormat, CorpusFormat, model_or_old_mapping,
+    DATA_FORMATS, MODEL_HELP_SHORT, MODELS_DIR_HELP, OLD_MODELS_DIR, Annotators, ConvertFormat, CorpusFormat, model_or_old_mapping,
     old_models_dir_flag, value,
 )
 from newsroles.inference.cli.lazy import lazy
@@ -68,7 +68,7 @@ def convert(
     use_predictions: bool = typer.Option(False, "--use-predictions", help="Label Studio: take a task's prediction when nobody annotated it (default: leave it out)."),
     model: str = typer.Option(None, "--model", "-m", help=f"Label Studio: take the label set from this model ({MODEL_HELP_SHORT}) instead of --mapping."),
     models_dir: Path = typer.Option(Path("models"), "--models-dir", help=MODELS_DIR_HELP),
-    old_models_dir: Path = typer.Option(None, "-d", hidden=True),
+    old_models_dir: Path = OLD_MODELS_DIR,
 ):
     """Convert a corpus to JSONL: NewsDiscourse with its labels mapped to roles, PolNeAR and Webis
     sentences with auxiliary targets, unlabeled stories split into sentences, a Label Studio export
@@ -145,7 +145,7 @@ def label_studio_config(
     models_dir: Path = typer.Option(Path("models"), "--models-dir", help=MODELS_DIR_HELP),
     mapping: str = typer.Option("roles", "--mapping", help="Label mapping whose labels to use when no --model is given."),
     output: Path = typer.Option(None, "--output", "-o", help="Write the config to this file (default: print it)."),
-    old_models_dir: Path = typer.Option(None, "-d", hidden=True),
+    old_models_dir: Path = OLD_MODELS_DIR,
 ):
     """Print the Label Studio labeling config for tasks from `newsroles label --format label-studio`.
 

@@ -9,7 +9,7 @@ import typer
 
 from newsroles.inference.cli._app import app, stderr_console, user_errors
 from newsroles.inference.cli.grammar import (
-    DATA_FORMATS, MODEL_HELP_SHORT, MODELS_DIR_HELP, Runtime, deprecated, models_and_data, old_models_dir_flag, value,
+    DATA_FORMATS, MODEL_HELP_SHORT, MODELS_DIR_HELP, OLD_MODELS_DIR, Runtime, deprecated, models_and_data, old_models_dir_flag, value,
 )
 from newsroles.inference.cli.lazy import lazy
 
@@ -104,7 +104,7 @@ def package(
     license: str = typer.Option(None, "--license", help="License for the card and the package metadata (a hub id such as apache-2.0)."),
     dataset: list[str] = typer.Option(None, "--dataset", help="Hub dataset id the model was trained on, for the card (repeatable)."),
     models_dir: Path = typer.Option(Path("models"), "--models-dir", help=MODELS_DIR_HELP),
-    old_models_dir: Path = typer.Option(None, "-d", hidden=True),
+    old_models_dir: Path = OLD_MODELS_DIR,
 ):
     """Build a pip-installable wheel holding a model; once installed, --model <package name> finds it.
 

@@ -110,6 +110,12 @@ def deprecated(old: str, new: str) -> None:
     typer.echo(f"warning: {old} is deprecated; use {new} (it will be removed in the next release)", err=True)
 
 
+# The deprecated `-d` (now --models-dir), hidden; `old_models_dir_flag` says so when it is used.
+OLD_MODELS_DIR = typer.Option(None, "-d", hidden=True)
+# train and baseline: where the new version goes, the config's models_dir unless given.
+NEW_MODELS_DIR = typer.Option(None, "--models-dir", help="Where new versions go (default: the config's models_dir, models/).")
+
+
 def old_models_dir_flag(old: Path | None, models_dir: Path) -> Path:
     """A command without data whose `-d` was `--models-dir`: the hidden `-d` still works, with its warning."""
     if old is None:

@@ -8,7 +8,8 @@ import typer
 
 from newsroles.inference.cli._app import app, is_tty, user_errors
 from newsroles.inference.cli.grammar import (
-    DEVICE_HELP, LABEL_INPUTS_HELP, MODEL_HELP_SHORT, MODELS_DIR_HELP, Device, Engine, LabelFormat, old_models_dir_flag, value,
+    DEVICE_HELP, LABEL_INPUTS_HELP, MODEL_HELP_SHORT, MODELS_DIR_HELP, OLD_MODELS_DIR, Device, Engine, LabelFormat, old_models_dir_flag,
+    value,
 )
 from newsroles.model.errors import UserError
 
@@ -42,7 +43,7 @@ def label(
     offsets: bool = typer.Option(
         False, "--offsets", help="Table format: show each sentence's start-end character offsets (every file format always has them)."
     ),
-    old_models_dir: Path = typer.Option(None, "-d", hidden=True),
+    old_models_dir: Path = OLD_MODELS_DIR,
 ):
     """Split stories into sentences and tag each with a role and a confidence.
 

@@ -10,7 +10,7 @@ import typer
 
 from newsroles.inference.cli._app import app, user_errors
 from newsroles.inference.cli.export import probe_line
-from newsroles.inference.cli.grammar import MODEL_HELP_SHORT, old_models_dir_flag
+from newsroles.inference.cli.grammar import MODEL_HELP_SHORT, OLD_MODELS_DIR, old_models_dir_flag
 from newsroles.inference.cli.lazy import lazy
 from newsroles.model.store.registry import list_packages, list_versions, resolve
 
@@ -24,7 +24,6 @@ load_labeler = lazy("newsroles.inference.predictor", "load_labeler")
 app.add_typer(models_app, name="models")
 
 MODELS_DIR_HELP = "Folder holding the model versions."
-OLD_D = typer.Option(None, "-d", hidden=True)
 
 
 @models_app.callback()
@@ -34,7 +33,7 @@ def models(
     models_dir: Path = typer.Option(Path("models"), "--models-dir", help=MODELS_DIR_HELP),
     name: str = typer.Option(None, "--name", "-n", help="Only versions of this name."),
     as_json: bool = typer.Option(False, "--json", help="Print the list as JSON."),
-    old_models_dir: Path = OLD_D,
+    old_models_dir: Path = OLD_MODELS_DIR,
 ):
     """List model versions, newest first, with their key metrics.
 
@@ -51,7 +50,7 @@ def list_command(
     models_dir: Path = typer.Option(Path("models"), "--models-dir", help=MODELS_DIR_HELP),
     name: str = typer.Option(None, "--name", "-n", help="Only versions of this name."),
     as_json: bool = typer.Option(False, "--json", help="Print the list as JSON."),
-    old_models_dir: Path = OLD_D,
+    old_models_dir: Path = OLD_MODELS_DIR,
 ):
     """List model versions, newest first, with their key metrics, then the installed model packages.
 
@@ -128,7 +127,7 @@ def show(
     ref: str = typer.Argument(..., metavar="MODEL", help=f"The model ({MODEL_HELP_SHORT}; a name means its newest version)."),
     models_dir: Path = typer.Option(Path("models"), "--models-dir", help=MODELS_DIR_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print model_card.json instead of the card (README.md)."),
-    old_models_dir: Path = OLD_D,
+    old_models_dir: Path = OLD_MODELS_DIR,
 ):
     """Print a version's model card.
 

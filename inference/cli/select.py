@@ -9,7 +9,8 @@ import typer
 
 from newsroles.inference.cli._app import app, user_errors
 from newsroles.inference.cli.grammar import (
-    DATA_FORMATS, DEVICE_HELP, LABEL_INPUTS_HELP, MODEL_HELP_SHORT, MODELS_DIR_HELP, Device, deprecated, old_models_dir_flag, value,
+    DATA_FORMATS, DEVICE_HELP, LABEL_INPUTS_HELP, MODEL_HELP_SHORT, MODELS_DIR_HELP, OLD_MODELS_DIR, Device, deprecated,
+    old_models_dir_flag, value,
 )
 from newsroles.inference.cli.lazy import lazy
 from newsroles.model.errors import UserError
@@ -52,7 +53,7 @@ def select(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No summary."),
     old_pool: list[str] = typer.Option(None, "--pool", "-p", hidden=True),
     old_n: int = typer.Option(None, "-n", hidden=True, min=1),
-    old_models_dir: Path = typer.Option(None, "-d", hidden=True),
+    old_models_dir: Path = OLD_MODELS_DIR,
 ):
     """Pick the stories whose labels would teach the model most, as Label Studio tasks.
 

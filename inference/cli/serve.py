@@ -8,7 +8,7 @@ import typer
 
 from newsroles.inference.cli._app import app, user_errors
 from newsroles.inference.cli.grammar import (
-    DEVICE_HELP, MODEL_HELP_SHORT, MODELS_DIR_HELP, Device, deprecated, old_models_dir_flag, value,
+    DEVICE_HELP, MODEL_HELP_SHORT, MODELS_DIR_HELP, OLD_MODELS_DIR, Device, deprecated, old_models_dir_flag, value,
 )
 from newsroles.inference.cli.lazy import lazy
 
@@ -34,7 +34,7 @@ def serve(
     max_articles: int = typer.Option(64, "--max-articles", min=1, help="Most articles in one request (413 above)."),
     timeout: float = typer.Option(60.0, "--timeout", min=0.1, help="Seconds a request may take (504 past it)."),
     old_model: str = typer.Option(None, "--model", "-m", hidden=True),
-    old_models_dir: Path = typer.Option(None, "-d", hidden=True),
+    old_models_dir: Path = OLD_MODELS_DIR,
 ):
     """Serve the model over HTTP: POST /v1/label, GET /v1/model, /healthz, /docs, and a page at /.
 

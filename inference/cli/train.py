@@ -10,7 +10,8 @@ import typer
 
 from newsroles.inference.cli._app import app, parse_overrides, stderr_console, user_errors
 from newsroles.inference.cli.grammar import (
-    DATA_FORMATS, DEVICE_HELP, MODEL_HELP_SHORT, MODELS_DIR_HELP, Device, models_and_data, old_models_dir_flag, value,
+    DATA_FORMATS, DEVICE_HELP, MODEL_HELP_SHORT, MODELS_DIR_HELP, NEW_MODELS_DIR, OLD_MODELS_DIR, Device, models_and_data,
+    old_models_dir_flag, value,
 )
 from newsroles.inference.cli.lazy import lazy
 
@@ -29,8 +30,8 @@ def train(
     ctx: typer.Context,
     config: Path = typer.Option(None, "--config", "-c", help="YAML config (see configs/; default: the packaged default model's)."),
     output: Path = typer.Option(None, "--output", "-o", help="Model folder to write (default: <models_dir>/<name>/<timestamp>)."),
-    models_dir: Path = typer.Option(None, "--models-dir", help="Where new versions go (default: the config's models_dir, models/)."),
-    old_models_dir: Path = typer.Option(None, "-d", hidden=True),
+    models_dir: Path = NEW_MODELS_DIR,
+    old_models_dir: Path = OLD_MODELS_DIR,
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
     resume: bool = typer.Option(False, "--resume", help="Continue a killed run of the same config from its last checkpoint."),
     final: str = typer.Option(
@@ -65,8 +66,8 @@ def baseline(
     ctx: typer.Context,
     config: Path = typer.Option(None, "--config", "-c", help="YAML config: its data and baseline sections are used (default: the packaged one)."),
     output: Path = typer.Option(None, "--output", "-o", help="Model folder to write (default: <models_dir>/<name>-tfidf/<timestamp>)."),
-    models_dir: Path = typer.Option(None, "--models-dir", help="Where new versions go (default: the config's models_dir, models/)."),
-    old_models_dir: Path = typer.Option(None, "-d", hidden=True),
+    models_dir: Path = NEW_MODELS_DIR,
+    old_models_dir: Path = OLD_MODELS_DIR,
 ):
     """Train the TF-IDF + logistic regression baseline on the same data, saved like any model.
 
