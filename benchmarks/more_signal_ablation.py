@@ -7,7 +7,7 @@ has paired results; a finished (variant, seed) is read back from its metrics.jso
 and an interrupted one resumes from its checkpoint.
 
     python benchmarks/more_signal_ablation.py --variants default,semi250 --seeds 13,14,15
-    python benchmarks/more_signal_ablation.py --report          # the table of what has finished
+    python benchmarks/more_signal_ablation.py --report [--write] # the table of what has finished
 
 Needs data/newsdiscourse (make demo converts it), data/stories-1000.jsonl (make unlabeled-targets,
 or `newsroles data convert` of the stories and `head -n 1000`) and ../shared/data for the corpora.
@@ -24,6 +24,9 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _markdown import replace_section  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "runs" / "ablation"
@@ -129,10 +132,14 @@ def main() -> None:
     parser.add_argument("--variants", default="default,semi250")
     parser.add_argument("--seeds", default="13,14,15")
     parser.add_argument("--report", action="store_true", help="print the table of finished runs and stop")
+    parser.add_argument("--write", action="store_true", help="with --report: also put the table between BENCHMARKS.md's ablation markers")
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     if args.report:
-        print(report(read_results()))
+        table = report(read_results())
+        print(table)
+        if args.write:
+            replace_section(ROOT / "BENCHMARKS.md", "ablation", table)
         return
     variants = args.variants.split(",")
     unknown = [v for v in variants if v not in VARIANTS]
