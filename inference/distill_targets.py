@@ -48,8 +48,9 @@ def write_teacher_targets(
 ) -> Path:
     """Predict every sentence of the labeled `data` files, and of the `unlabeled` story files (for a
     semi-supervised student, training/recipes/semi_supervised.py: their labels, if any, are not read), with the
-    `teacher` model (a folder, or any reference `newsroles label --model` takes, looked up in `models_dir`) and write its probabilities (no text) to `output`, atomically. Returns
-    `output`. `progress`: a bar per file on stderr (a large teacher on a CPU takes many minutes)."""
+    `teacher` model (a folder, or any reference `newsroles label --model` takes, looked up in
+    `models_dir`) and write its probabilities (no text) to `output`, atomically. Returns `output`.
+    `progress`: a bar per file on stderr (a large teacher on a CPU takes many minutes)."""
     labeler = load_labeler(teacher, device, models_dir=models_dir)
     probs: dict[str, np.ndarray] = {}
     files = []
