@@ -20,7 +20,6 @@ from newsroles.inference.evaluation.evaluate import record_or_warn
 from newsroles.inference.predictor import load_labeler
 from newsroles.model.errors import UserError
 from newsroles.model.fileio import atomic_file
-from newsroles.model.store.folder import read_manifest
 from newsroles.model.store.registry import resolve
 from newsroles.training.data.readers import read_articles
 from newsroles.training.data.sentence_tables import data_fingerprint
@@ -94,10 +93,10 @@ def compare_models(
     result = compare_predictions(
         articles, labels, infos, all_probs, data=data_info, samples=samples, seed=seed, confidence=confidence
     )
-    for row in result["models"]:
+    for row, version in zip(result["models"], versions):
         n = result["data"]["sentences"]
         # The same metrics in the model's own label order, as `evaluate_model` would record them.
-        own = read_labels(row["path"])
+        own = list(version.manifest["labels"])
         metrics = row["metrics"]
         if own != labels:
             metrics = reorder_metrics(metrics, own)
@@ -109,10 +108,6 @@ def compare_models(
             **metrics,
         }
     return result
-
-
-def read_labels(folder: str | Path) -> list[str]:
-    return list(read_manifest(folder)["labels"])
 
 
 def run_comparison(

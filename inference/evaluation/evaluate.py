@@ -17,7 +17,6 @@ from newsroles.inference.evaluation.reliability_plot import check_plot_path, wri
 from newsroles.inference.predictor import load_labeler
 from newsroles.model.cards.card import record_evaluation
 from newsroles.model.fileio import atomic_file
-from newsroles.model.store.registry import resolve_path
 from newsroles.training.data.readers import read_articles
 from newsroles.training.data.sentence_tables import data_fingerprint
 from newsroles.training.evaluation.metrics import check_has_labels, compute_metrics, gold_and_predictions
@@ -79,13 +78,12 @@ def evaluate_models(
         check_plot_path(plot)  # before the models run
     found = Evaluations([])
     for ref in refs:
-        folder = resolve_path(ref, models_dir)
-        result = evaluate_model(folder, data, device, batch_size)
+        result = evaluate_model(ref, data, device, batch_size, models_dir=models_dir)
         found.results.append(result)
         if on_result is not None:
             on_result(ref, result)
         if record:
-            found.warnings += record_or_warn(folder, result)
+            found.warnings += record_or_warn(result["model"], result)  # the folder the reference named
     if plot is not None:
         write_reliability_plot(found.results, plot, names=[str(ref) for ref in refs])
     if output is not None:
