@@ -12,6 +12,12 @@ and an interrupted one resumes from its checkpoint.
 Needs data/newsdiscourse (make demo converts it), data/stories-1000.jsonl (make unlabeled-targets,
 or `newsroles data convert` of the stories and `head -n 1000`) and ../shared/data for the corpora.
 Results: runs/ablation/<variant>-s<seed>/ and one JSON line each in runs/ablation/results.jsonl.
+
+The ct-* variants are the same recipe on the paper's eight content types (configs/content-types.yaml;
+`make content-types-data` first). Their teacher is ct-default itself (self-training: no eight-label
+mpnet teacher was affordable): once ct-default-s13 has trained, write its targets with
+    newsroles distill-targets runs/ablation/ct-default-s13 data/newsdiscourse-content-types/train.jsonl \
+        data/newsdiscourse-content-types/validation.jsonl --unlabeled data/stories-1000.jsonl -o CT_TARGETS
 """
 
 from __future__ import annotations
@@ -39,10 +45,24 @@ STORIES = "data/stories-1000.jsonl"
 # newsroles distill-targets runs/ablation/semi250-s13 data/newsdiscourse/train.jsonl \
 #     data/newsdiscourse/validation.jsonl --unlabeled data/stories-1000.jsonl -o runs/noisy/<this file>
 STUDENT_TARGETS = "runs/noisy/student-semi250-s13-roles-unlabeled-1000.json.gz"
+CT_CONFIG = "configs/content-types.yaml"
+CT_TARGETS = "runs/noisy/ct-default-s13-content-types-unlabeled-1000.json.gz"
+# The learning curve: the first N of the 1,000 stories, 250 drawn per epoch as in semi250 (the same cost
+# per epoch, so what changes is how many different stories the student meets: 4 epochs x 250 = 1,000).
+CURVE_STORIES = (250, 500)
 
 
-def _semi(per_epoch: int, targets: str = TARGETS) -> list[str]:
-    return ["--train.distill_targets", targets, "--data.unlabeled", STORIES, "--train.unlabeled_per_epoch", str(per_epoch)]
+def _semi(per_epoch: int, targets: str = TARGETS, stories: str = STORIES) -> list[str]:
+    return ["--train.distill_targets", targets, "--data.unlabeled", stories, "--train.unlabeled_per_epoch", str(per_epoch)]
+
+
+def _first_stories(n: int) -> str:
+    """data/stories-<n>.jsonl: the first n lines of STORIES (made here when missing)."""
+    path = ROOT / f"data/stories-{n}.jsonl"
+    if not path.exists():
+        with open(ROOT / STORIES) as source:
+            path.write_text("".join(line for _, line in zip(range(n), source)))
+    return str(path.relative_to(ROOT))
 
 
 def _aux(entries: str) -> list[str]:
@@ -65,7 +85,21 @@ VARIANTS: dict[str, list[str]] = {
     "polnear": _aux(f"[{POLNEAR}]"),
     "webis": _aux(f"[{WEBIS}]"),
     "semi250-polnear": _semi(250) + _aux(f"[{POLNEAR}]"),
+    **{f"semi250-n{n}": ["<stories>", str(n)] for n in CURVE_STORIES},
+    "ct-default": [],
+    "ct-self250": _semi(250, CT_TARGETS),
 }
+
+
+def overrides(variant: str) -> list[str]:
+    """The variant's command-line overrides (a learning-curve variant makes its stories file first)."""
+    if VARIANTS[variant][:1] == ["<stories>"]:
+        return _semi(250, stories=_first_stories(int(VARIANTS[variant][1])))
+    return VARIANTS[variant]
+
+
+def config_of(variant: str) -> str:
+    return CT_CONFIG if variant.startswith("ct-") else "configs/default.yaml"
 LABELS = ("stance", "quote", "background", "fact")
 
 
@@ -73,8 +107,8 @@ def run_one(variant: str, seed: int) -> dict:
     folder = OUT / f"{variant}-s{seed}"
     metrics_file = folder / "metrics.json"
     if not metrics_file.exists():
-        command = [str(ROOT / ".venv" / "bin" / "newsroles"), "train", "--config", "configs/default.yaml",
-                   "--seed", str(seed), "--output", str(folder), "--quiet", *VARIANTS[variant]]
+        command = [str(ROOT / ".venv" / "bin" / "newsroles"), "train", "--config", config_of(variant),
+                   "--seed", str(seed), "--output", str(folder), "--quiet", *overrides(variant)]
         if folder.with_name(f".{folder.name}.checkpoint").exists():  # training/run.py checkpoint_dir
             command.append("--resume")
         log = OUT / f"{variant}-s{seed}.log"
@@ -92,7 +126,7 @@ def run_one(variant: str, seed: int) -> dict:
     metrics = json.loads(metrics_file.read_text())
     dev = metrics["dev"]
     row = {"variant": variant, "seed": seed, "macro_f1": round(dev["macro_f1"], 4),
-           **{label: round(dev["per_label"][label]["f1"], 4) for label in LABELS},
+           **{label: round(scores["f1"], 4) for label, scores in dev["per_label"].items()},
            "best_epoch": metrics.get("best_epoch"),
            "epochs": [round(h["dev_macro_f1"], 4) for h in metrics.get("history", []) if "dev_macro_f1" in h],
            "minutes": round(minutes, 1) if minutes else None}
@@ -106,13 +140,19 @@ def read_results() -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def report(rows: list[dict]) -> str:
+CONTENT_TYPES = ("Main", "Main_Consequence", "Cause_Specific", "Cause_General", "Distant_Historical",
+                 "Distant_Anecdotal", "Distant_Evaluation", "Distant_Expectations_Consequences")
+
+
+def report(rows: list[dict], baseline: str = "default", labels: tuple[str, ...] = LABELS) -> str:
+    """The table of `rows` (one per run), each variant against `baseline` on the same seeds."""
     by_variant: dict[str, list[dict]] = {}
     for row in rows:
         by_variant.setdefault(row["variant"], []).append(row)
-    lines = ["| variant | seeds | macro-F1 (each) | mean | against the default, same seeds | stance | quote | background | fact | min/run |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
-    default = {r["seed"]: r["macro_f1"] for r in by_variant.get("default", [])}
+    lines = ["| variant | seeds | macro-F1 (each) | mean | against " + baseline + ", same seeds | "
+             + " | ".join(label.replace("_", " ") for label in labels) + " | min/run |",
+             "|---|---|---|---|---|" + "---|" * len(labels) + "---|"]
+    default = {r["seed"]: r["macro_f1"] for r in by_variant.get(baseline, [])}
     for variant, runs in by_variant.items():
         runs.sort(key=lambda r: r["seed"])
         each = "/".join(f"{r['macro_f1']:.3f}" for r in runs)
@@ -121,10 +161,19 @@ def report(rows: list[dict]) -> str:
         median_minutes = f"{statistics.median(minutes):.0f}" if minutes else ""
         # Paired by seed: a seed moves a run by 1.3-2 points, more than most variants do.
         paired = [r["macro_f1"] - default[r["seed"]] for r in runs if r["seed"] in default]
-        against = "" if variant == "default" or not paired else f"{100 * statistics.mean(paired):+.1f} points ({len(paired)})"
+        against = "" if variant == baseline or not paired else f"{100 * statistics.mean(paired):+.1f} points ({len(paired)})"
         lines.append(f"| {variant} | {','.join(str(r['seed']) for r in runs)} | {each} | {mean('macro_f1'):.3f} | {against} | "
-                     + " | ".join(f"{mean(label):.3f}" for label in LABELS) + f" | {median_minutes} |")
+                     + " | ".join(f"{mean(label):.3f}" for label in labels) + f" | {median_minutes} |")
     return "\n".join(lines)
+
+
+def reports(rows: list[dict]) -> dict[str, str]:
+    """{BENCHMARKS.md marker: table}: the roles runs, and the content-type runs apart (other labels)."""
+    tables = {"ablation": report([r for r in rows if not r["variant"].startswith("ct-")])}
+    content_types = [r for r in rows if r["variant"].startswith("ct-")]
+    if content_types:
+        tables["ablation-ct"] = report(content_types, "ct-default", CONTENT_TYPES)
+    return tables
 
 
 def main() -> None:
@@ -136,10 +185,10 @@ def main() -> None:
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     if args.report:
-        table = report(read_results())
-        print(table)
-        if args.write:
-            replace_section(ROOT / "BENCHMARKS.md", "ablation", table)
+        for marker, table in reports(read_results()).items():
+            print(table, end="\n\n")
+            if args.write:
+                replace_section(ROOT / "BENCHMARKS.md", marker, table)
         return
     variants = args.variants.split(",")
     unknown = [v for v in variants if v not in VARIANTS]
@@ -155,7 +204,8 @@ def main() -> None:
             with open(OUT / "results.jsonl", "a") as handle:
                 handle.write(json.dumps(row) + "\n")
             print(json.dumps(row), flush=True)
-    print(report(read_results()))
+    for table in reports(read_results()).values():
+        print(table, end="\n\n")
 
 
 if __name__ == "__main__":
