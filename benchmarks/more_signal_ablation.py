@@ -167,12 +167,25 @@ def report(rows: list[dict], baseline: str = "default", labels: tuple[str, ...] 
     return "\n".join(lines)
 
 
+def epochs_report(rows: list[dict]) -> str:
+    """Validation macro-F1 before the label biases after each epoch, a column per seed."""
+    seeds = sorted({r["seed"] for r in rows})
+    cells: dict[str, dict[int, str]] = {}
+    for r in rows:
+        cells.setdefault(r["variant"], {})[r["seed"]] = " / ".join(f"{f:.3f}" for f in r["epochs"])
+    lines = ["| variant | " + " | ".join(f"seed {s}" for s in seeds) + " |", "|---|" + "---|" * len(seeds)]
+    lines += [f"| {variant} | " + " | ".join(by_seed.get(s, "") for s in seeds) + " |" for variant, by_seed in cells.items()]
+    return "\n".join(lines)
+
+
 def reports(rows: list[dict]) -> dict[str, str]:
-    """{BENCHMARKS.md marker: table}: the roles runs, and the content-type runs apart (other labels)."""
-    tables = {"ablation": report([r for r in rows if not r["variant"].startswith("ct-")])}
+    """{BENCHMARKS.md marker: table}: the roles runs with their epochs, and the content-type runs apart (other labels)."""
+    roles = [r for r in rows if not r["variant"].startswith("ct-")]
+    tables = {"ablation": report(roles), "ablation-epochs": epochs_report(roles)}
     content_types = [r for r in rows if r["variant"].startswith("ct-")]
     if content_types:
         tables["ablation-ct"] = report(content_types, "ct-default", CONTENT_TYPES)
+        tables["ablation-ct-epochs"] = epochs_report(content_types)
     return tables
 
 
