@@ -29,6 +29,7 @@ import statistics
 import subprocess
 import sys
 import time
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -150,6 +151,11 @@ CONTENT_TYPES = ("Main", "Main_Consequence", "Cause_Specific", "Cause_General", 
                  "Distant_Anecdotal", "Distant_Evaluation", "Distant_Expectations_Consequences")
 
 
+def f3(value: float) -> str:
+    """A score stored to 4 decimals shown to 3, halves rounded up (0.5245 -> 0.525, as a reader rounds it)."""
+    return str(Decimal(str(value)).quantize(Decimal("0.001"), ROUND_HALF_UP))
+
+
 def report(rows: list[dict], baseline: str = "default", labels: tuple[str, ...] = LABELS) -> str:
     """The table of `rows` (one per run), each variant against `baseline` on the same seeds."""
     by_variant: dict[str, list[dict]] = {}
@@ -161,15 +167,15 @@ def report(rows: list[dict], baseline: str = "default", labels: tuple[str, ...] 
     default = {r["seed"]: r["macro_f1"] for r in by_variant.get(baseline, [])}
     for variant, runs in by_variant.items():
         runs.sort(key=lambda r: r["seed"])
-        each = "/".join(f"{r['macro_f1']:.3f}" for r in runs)
+        each = "/".join(f3(r["macro_f1"]) for r in runs)
         mean = lambda key: statistics.mean(r[key] for r in runs)  # noqa: E731
         minutes = [r["minutes"] for r in runs if r.get("minutes")]
         median_minutes = f"{statistics.median(minutes):.0f}" if minutes else ""
         # Paired by seed: a seed moves a run by 1.3-2 points, more than most variants do.
         paired = [r["macro_f1"] - default[r["seed"]] for r in runs if r["seed"] in default]
         against = "" if variant == baseline or not paired else f"{100 * statistics.mean(paired):+.1f} points ({len(paired)})"
-        lines.append(f"| {variant} | {','.join(str(r['seed']) for r in runs)} | {each} | {mean('macro_f1'):.3f} | {against} | "
-                     + " | ".join(f"{mean(label):.3f}" for label in labels) + f" | {median_minutes} |")
+        lines.append(f"| {variant} | {','.join(str(r['seed']) for r in runs)} | {each} | {f3(mean('macro_f1'))} | {against} | "
+                     + " | ".join(f3(mean(label)) for label in labels) + f" | {median_minutes} |")
     return "\n".join(lines)
 
 
@@ -178,7 +184,7 @@ def epochs_report(rows: list[dict]) -> str:
     seeds = sorted({r["seed"] for r in rows})
     cells: dict[str, dict[int, str]] = {}
     for r in rows:
-        cells.setdefault(r["variant"], {})[r["seed"]] = " / ".join(f"{f:.3f}" for f in r["epochs"])
+        cells.setdefault(r["variant"], {})[r["seed"]] = " / ".join(f3(f) for f in r["epochs"])
     lines = ["| variant | " + " | ".join(f"seed {s}" for s in seeds) + " |", "|---|" + "---|" * len(seeds)]
     lines += [f"| {variant} | " + " | ".join(by_seed.get(s, "") for s in seeds) + " |" for variant, by_seed in cells.items()]
     return "\n".join(lines)
