@@ -11,7 +11,9 @@ and an interrupted one resumes from its checkpoint.
 
 Needs data/newsdiscourse (make demo converts it), data/stories-1000.jsonl (make unlabeled-targets,
 or `newsroles data convert` of the stories and `head -n 1000`) and ../shared/data for the corpora.
-Results: runs/ablation/<variant>-s<seed>/ and one JSON line each in runs/ablation/results.jsonl.
+Results: the models in runs/ablation/<variant>-s<seed>/ (ignored), and one JSON line per run in
+benchmarks/results/more_signal_ablation.jsonl, kept in git: a machine's runs/ folder does not outlive it
+(the rows of sessions 11-13 were lost with theirs; their tables in BENCHMARKS.md stand as written).
 
 The ct-* variants are the same recipe on the paper's eight content types (configs/content-types.yaml;
 `make content-types-data` first). Their teacher is ct-default itself (self-training: no eight-label
@@ -90,6 +92,10 @@ VARIANTS: dict[str, list[str]] = {
     "semi250-polnear": _semi(250) + _aux(f"[{POLNEAR}]"),
     "ct-default": [],
     "ct-self250": _semi(250, CT_TARGETS),
+    # Part 5's "accurate preset with the same data": configs/accurate.yaml (all-mpnet-base-v2, 12 layers;
+    # `make mpnet` first) alone and with semi250's stories and teacher.
+    "accurate": [],
+    "accurate-semi250": _semi(250),
 }
 
 
@@ -104,7 +110,9 @@ def overrides(variant: str) -> list[str]:
 
 
 def config_of(variant: str) -> str:
-    return CT_CONFIG if variant.startswith("ct-") else "configs/default.yaml"
+    if variant.startswith("ct-"):
+        return CT_CONFIG
+    return "configs/accurate.yaml" if variant.startswith("accurate") else "configs/default.yaml"
 
 
 LABELS = ("stance", "quote", "background", "fact")
@@ -140,8 +148,11 @@ def run_one(variant: str, seed: int) -> dict:
     return row
 
 
+RESULTS = ROOT / "benchmarks" / "results" / "more_signal_ablation.jsonl"
+
+
 def read_results() -> list[dict]:
-    path = OUT / "results.jsonl"
+    path = RESULTS
     if not path.exists():
         return []
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
@@ -190,14 +201,24 @@ def epochs_report(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+# Each family of variants has its own tables (BENCHMARKS.md markers), written only when it has rows,
+# so that a family's table is never replaced by another family's runs.
+FAMILIES = {"ablation": ("default", LABELS), "ablation-ct": ("ct-default", CONTENT_TYPES),
+            "ablation-accurate": ("accurate", LABELS)}
+
+
+def family_of(variant: str) -> str:
+    return "ablation-ct" if variant.startswith("ct-") else "ablation-accurate" if variant.startswith("accurate") else "ablation"
+
+
 def reports(rows: list[dict]) -> dict[str, str]:
-    """{BENCHMARKS.md marker: table}: the roles runs with their epochs, and the content-type runs apart (other labels)."""
-    roles = [r for r in rows if not r["variant"].startswith("ct-")]
-    tables = {"ablation": report(roles), "ablation-epochs": epochs_report(roles)}
-    content_types = [r for r in rows if r["variant"].startswith("ct-")]
-    if content_types:
-        tables["ablation-ct"] = report(content_types, "ct-default", CONTENT_TYPES)
-        tables["ablation-ct-epochs"] = epochs_report(content_types)
+    """{BENCHMARKS.md marker: table}: each family's runs against its baseline, and their epochs."""
+    tables = {}
+    for marker, (baseline, labels) in FAMILIES.items():
+        family = [r for r in rows if family_of(r["variant"]) == marker]
+        if family:
+            tables[marker] = report(family, baseline, labels)
+            tables[f"{marker}-epochs"] = epochs_report(family)
     return tables
 
 
@@ -226,7 +247,8 @@ def main() -> None:
             if (variant, seed) in done:
                 continue
             row = run_one(variant, seed)
-            with open(OUT / "results.jsonl", "a") as handle:
+            RESULTS.parent.mkdir(exist_ok=True)
+            with open(RESULTS, "a") as handle:
                 handle.write(json.dumps(row) + "\n")
             print(json.dumps(row), flush=True)
     for table in reports(read_results()).values():
