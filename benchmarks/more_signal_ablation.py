@@ -90,6 +90,8 @@ VARIANTS: dict[str, list[str]] = {
     "polnear": _aux(f"[{POLNEAR}]"),
     "webis": _aux(f"[{WEBIS}]"),
     "semi250-polnear": _semi(250) + _aux(f"[{POLNEAR}]"),
+    # Part 5's "all": the stories and both auxiliary corpora.
+    "all": _semi(250) + _aux(f"[{POLNEAR}, {WEBIS}]"),
     "ct-default": [],
     "ct-self250": _semi(250, CT_TARGETS),
     # Part 5's "accurate preset with the same data": configs/accurate.yaml (all-mpnet-base-v2, 12 layers;
