@@ -107,14 +107,15 @@ teacher-targets: setup
 teacher: mpnet check-data
 	$(BIN)/newsroles data convert "$(DATA)" data/newsdiscourse
 	$(BIN)/newsroles train --config configs/accurate.yaml --model.encoder_layers 6 --models-dir runs/teacher $(if $(RESUME),--resume)
-# STORIES: the first N of the converted stories (4051: all of them).
+# STORIES: the first N of the converted stories (4051: all of them); TARGETS: the file written.
 STORIES ?= 1000
+TARGETS ?= configs/teacher/mpnet6-roles-unlabeled-$(STORIES).json.gz
 unlabeled-targets: setup
-	@test -n "$(TEACHER)" || { echo "usage: make unlabeled-targets TEACHER=runs/teacher/accurate/<version> [STORIES=N]" >&2; exit 2; }
+	@test -n "$(TEACHER)" || { echo "usage: make unlabeled-targets TEACHER=runs/teacher/accurate/<version> [STORIES=N] [TARGETS=FILE]" >&2; exit 2; }
 	$(BIN)/newsroles data convert $(SHARED)/data/news-unlabeled/annenberg-2024.jsonl data/stories.jsonl
 	head -n $(STORIES) data/stories.jsonl > data/stories-$(STORIES).jsonl
 	$(BIN)/newsroles distill-targets "$(TEACHER)" data/newsdiscourse/train.jsonl data/newsdiscourse/validation.jsonl \
-	  --unlabeled data/stories-$(STORIES).jsonl -o configs/teacher/mpnet6-roles-unlabeled-$(STORIES).json.gz
+	  --unlabeled data/stories-$(STORIES).jsonl -o $(TARGETS)
 # The first 1,000 unlabeled stories, split into sentences: what the shipped teacher targets cover.
 stories: setup
 	test -f data/stories-1000.jsonl || { $(BIN)/newsroles data convert $(SHARED)/data/news-unlabeled/annenberg-2024.jsonl data/stories.jsonl && \

@@ -48,6 +48,8 @@ STORIES = "data/stories-1000.jsonl"
 # newsroles distill-targets runs/ablation/semi250-s13 data/newsdiscourse/train.jsonl \
 #     data/newsdiscourse/validation.jsonl --unlabeled data/stories-1000.jsonl -o runs/noisy/<this file>
 STUDENT_TARGETS = "runs/noisy/student-semi250-s13-roles-unlabeled-1000.json.gz"
+# A stronger teacher (session 14): the accurate-semi250 student of seed 13 (validation 0.700), shipped.
+ACCURATE_TARGETS = "configs/teacher/accurate-semi250-roles-unlabeled-1000.json.gz"
 CT_CONFIG = "configs/content-types.yaml"
 CT_TARGETS = "runs/noisy/ct-default-s13-content-types-unlabeled-1000.json.gz"
 # The learning curve: the first N of the 1,000 stories, 250 drawn per epoch as in semi250 (the same cost
@@ -86,6 +88,8 @@ VARIANTS: dict[str, list[str]] = {
     # Class-balanced: each role keeps at least half the sentences the teacher gives it (fact: 20% reach 0.7).
     "semi250-cb50": _semi(250) + ["--train.pseudo_min_class_fraction", "0.5"],
     "noisy-round2": _semi(250, STUDENT_TARGETS),
+    # Noisy student with a bigger teacher: the default learns from the accurate-semi250 student.
+    "semi250-acc-teacher": _semi(250, ACCURATE_TARGETS),
     "distill-only": ["--train.distill_targets", TARGETS],
     "polnear": _aux(f"[{POLNEAR}]"),
     "webis": _aux(f"[{WEBIS}]"),
