@@ -228,6 +228,19 @@ def reports(rows: list[dict]) -> dict[str, str]:
     return tables
 
 
+def section(path: Path, marker: str) -> str:
+    """The text between BENCHMARKS.md's `marker` start and end comments ("" when absent)."""
+    text = path.read_text(encoding="utf-8")
+    start, end = f"<!-- {marker}:start -->", f"<!-- {marker}:end -->"
+    return text.split(start, 1)[1].split(end, 1)[0] if start in text and end in text else ""
+
+
+def table_variants(table: str) -> set[str]:
+    """The first cells of a markdown table's rows, header and rule left out."""
+    rows = [line.split("|")[1].strip() for line in table.splitlines() if line.startswith("|")]
+    return set(rows[2:])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--variants", default="default,semi250")
@@ -240,7 +253,11 @@ def main() -> None:
         for marker, table in reports(read_results()).items():
             print(table, end="\n\n")
             if args.write:
-                replace_section(ROOT / "BENCHMARKS.md", marker, table)
+                dropped = sorted(table_variants(section(ROOT / "BENCHMARKS.md", marker)) - table_variants(table))
+                if dropped:  # rows whose runs are not in the results file (e.g. lost with a machine)
+                    print(f"not written: BENCHMARKS.md's {marker} table has rows for {dropped}, which these results lack")
+                else:
+                    replace_section(ROOT / "BENCHMARKS.md", marker, table)
         return
     variants = args.variants.split(",")
     unknown = [v for v in variants if v not in VARIANTS and v not in CURVE_VARIANTS]
