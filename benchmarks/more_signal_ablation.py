@@ -35,7 +35,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _markdown import replace_section  # noqa: E402
+from _markdown import read_section, replace_section  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "runs" / "ablation"
@@ -62,14 +62,9 @@ def _semi(per_epoch: int, targets: str = TARGETS, stories: str = STORIES) -> lis
 
 
 def _first_stories(n: int) -> str:
-    """data/stories-<n>.jsonl: the first n lines of STORIES (made here when missing)."""
-    path = ROOT / f"data/stories-{n}.jsonl"
-    if not path.exists():
-        with open(ROOT / STORIES) as source:
-            part = path.with_suffix(".part")
-            part.write_text("".join(line for _, line in zip(range(n), source)))
-            part.replace(path)
-    return str(path.relative_to(ROOT))
+    """data/stories-<n>.jsonl: the first n converted stories, made by the Makefile's rule when missing."""
+    subprocess.run(["make", "-s", f"data/stories-{n}.jsonl"], cwd=ROOT, check=True)
+    return f"data/stories-{n}.jsonl"
 
 
 def _aux(entries: str) -> list[str]:
@@ -115,13 +110,23 @@ def overrides(variant: str) -> list[str]:
     return VARIANTS[variant]
 
 
-def config_of(variant: str) -> str:
-    if variant.startswith("ct-"):
-        return CT_CONFIG
-    return "configs/accurate.yaml" if variant.startswith("accurate") else "configs/default.yaml"
-
-
 LABELS = ("stance", "quote", "background", "fact")
+CONTENT_TYPES = ("Main", "Main_Consequence", "Cause_Specific", "Cause_General", "Distant_Historical",
+                 "Distant_Anecdotal", "Distant_Evaluation", "Distant_Expectations_Consequences")
+
+# Each family of variants, by name prefix: its config, its BENCHMARKS.md marker (its own tables, written
+# only from its own rows), the baseline its rows are paired with and its labels. The first match wins.
+FAMILIES = (("ct-", CT_CONFIG, "ablation-ct", "ct-default", CONTENT_TYPES),
+            ("accurate", "configs/accurate.yaml", "ablation-accurate", "accurate", LABELS),
+            ("", "configs/default.yaml", "ablation", "default", LABELS))
+
+
+def family_of(variant: str) -> tuple:
+    return next(family for family in FAMILIES if variant.startswith(family[0]))
+
+
+def config_of(variant: str) -> str:
+    return family_of(variant)[1]
 
 
 def run_one(variant: str, seed: int) -> dict:
@@ -158,14 +163,9 @@ RESULTS = ROOT / "benchmarks" / "results" / "more_signal_ablation.jsonl"
 
 
 def read_results() -> list[dict]:
-    path = RESULTS
-    if not path.exists():
+    if not RESULTS.exists():
         return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-
-
-CONTENT_TYPES = ("Main", "Main_Consequence", "Cause_Specific", "Cause_General", "Distant_Historical",
-                 "Distant_Anecdotal", "Distant_Evaluation", "Distant_Expectations_Consequences")
+    return [json.loads(line) for line in RESULTS.read_text().splitlines() if line.strip()]
 
 
 def f3(value: float) -> str:
@@ -207,32 +207,16 @@ def epochs_report(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-# Each family of variants has its own tables (BENCHMARKS.md markers), written only when it has rows,
-# so that a family's table is never replaced by another family's runs.
-FAMILIES = {"ablation": ("default", LABELS), "ablation-ct": ("ct-default", CONTENT_TYPES),
-            "ablation-accurate": ("accurate", LABELS)}
-
-
-def family_of(variant: str) -> str:
-    return "ablation-ct" if variant.startswith("ct-") else "ablation-accurate" if variant.startswith("accurate") else "ablation"
-
-
 def reports(rows: list[dict]) -> dict[str, str]:
     """{BENCHMARKS.md marker: table}: each family's runs against its baseline, and their epochs."""
     tables = {}
-    for marker, (baseline, labels) in FAMILIES.items():
-        family = [r for r in rows if family_of(r["variant"]) == marker]
-        if family:
-            tables[marker] = report(family, baseline, labels)
-            tables[f"{marker}-epochs"] = epochs_report(family)
+    for family in FAMILIES:
+        _, _, marker, baseline, labels = family
+        runs = [r for r in rows if family_of(r["variant"]) == family]
+        if runs:
+            tables[marker] = report(runs, baseline, labels)
+            tables[f"{marker}-epochs"] = epochs_report(runs)
     return tables
-
-
-def section(path: Path, marker: str) -> str:
-    """The text between BENCHMARKS.md's `marker` start and end comments ("" when absent)."""
-    text = path.read_text(encoding="utf-8")
-    start, end = f"<!-- {marker}:start -->", f"<!-- {marker}:end -->"
-    return text.split(start, 1)[1].split(end, 1)[0] if start in text and end in text else ""
 
 
 def table_variants(table: str) -> set[str]:
@@ -253,7 +237,7 @@ def main() -> None:
         for marker, table in reports(read_results()).items():
             print(table, end="\n\n")
             if args.write:
-                dropped = sorted(table_variants(section(ROOT / "BENCHMARKS.md", marker)) - table_variants(table))
+                dropped = sorted(table_variants(read_section(ROOT / "BENCHMARKS.md", marker)) - table_variants(table))
                 if dropped:  # rows whose runs are not in the results file (e.g. lost with a machine)
                     print(f"not written: BENCHMARKS.md's {marker} table has rows for {dropped}, which these results lack")
                 else:
