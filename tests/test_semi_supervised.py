@@ -154,15 +154,16 @@ def test_semi_supervised_settings_change_no_fingerprint_while_off(tiny_base_mode
 
 
 def test_the_student_config_is_the_default_plus_the_shipped_teacher_and_its_stories():
-    """configs/student.yaml (make student) changes nothing of the default model but what makes it semi-supervised,
-    and its targets file ships: a run needs no teacher, only the stories `make stories` splits."""
+    """configs/student.yaml (make student) changes nothing of the default model but what makes it semi-supervised
+    and its epochs (3: the stories' third epoch scores as the fourth), and its targets file ships: a run needs
+    no teacher, only the stories `make stories` splits."""
     from newsroles.training.recipes.distill import targets_path
 
     default, student = load_config(None).to_dict(), load_config("configs/student.yaml").to_dict()
     assert student["data"].pop("unlabeled") == "data/stories-1000.jsonl" and default["data"].pop("unlabeled") is None
-    semi = {key: student["train"].pop(key) for key in ("distill_targets", "unlabeled_per_epoch")}
-    assert semi == {"distill_targets": "configs/teacher/mpnet6-roles-unlabeled-1000.json.gz", "unlabeled_per_epoch": 250}
-    for key in ("distill_targets", "unlabeled_per_epoch"):
+    semi = {key: student["train"].pop(key) for key in ("distill_targets", "unlabeled_per_epoch", "epochs")}
+    assert semi == {"distill_targets": "configs/teacher/mpnet6-roles-unlabeled-1000.json.gz", "unlabeled_per_epoch": 250, "epochs": 3}
+    for key in ("distill_targets", "unlabeled_per_epoch", "epochs"):
         default["train"].pop(key)
     assert {**student, "name": None} == {**default, "name": None}
     shipped = read_targets(targets_path(semi["distill_targets"]))
