@@ -83,7 +83,8 @@ def test_load_auxiliary_reads_the_corpus_and_clears_labels(tmp_path):
     assert all(s.label is None and s.source_labels == [] for s in article.sentences)
     assert [s.targets[CONTENT] for s in article.sentences] == [0, 1, 1, 1, 0]
     assert aux.record == [
-        {"source": "polnear", "path": str(tmp_path / "polnear"), "sha256": None, "weight": 0.5, "articles": 1, "sentences": 5}
+        {"source": "polnear", "path": str(tmp_path / "polnear"), "sha256": None, "weight": 0.5, "articles": 1, "sentences": 5,
+         "per_epoch": 1}
     ]
     assert load_auxiliary(load_config(None)) is None
 
@@ -96,6 +97,25 @@ def test_max_articles_draws_a_seeded_subset(tmp_path):
     other = [a.id for a in load_auxiliary(config_with(tmp_path, entry, seed="99")[0]).articles]
     assert ids != other  # the run's seed draws them
     assert ids != [f"polnear:x{i}" for i in range(5)]  # not simply the first ones (sorted by publisher in PolNeAR)
+
+
+def test_per_epoch_draws_each_sources_articles_anew_each_epoch(tmp_path):
+    polnear = write_jsonl(aux_articles(20), tmp_path / "polnear.jsonl")
+    webis = write_webis(tmp_path / "webis") and tmp_path / "webis"
+    entries = (f"    - source: polnear\n      path: {polnear}\n      per_epoch: 6\n"
+               f"    - source: webis\n      path: {webis}\n")
+    aux = load_auxiliary(config_with(tmp_path, entries)[0])
+    n_webis = len(aux.articles) - 20
+    assert aux.drawn and [r["per_epoch"] for r in aux.record] == [6, n_webis]
+    epochs = [aux.draw(13, epoch) for epoch in (1, 2, 3)]
+    for chosen in epochs:
+        assert chosen == sorted(chosen) and len(chosen) == 6 + n_webis
+        assert chosen[6:] == list(range(20, 20 + n_webis))  # webis (per_epoch 0): all of it every epoch
+        assert max(chosen[:6]) < 20  # polnear's draw stays within its own articles
+    assert len({tuple(c) for c in epochs}) == 3  # a new draw each epoch
+    assert epochs[0] == aux.draw(13, 1) and epochs[0] != aux.draw(14, 1)  # from the seed and the epoch alone
+    whole = load_auxiliary(config_with(tmp_path, entries.replace("per_epoch: 6", "per_epoch: 20"))[0])
+    assert not whole.drawn and whole.draw(13, 1) == list(range(len(whole.articles)))
 
 
 @pytest.mark.parametrize(
@@ -235,6 +255,32 @@ def test_an_auxiliary_only_batch_adds_just_its_weighted_auxiliary_loss(run_confi
     for got, expected in losses.values():
         assert got == pytest.approx(expected, rel=1e-5)  # no role loss, no NewsDiscourse-label loss
     assert losses["2.0"][0] == pytest.approx(4 * losses["0.5"][0], rel=1e-5)
+
+
+def test_each_epoch_trains_on_every_labeled_article_and_its_drawn_auxiliary_ones(run_config):
+    from newsroles.training.data.auxiliary import add_auxiliary
+    from newsroles.training.run import build_model, load_split, resolve_labels
+    from newsroles.training.trainer import make_setup
+
+    config = run_config("1.0")
+    entry = config.data.auxiliary[0]
+    config.data.auxiliary[0] = type(entry)(**{**entry.__dict__, "per_epoch": 7})
+    labels = resolve_labels(config)
+    train = load_split(config, labels, "train")
+    auxiliary, articles, aux_labels = add_auxiliary(config, train, [], len(labels))
+    model, tokenizer, aux_labels = build_model(config, labels, aux_labels)
+    run = make_setup(config, model, tokenizer, articles, labels, aux_labels, auxiliary=auxiliary)
+    for plan in run.plans:
+        # window.article indexes the epoch's articles: every labeled one, then the 7 drawn auxiliary ones
+        assert {w.article for w in plan.windows} == set(range(len(train) + 7))
+        for w, window_labels, rows in zip(plan.windows, plan.labels, plan.aux):
+            auxiliary_window = w.article >= len(train)
+            assert all(label == -100 for label in window_labels) == auxiliary_window
+            assert all(row[-3] >= 0 for row in rows) == auxiliary_window  # attribution targets known
+    # The schedule counts the drawn epochs' batches, not the whole corpus's.
+    everything = make_setup(config, model, tokenizer, articles, labels, aux_labels)
+    assert run.total_steps < everything.total_steps
+    assert auxiliary.draw(config.seed, 1) != auxiliary.draw(config.seed, 2)
 
 
 def test_grad_accumulation_with_an_auxiliary_only_part_takes_the_same_step(run_config):

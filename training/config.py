@@ -72,6 +72,9 @@ class AuxiliaryConfig:
     annotators: Literal["majority", "union", "first", "mean"] = "majority"  # PolNeAR texts with several
     # At most this many of its articles (drawn with the run's seed); null: all.
     max_articles: Annotated[Int, Between(1, 10**9)] | None = None
+    # Of those, this many drawn anew each epoch (as train.unlabeled_per_epoch draws stories): an
+    # epoch's cost stays small while the run meets more of the corpus; 0: all of them every epoch.
+    per_epoch: Annotated[Int, Between(0, 10**9)] = 0
 
 
 @dataclass
@@ -101,11 +104,14 @@ IDLE_VALUES = {"pseudo_min_class_fraction": 0.0}
 
 def without_idle_settings(config: dict) -> dict:
     """`config` (a to_dict()) without the semi-supervised settings when data.unlabeled is not set,
-    without a setting at its IDLE_VALUES value, and without data.auxiliary when it lists no corpus."""
+    without a setting at its IDLE_VALUES value, without data.auxiliary when it lists no corpus and
+    without an auxiliary entry's per_epoch at 0."""
     data = dict(config.get("data") or {})
     train = dict(config.get("train") or {})
     if not data.get("auxiliary"):
         data.pop("auxiliary", None)
+    else:  # an entry's per_epoch at 0 (all, every epoch) is how entries saved before it read
+        data["auxiliary"] = [{k: v for k, v in e.items() if not (k == "per_epoch" and v == 0)} for e in data["auxiliary"]]
     if not data.get("unlabeled"):
         data.pop("unlabeled", None)
         train = {k: v for k, v in train.items() if k not in UNLABELED_SETTINGS}

@@ -58,23 +58,32 @@ def make_examples(
 
 
 def epoch_examples(
-    config: RunConfig, tokenizer, train: list[Article], spec, labels, aux_labels, soft: list[np.ndarray] | None = None, unlabeled=None
+    config: RunConfig, tokenizer, train: list[Article], spec, labels, aux_labels, soft: list[np.ndarray] | None = None, unlabeled=None,
+    auxiliary=None,
 ) -> list[TrainingExamples]:
     """The training windows of each epoch: the same every epoch, or with `train.shift_windows` cut
     differently each epoch (from the seed and the epoch alone, so a resumed run sees the same).
     `soft`: per article, a teacher's probabilities to distil (training/recipes/distill.py), or None.
-    `unlabeled` (training/recipes/semi_supervised.py): pseudo-labeled stories, some drawn into each epoch."""
+    `unlabeled` (training/recipes/semi_supervised.py): pseudo-labeled stories, some drawn into each epoch.
+    `auxiliary` (training/data/auxiliary.py): the auxiliary corpora whose articles end `train`, a
+    source's per_epoch of them drawn into each epoch, or None (all of `train` every epoch)."""
     tc = config.train
     pool = unlabeled.articles if unlabeled is not None else []
     everything = train + pool
     tokens = tokenize_articles(tokenizer, everything, spec)
     shifting = tc.shift_windows and spec.is_article
-    if not (shifting or pool):
+    drawing_aux = auxiliary is not None and auxiliary.drawn
+    if not (shifting or pool or drawing_aux):
         return [make_examples(tokenizer, train, spec, labels, aux_labels, tokens=tokens, soft_targets=soft)] * tc.epochs
     all_soft = None if soft is None else list(soft) + (list(unlabeled.soft) if pool else [])
     out = []
     for epoch in range(1, tc.epochs + 1):
-        chosen = list(range(len(train))) + [len(train) + i for i in (unlabeled.draw(config.seed, epoch) if pool else [])]
+        if drawing_aux:
+            labeled = len(train) - len(auxiliary.articles)
+            chosen = list(range(labeled)) + [labeled + i for i in auxiliary.draw(config.seed, epoch)]
+        else:
+            chosen = list(range(len(train)))
+        chosen += [len(train) + i for i in (unlabeled.draw(config.seed, epoch) if pool else [])]
         shares = None
         if shifting:
             draw = random.Random(f"window-shift-{config.seed}-{epoch}")

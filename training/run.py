@@ -177,7 +177,7 @@ def train_model(run: Run, data: RunData, model: SentenceRoleModel, tokenizer, pr
         run.config, model, tokenizer, data.batches_from, data.dev, data.labels, data.aux_labels, evaluate,
         progress=progress, checkpoint=run.checkpoint, resume=run.resume,
         soft_targets=data.distillation.soft if data.distillation is not None else None, unlabeled=data.unlabeled,
-        trackers=trackers,
+        trackers=trackers, auxiliary=data.auxiliary,
     )
     return result, tracking
 

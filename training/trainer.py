@@ -191,17 +191,19 @@ def fit(
     soft_targets: list[np.ndarray] | None = None,
     unlabeled=None,
     trackers: list | None = None,
+    auxiliary=None,
 ) -> FitResult:
     """Train `model`; `evaluate(probs) -> metrics dict` scores dev predictions after each epoch.
 
     With `checkpoint`, the loop saves its state there every `train.checkpoint_steps` steps and
     after each epoch; `resume` continues from that state. `soft_targets`: per training article, a
     teacher's probabilities to distil (training/recipes/distill.py), or None. `unlabeled`: pseudo-labeled
-    stories drawn into each epoch (training/recipes/semi_supervised.py), or None. `trackers`
+    stories drawn into each epoch (training/recipes/semi_supervised.py), or None. `auxiliary`: the
+    auxiliary corpora whose articles end `train` (training/data/auxiliary.py), or None. `trackers`
     (training/tracking.py) get the config, each step's loss and each epoch's scores; they stay open
     for the final figures unless the loop fails.
     """
-    run = make_setup(config, model, tokenizer, train, labels, aux_labels, soft_targets, unlabeled, trackers)
+    run = make_setup(config, model, tokenizer, train, labels, aux_labels, soft_targets, unlabeled, trackers, auxiliary)
     if trackers:
         run.accelerator.init_trackers("newsroles", config=hyperparameters(config.to_dict()))
     try:
@@ -295,6 +297,7 @@ def make_setup(
     soft_targets: list[np.ndarray] | None = None,
     unlabeled=None,
     trackers: list | None = None,
+    auxiliary=None,
 ) -> Setup:
     """The device, the epochs' examples, the optimizer (encoder and head at their own rates) and the schedule."""
     tc = config.train
@@ -309,7 +312,7 @@ def make_setup(
     train_model = accelerator.prepare_model(model)
     accelerator.unwrap_model(train_model, keep_fp32_wrapper=False)
     train_spec = dataclasses.replace(model.spec, window_overlap=tc.window_overlap)
-    plans = epoch_examples(config, tokenizer, train, train_spec, labels, aux_labels, soft_targets, unlabeled)
+    plans = epoch_examples(config, tokenizer, train, train_spec, labels, aux_labels, soft_targets, unlabeled, auxiliary)
     if not plans[0].windows:
         raise UserError("the training data has no sentences", config.data.train)
     weights = class_weights(train, labels, tc.class_weighting)

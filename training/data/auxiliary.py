@@ -12,7 +12,7 @@ auxiliary loss, and a sentence's columns of other corpora are unknown (masked), 
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +30,26 @@ TARGET_NAMES: dict[str, tuple[str, ...]] = {"polnear": tuple(polnear.TARGETS.val
 class Auxiliary:
     articles: list[Article]
     record: list[dict]  # per source: what the model folder records (source, path, weight, counts)
+    # per source: (its first index in `articles`, its article count, its entry's per_epoch)
+    spans: list[tuple[int, int, int]] = field(default_factory=list)
+
+    def draw(self, seed: int, epoch: int) -> list[int]:
+        """Which auxiliary articles an epoch trains on (indices into `articles`, in order): each
+        source's `per_epoch` of them drawn from the seed and the epoch alone (a resumed run draws the
+        same), or all of a source whose per_epoch is 0."""
+        chosen: list[int] = []
+        for k, (start, n, per_epoch) in enumerate(self.spans):
+            if not per_epoch or per_epoch >= n:
+                chosen.extend(range(start, start + n))
+            else:
+                draw = random.Random(f"auxiliary-{seed}-{epoch}-{k}")
+                chosen.extend(start + i for i in sorted(draw.sample(range(n), per_epoch)))
+        return chosen
+
+    @property
+    def drawn(self) -> bool:
+        """Whether epochs differ in the auxiliary articles they train on."""
+        return any(0 < per_epoch < n for _, n, per_epoch in self.spans)
 
 
 def load_auxiliary(config) -> Auxiliary | None:
@@ -40,6 +60,7 @@ def load_auxiliary(config) -> Auxiliary | None:
         return None
     articles: list[Article] = []
     record = []
+    spans = []
     seen: set[str] = set()
     for i, entry in enumerate(entries):
         where = f"data.auxiliary[{i}]"
@@ -58,6 +79,7 @@ def load_auxiliary(config) -> Auxiliary | None:
         if entry.max_articles is not None and entry.max_articles < len(found):
             keep = set(random.Random(f"auxiliary-{config.seed}-{entry.source}").sample(range(len(found)), entry.max_articles))
             found = [a for k, a in enumerate(found) if k in keep]
+        spans.append((len(articles), len(found), entry.per_epoch))
         for a in found:
             a.id = f"{entry.source}:{a.id}"
             for s in a.sentences:
@@ -72,9 +94,10 @@ def load_auxiliary(config) -> Auxiliary | None:
                 "weight": entry.weight,
                 "articles": len(found),
                 "sentences": sum(len(a.sentences) for a in found),
+                "per_epoch": min(entry.per_epoch or len(found), len(found)),
             }
         )
-    return Auxiliary(articles, record)
+    return Auxiliary(articles, record, spans)
 
 
 def _check_targets(articles: list[Article], names: tuple[str, ...], where: str, path: Path) -> None:
