@@ -4,6 +4,7 @@ teacher's soft labels, a few drawn into each epoch."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -169,3 +170,20 @@ def test_the_student_config_is_the_default_plus_the_shipped_teacher_and_its_stor
     shipped = read_targets(targets_path(semi["distill_targets"]))
     stories = [article_id for article_id in shipped.articles if article_id.startswith("annenberg:")]
     assert shipped.labels == LABELS and len(stories) == 1000 and len(shipped.articles) == 1000 + 502 + 100  # and train, validation
+
+
+def test_the_multitask_student_is_the_student_plus_polnear_and_webis_as_measured():
+    """configs/student-multitask.yaml (make student-multitask) is configs/student.yaml plus the two auxiliary
+    corpora at the weights and sizes of BENCHMARKS.md's `all` row, in its 4 epochs, read from the files the
+    Makefile converts."""
+    student, multitask = load_config("configs/student.yaml").to_dict(), load_config("configs/student-multitask.yaml").to_dict()
+    entries = multitask["data"].pop("auxiliary")
+    assert [(e["source"], e["path"], e["weight"], e["max_articles"], e["per_epoch"]) for e in entries] == [
+        ("polnear", "data/polnear/train.jsonl", 0.3, 250, 0),
+        ("webis", "data/webis.jsonl", 0.1, None, 0),
+    ]
+    assert student["data"].pop("auxiliary") == []
+    assert (multitask["train"].pop("epochs"), student["train"].pop("epochs")) == (4, 3)
+    assert {**multitask, "name": None} == {**student, "name": None}
+    makefile = (Path(__file__).resolve().parent.parent / "Makefile").read_text()
+    assert all(f"\n{e['path']}:" in makefile for e in entries)  # a rule makes each file
