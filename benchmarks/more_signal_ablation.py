@@ -107,15 +107,15 @@ VARIANTS: dict[str, list[str]] = {
     "all": _semi(250) + _aux(f"[{POLNEAR}, {WEBIS}]"),
     # "all" cut to make demo's 45 minutes: 3 epochs, and a new draw of 90 PolNeAR articles (of all
     # 840) and 40 editorials each epoch, about 50 steps an epoch against all's 205 (an epoch of about
-    # 300 steps against 455), so that the model still meets 270 and 120 different ones.
+    # 300 steps against 455), so that the model still meets about 240 and 100 different ones.
     "all-e3": _semi(250) + ["--train.epochs", "3"] + _aux(f"[{polnear_drawn(90)}, {webis_drawn(40)}]"),
     # all's own mix scaled to the same budget: its stories and auxiliary articles (98 and 205 steps of
     # its 455) both cut to about half, 125 stories and 160 + 100 auxiliary articles an epoch (about
     # 50 + 100 steps), so that the auxiliary corpora keep their share of the batches.
-    # all itself in 3 epochs (its best epoch was the third in two seeds of three): about 56 minutes
-    # for selection and final fit, to tell whether all's gain needs its fourth epoch or its volume.
-    "all-e3-full": _semi(250) + _aux(f"[{POLNEAR}, {WEBIS}]") + ["--train.epochs", "3"],
     "all-e3-mix": _semi(125) + ["--train.epochs", "3"] + _aux(f"[{polnear_drawn(160)}, {webis_drawn(100)}]"),
+    # all itself in 3 epochs (its best epoch was the third in two seeds of three), to tell whether
+    # all's gain needs its fourth epoch or its volume: a 29-minute selection run, about 60 with the final fit.
+    "all-e3-full": _semi(250) + _aux(f"[{POLNEAR}, {WEBIS}]") + ["--train.epochs", "3"],
     "ct-default": [],
     "ct-self250": _semi(250, CT_TARGETS),
     # Part 5's "accurate preset with the same data": configs/accurate.yaml (all-mpnet-base-v2, 12 layers;
