@@ -21,6 +21,7 @@ from newsroles.model.article import Article
 from newsroles.model.errors import UserError
 from newsroles.model.store.folder import file_fingerprint
 from newsroles.training.data import polnear, webis
+from newsroles.training.data.epoch_draw import epoch_draw
 from newsroles.training.data.sources import ReadOptions, detect_format, read_source
 
 TARGET_NAMES: dict[str, tuple[str, ...]] = {"polnear": tuple(polnear.TARGETS.values()), "webis": webis.TARGETS}
@@ -37,14 +38,8 @@ class Auxiliary:
         """Which auxiliary articles an epoch trains on (indices into `articles`, in order): each
         source's `per_epoch` of them drawn from the seed and the epoch alone (a resumed run draws the
         same), or all of a source whose per_epoch is 0."""
-        chosen: list[int] = []
-        for k, (start, n, per_epoch) in enumerate(self.spans):
-            if not per_epoch or per_epoch >= n:
-                chosen.extend(range(start, start + n))
-            else:
-                draw = random.Random(f"auxiliary-{seed}-{epoch}-{k}")
-                chosen.extend(start + i for i in sorted(draw.sample(range(n), per_epoch)))
-        return chosen
+        return [start + i for k, (start, n, per_epoch) in enumerate(self.spans)
+                for i in epoch_draw(n, per_epoch, f"auxiliary-{seed}-{epoch}-{k}")]
 
     @property
     def drawn(self) -> bool:

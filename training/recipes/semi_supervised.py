@@ -19,13 +19,13 @@ plus that many stories, however large the pool.
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass
 
 import numpy as np
 
 from newsroles.model.article import Article
 from newsroles.model.errors import UserError
+from newsroles.training.data.epoch_draw import epoch_draw
 from newsroles.training.data.readers import read_articles
 from newsroles.training.recipes.teacher_targets import TeacherTargets, aligned_targets
 
@@ -42,10 +42,7 @@ class UnlabeledPool:
 
     def draw(self, seed: int, epoch: int) -> list[int]:
         """Which stories an epoch trains on (indices into `articles`, in order)."""
-        n = len(self.articles)
-        if not self.per_epoch or self.per_epoch >= n:
-            return list(range(n))
-        return sorted(random.Random(f"unlabeled-{seed}-{epoch}").sample(range(n), self.per_epoch))
+        return epoch_draw(len(self.articles), self.per_epoch, f"unlabeled-{seed}-{epoch}")
 
 
 def class_thresholds(soft: list[np.ndarray], n_labels: int, min_confidence: float, min_class_fraction: float) -> np.ndarray:
