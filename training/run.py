@@ -28,11 +28,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from transformers import AutoModel, AutoTokenizer
+from transformers import AutoConfig, AutoModel, AutoTokenizer
 
 from newsroles.model.article import Article, labeled_sentences
 from newsroles.model.network.base import hub_id, resolve_base_model
 from newsroles.model.cards.card import finish_version, write_card
+from newsroles.model.network.attention_dropout import with_attention_dropout
 from newsroles.model.network.classifier import SentenceRoleModel, fp32_encoder
 from newsroles.model.network.encoder_layers import keep_first_layers
 from newsroles.model.errors import UserError
@@ -351,7 +352,9 @@ def build_model(config: RunConfig, labels: list[str], aux_labels: list[str]):
     base = resolve_base_model(config.model.base)
     try:
         tokenizer = AutoTokenizer.from_pretrained(base)
-        encoder = fp32_encoder(AutoModel.from_pretrained(base))
+        # The base's own config with train.attention_dropout in it: the layers are built with it.
+        base_config = with_attention_dropout(AutoConfig.from_pretrained(base), config.train.attention_dropout)
+        encoder = fp32_encoder(AutoModel.from_pretrained(base, config=base_config))
     except OSError as exc:
         raise UserError(f"cannot load base model '{config.model.base}' ({str(exc).splitlines()[0]})")
     keep_first_layers(encoder, config.model.encoder_layers, f"base model '{config.model.base}'")

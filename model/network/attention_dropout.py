@@ -1,0 +1,32 @@
+"""Dropout on a base encoder's attention probabilities (`train.attention_dropout`).
+
+On a CPU, PyTorch's fused attention (scaled_dot_product_attention) cannot drop attention
+probabilities: with a dropout above 0 every training step falls back to the unfused attention, which
+writes out each head's full attention matrix, and MiniLM's training steps took 2.3x as long
+(BENCHMARKS.md, "Attention dropout"). Labeling never drops anything, so only training is affected.
+"""
+
+from __future__ import annotations
+
+# What the Hugging Face configs call it: BERT, RoBERTa, MPNet, DeBERTa, ELECTRA...; DistilBERT, ModernBERT.
+CONFIG_KEYS = ("attention_probs_dropout_prob", "attention_dropout")
+
+
+def with_attention_dropout(config, p: float | None):
+    """`config` (a transformers config) with its attention dropout set to `p`, changed in place;
+    None, or a config without such a setting, leaves it as it is."""
+    if p is None:
+        return config
+    for key in CONFIG_KEYS:
+        if isinstance(getattr(config, key, None), (int, float)):
+            setattr(config, key, float(p))
+    return config
+
+
+def attention_dropout_of(config) -> float | None:
+    """The attention dropout `config` trains with, or None when it names none."""
+    for key in CONFIG_KEYS:
+        value = getattr(config, key, None)
+        if isinstance(value, (int, float)):
+            return float(value)
+    return None
