@@ -331,3 +331,38 @@ def test_a_base_saved_in_half_precision_trains_and_reloads_in_fp32(tiny_base_mod
     assert encoder_config.get("dtype", encoder_config.get("torch_dtype")) == "float32"
     model, _, _ = load_transformer(folder, torch.device("cpu"))
     assert {p.dtype for p in model.parameters()} == {torch.float32}
+
+
+@pytest.mark.parametrize("value, expected", [("null", 0.1), ("0", 0.0), ("0.25", 0.25)])
+def test_attention_dropout_builds_the_encoder_with_it(tiny_base_model, data, value, expected):
+    """train.attention_dropout reaches every attention layer of a fresh base (null: the base's own
+    0.1), and the encoder's config says it, so the saved folder rebuilds the same network."""
+    from newsroles.training.run import build_model, resolve_labels
+
+    config = config_for(tiny_base_model, data, **{"train.attention_dropout": value})
+    model, _, _ = build_model(config, resolve_labels(config), [])
+    attention = [m for name, m in model.encoder.named_modules() if name.endswith("attention.self")]
+    assert len(attention) == model.encoder.config.num_hidden_layers
+    assert [m.dropout.p for m in attention] == [expected] * len(attention)
+    assert model.encoder.config.attention_probs_dropout_prob == expected
+    # The hidden-state dropout is not the attention's: it stays the base's.
+    assert model.encoder.config.hidden_dropout_prob == 0.1
+
+
+def test_without_attention_dropout_training_steps_repeat_in_the_attention():
+    """At 0 the attention is deterministic in training mode (so PyTorch may fuse it); at the base's
+    0.1 two calls differ."""
+    from transformers import BertConfig, BertModel
+
+    from newsroles.model.network.attention_dropout import attention_dropout_of, with_attention_dropout
+
+    for p, same in ((0.0, True), (0.1, False)):
+        config = with_attention_dropout(BertConfig(hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+                                                   intermediate_size=64, hidden_dropout_prob=0.0), p)
+        assert attention_dropout_of(config) == p
+        torch.manual_seed(0)
+        encoder = BertModel(config).train()
+        ids = torch.randint(5, 100, (2, 12))
+        a, b = (encoder(input_ids=ids).last_hidden_state for _ in range(2))
+        assert torch.equal(a, b) == same
+    assert with_attention_dropout(BertConfig(), None).attention_probs_dropout_prob == 0.1
