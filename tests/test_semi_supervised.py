@@ -173,9 +173,9 @@ def test_the_student_config_is_the_default_plus_the_shipped_teacher_and_its_stor
 
 
 def test_the_multitask_student_is_the_student_plus_polnear_and_webis_as_measured():
-    """configs/student-multitask.yaml (make student-multitask) is configs/student.yaml plus the two auxiliary
-    corpora at the weights and sizes of BENCHMARKS.md's `all` row, in its 4 epochs, read from the files the
-    Makefile converts."""
+    """configs/student-multitask.yaml (what make demo trains) is configs/student.yaml plus the two auxiliary
+    corpora at the weights and sizes of BENCHMARKS.md's `all-ad0` row, in its 4 epochs without attention
+    dropout, read from the files the Makefile converts."""
     student, multitask = load_config("configs/student.yaml").to_dict(), load_config("configs/student-multitask.yaml").to_dict()
     entries = multitask["data"].pop("auxiliary")
     assert [(e["source"], e["path"], e["weight"], e["max_articles"], e["per_epoch"]) for e in entries] == [
@@ -184,6 +184,9 @@ def test_the_multitask_student_is_the_student_plus_polnear_and_webis_as_measured
     ]
     assert student["data"].pop("auxiliary") == []
     assert (multitask["train"].pop("epochs"), student["train"].pop("epochs")) == (4, 3)
+    assert (multitask["train"].pop("attention_dropout"), student["train"].pop("attention_dropout")) == (0.0, None)
     assert {**multitask, "name": None} == {**student, "name": None}
     makefile = (Path(__file__).resolve().parent.parent / "Makefile").read_text()
     assert all(f"\n{e['path']}:" in makefile for e in entries)  # a rule makes each file
+    demo = makefile.split("\ndemo:", 1)[1].split("\n\n", 1)[0]
+    assert all(e["path"] in demo.splitlines()[0] for e in entries) and "select_and_fit,configs/student-multitask.yaml" in demo
