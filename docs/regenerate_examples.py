@@ -1,11 +1,11 @@
-"""Regenerate the README's console examples from the current default model.
+"""Regenerate the README's console examples from the model `make demo` trains.
 
 Each example in README.md is a ```console block right after a marker line `<!-- example: NAME -->`;
 this script runs the command behind each NAME (or, for training, renders the model folder's own
 record of its run) and writes the real output in place, with the paths of the measuring machine
-replaced by what a user would see (`models/default/<version>`, no temporary folders).
+replaced by what a user would see (`models/<name>/<version>`, no temporary folders).
 
-    python docs/regenerate_examples.py --model models/default/<version> --final models/default-final/<version>
+    python docs/regenerate_examples.py --model models/student-multitask/<version> --final models/student-multitask-final/<version>
 
 `make demo` trains both: MODEL is the selection run (its training, evaluation on validation and
 comparison are shown), FINAL its final fit on train + dev (its training and the labeled story are
@@ -67,13 +67,25 @@ def training_output(model: Path, shown_as: str, dev_title: str = "dev") -> str:
     return "\n".join(lines) + "\n" + console.export_text() + f"model written to {shown_as}\n{shown_as}\n"
 
 
+def train_command(model: Path) -> str:
+    """How the selection run was trained: plain `newsroles train` for the default config, else with
+    the config it names (configs/<name>.yaml, as make demo gives it)."""
+    record = json.loads((model / "newsroles.json").read_text(encoding="utf-8"))
+    name = record.get("name") or model.parent.name
+    return "newsroles train" if name == "default" else f"newsroles train --config configs/{name}.yaml"
+
+
 def examples(model: Path, tmp: Path, final: Path | None = None, only: frozenset[str] | None = None) -> dict[str, str]:
     """Each example's console text; `only`: just these (the others are not run)."""
     nr = [str(Path(sys.executable).with_name("newsroles"))]
-    scrub = {str(model): "models/default/<version>", str(tmp) + "/": "", str(ROOT) + "/": ""}
+    # As a user sees make demo's folders: models/<name>/<version>, <name> its config's (student-multitask).
+    model_shown = f"models/{model.parent.name}/<version>"
+    final_shown = f"models/{final.parent.name}/<version>" if final is not None else None
+    train = train_command(model)
+    scrub = {str(model): model_shown, str(tmp) + "/": "", str(ROOT) + "/": ""}
     if final is not None:
-        scrub[str(final)] = "models/default-final/<version>"
-    labeler, labeler_shown = (final, "models/default-final/<version>") if final is not None else (model, "models/default/<version>")
+        scrub[str(final)] = final_shown
+    labeler, labeler_shown = (final, final_shown) if final is not None else (model, model_shown)
     baseline_runs: list[str] = []
 
     def baseline() -> Path:  # trained once, for its own example and the comparison
@@ -92,12 +104,12 @@ def examples(model: Path, tmp: Path, final: Path | None = None, only: frozenset[
         ),
         "stats": lambda: shown(f"newsroles data stats {DEV}", run([*nr, "data", "stats", DEV], scrub)),
         "train": lambda: shown(
-            "newsroles train                # any key: --train.epochs 2 --model.type sentence",
-            training_output(model, "models/default/<version>"),
+            f"{train}   # any key: --train.epochs 2 --model.type sentence",
+            training_output(model, model_shown),
         ),
         "baseline": baseline_example,
         "evaluate": lambda: shown(
-            f"newsroles evaluate models/default/<version> {DEV} --output eval.json",
+            f"newsroles evaluate {model_shown} {DEV} --output eval.json",
             run([*nr, "evaluate", str(model), DEV, "--output", str(tmp / "eval.json")], scrub),
         ),
         "label": lambda: shown(
@@ -106,16 +118,16 @@ def examples(model: Path, tmp: Path, final: Path | None = None, only: frozenset[
             keep=30,
         ),
         "compare": lambda: shown(
-            f"newsroles compare models/default-tfidf/<version> models/default/<version> --data {DEV}",
+            f"newsroles compare models/default-tfidf/<version> {model_shown} --data {DEV}",
             run([*nr, "compare", str(baseline()), str(model), "--data", DEV], scrub),
         ),
         "offsets": lambda: offsets_examples(nr, labeler, labeler_shown, tmp, scrub),
-        "package": lambda: package_examples(nr, labeler, tmp, scrub),
+        "package": lambda: package_examples(nr, labeler, labeler_shown, tmp, scrub),
     }
     if final is not None:
         makers["final"] = lambda: shown(
-            "newsroles train --final models/default/<version>",
-            training_output(final, "models/default-final/<version>", dev_title="dev (of the selection run)"),
+            f"{train} --final {model_shown}",
+            training_output(final, final_shown, dev_title="dev (of the selection run)"),
         )
         if "tracking" in json.loads((final / "newsroles.json").read_text(encoding="utf-8")):
             makers["tracking"] = lambda: tracking_example(final, scrub)
@@ -167,7 +179,7 @@ def offsets_examples(nr: list[str], labeler: Path, shown_as: str, tmp: Path, scr
     }
 
 
-def package_examples(nr: list[str], labeler: Path, tmp: Path, scrub: dict[str, str]) -> dict[str, str]:
+def package_examples(nr: list[str], labeler: Path, shown_as: str, tmp: Path, scrub: dict[str, str]) -> dict[str, str]:
     """`newsroles package` of the model a user labels with, installed (into a folder of its own, not
     this environment) and found by its package name."""
     packages = tmp / "packages"
@@ -186,8 +198,8 @@ def package_examples(nr: list[str], labeler: Path, tmp: Path, scrub: dict[str, s
                              cwd=ROOT, capture_output=True, text=True, env={**os.environ, **installed}).stderr
     rel_wheel = f"packages/{project.name}/dist/{wheel.name}"
     return {
-        "package": shown("newsroles package models/default-final/<version> packages/ --license apache-2.0", built)
-        + shown("newsroles package models/default-final/<version> packages/", again.stderr.replace(str(project), f"packages/{project.name}"))
+        "package": shown(f"newsroles package {shown_as} packages/ --license apache-2.0", built)
+        + shown(f"newsroles package {shown_as} packages/", again.stderr.replace(str(project), f"packages/{project.name}"))
         + shown(f"ls packages/{project.name}/", "  ".join(sorted(p.name for p in project.iterdir())) + "\n"),
         "package-install": shown(f"pip install {rel_wheel}", f"Successfully installed {name}-{wheel.name.split('-')[1]}\n")
         + shown(f"newsroles label {STORY} --model {name}", labeled, keep=12)
@@ -246,7 +258,7 @@ def rewrite(readme: str, blocks: dict[str, str], optional: frozenset[str] = froz
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", type=Path, required=True, help="the default model's selection run (from make demo)")
+    parser.add_argument("--model", type=Path, required=True, help="make demo's selection run")
     parser.add_argument("--final", type=Path, help="its final fit on train + dev (from make demo); without it the final-fit example stays")
     parser.add_argument("--readme", type=Path, default=ROOT / "README.md")
     parser.add_argument("--only", help="comma-separated examples to regenerate (e.g. compare,package); the others stay")
