@@ -2,8 +2,8 @@
 
 On a CPU, PyTorch's fused attention (scaled_dot_product_attention) cannot drop attention
 probabilities: with a dropout above 0 every training step falls back to the unfused attention, which
-writes out each head's full attention matrix, and MiniLM's training steps took 2.3x as long
-(BENCHMARKS.md, "Attention dropout"). Labeling never drops anything, so only training is affected.
+writes out each head's full attention matrix, and MiniLM's training steps took twice as long
+(BENCHMARKS.md, "Training speed: attention dropout"). Labeling never drops anything, so only training is affected.
 """
 
 from __future__ import annotations
