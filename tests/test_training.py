@@ -354,12 +354,12 @@ def test_without_attention_dropout_training_steps_repeat_in_the_attention():
     0.1 two calls differ."""
     from transformers import BertConfig, BertModel
 
-    from newsroles.model.network.attention_dropout import attention_dropout_of, with_attention_dropout
+    from newsroles.model.network.attention_dropout import with_attention_dropout
 
     for p, same in ((0.0, True), (0.1, False)):
         config = with_attention_dropout(BertConfig(hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
                                                    intermediate_size=64, hidden_dropout_prob=0.0), p)
-        assert attention_dropout_of(config) == p
+        assert config.attention_probs_dropout_prob == p
         torch.manual_seed(0)
         encoder = BertModel(config).train()
         ids = torch.randint(5, 100, (2, 12))

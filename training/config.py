@@ -144,7 +144,8 @@ class TrainConfig:
     # candidate (without dev: the average). 0 disables it.
     ema_decay: Annotated[Float, Between(0.0, 0.9999)] = _TRAIN["ema_decay"]
     # The base encoder's dropout on attention probabilities (model/network/attention_dropout.py); null
-    # keeps the base's own. Above 0, a CPU cannot use fused attention and steps take twice as long.
+    # keeps the base's own, as does a parent model. Above 0, a CPU cannot use fused attention and
+    # steps take twice as long.
     attention_dropout: Annotated[Float, Between(0.0, 0.9)] | None = _TRAIN["attention_dropout"]
     eval_batch_size: Annotated[Int, Between(1, 4096)] = _TRAIN["eval_batch_size"]
     weight_decay: Annotated[Float, Between(0.0, 1.0)] = _TRAIN["weight_decay"]

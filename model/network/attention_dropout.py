@@ -3,7 +3,9 @@
 On a CPU, PyTorch's fused attention (scaled_dot_product_attention) cannot drop attention
 probabilities: with a dropout above 0 every training step falls back to the unfused attention, which
 writes out each head's full attention matrix, and MiniLM's training steps took twice as long
-(BENCHMARKS.md, "Training speed: attention dropout"). Labeling never drops anything, so only training is affected.
+(BENCHMARKS.md, "Training speed: attention dropout"). Labeling never drops anything, so only
+training is affected. A fresh base is built with the setting; a parent model folder (model.base)
+keeps the one it was trained with, which its saved config records.
 """
 
 from __future__ import annotations
@@ -21,12 +23,3 @@ def with_attention_dropout(config, p: float | None):
         if isinstance(getattr(config, key, None), (int, float)):
             setattr(config, key, float(p))
     return config
-
-
-def attention_dropout_of(config) -> float | None:
-    """The attention dropout `config` trains with, or None when it names none."""
-    for key in CONFIG_KEYS:
-        value = getattr(config, key, None)
-        if isinstance(value, (int, float)):
-            return float(value)
-    return None
