@@ -28,12 +28,12 @@ from _markdown import replace_section  # noqa: E402
 from cli_completion import cpu_name  # noqa: E402
 
 
-def set_attention_dropout(model, p: float) -> int:
-    """Set every attention layer's dropout (BERT-style names, as MiniLM's); returns how many."""
-    layers = [m for name, m in model.encoder.named_modules() if name.endswith("attention.self")]
-    for layer in layers:
-        layer.dropout.p = p
-    return len(layers)
+def set_attention_dropout(model, p: float) -> None:
+    """Set every attention layer's dropout on the built model (BERT-style names, as MiniLM's): the
+    layers read it at each step, so one model serves every setting."""
+    for name, module in model.encoder.named_modules():
+        if name.endswith("attention.self"):
+            module.dropout.p = p
 
 
 def main() -> None:
@@ -45,6 +45,8 @@ def main() -> None:
     parser.add_argument("--no-write", action="store_true", help="print the table, leave BENCHMARKS.md alone")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+    import torch
 
     from newsroles.training import run as runs
     from newsroles.training.config import load_config
@@ -83,7 +85,7 @@ def main() -> None:
     first = statistics.median(seconds[dropouts[0]])
     lines = [
         f"`python benchmarks/training_speed.py --config {args.config} --dropouts {args.dropouts} --steps {args.steps} "
-        f"--rounds {args.rounds}`; {cpu_name()}; torch threads: {__import__('torch').get_num_threads()}; "
+        f"--rounds {args.rounds}`; {cpu_name()}; torch threads: {torch.get_num_threads()}; "
         f"precision: {str(setup.dtype or 'float32').replace('torch.', '')}; batch_size {config.train.batch_size}, model.max_length {config.model.max_length}.",
         "",
         "| attention dropout | steps | median s/step | padded tokens/s | speed-up |",
