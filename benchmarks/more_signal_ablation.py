@@ -50,6 +50,12 @@ STORIES = "data/stories-1000.jsonl"
 STUDENT_TARGETS = "runs/noisy/student-semi250-s13-roles-unlabeled-1000.json.gz"
 # A stronger teacher (session 14): the accurate-semi250 student of seed 13 (validation 0.700), shipped.
 ACCURATE_TARGETS = "configs/teacher/accurate-semi250-roles-unlabeled-1000.json.gz"
+# Noisy student on make demo's recipe (session 18): make demo's selection model (all-ad0, seed 13; validation
+# 0.685) as the teacher, its probabilities on train, validation and all 4,051 converted stories:
+# newsroles export runs/demo-s13 --runtime onnx, then
+# newsroles distill-targets runs/demo-s13-onnx data/newsdiscourse/train.jsonl \
+#     data/newsdiscourse/validation.jsonl --unlabeled data/stories-4051.jsonl -o <this file>
+DEMO_STUDENT_TARGETS = "runs/noisy/all-ad0-s13-roles-unlabeled-4051.json.gz"
 CT_CONFIG = "configs/content-types.yaml"
 CT_TARGETS = "runs/noisy/ct-default-s13-content-types-unlabeled-1000.json.gz"
 # The learning curve: the first N of the 1,000 stories, 250 drawn per epoch in 3 epochs as in semi250-e3
@@ -120,6 +126,11 @@ VARIANTS: dict[str, list[str]] = {
     # on the CPU, steps twice as fast.
     "default-ad0": ["--train.attention_dropout", "0"],
     "all-ad0": _semi(250) + _aux(f"[{POLNEAR}, {WEBIS}]") + ["--train.attention_dropout", "0"],
+    # make demo's recipe taught by its own seed-13 model (DEMO_STUDENT_TARGETS) instead of the mpnet-6
+    # teacher, and the learning curve of part 5 on it: N stories, N/4 drawn per epoch, so that the 4
+    # epochs meet each about once (the cost of an epoch grows with N: about 98 steps per 250 stories).
+    **{f"noisy-all-ad0-n{n}": _semi(n // 4, DEMO_STUDENT_TARGETS, f"data/stories-{n}.jsonl")
+       + _aux(f"[{POLNEAR}, {WEBIS}]") + ["--train.attention_dropout", "0"] for n in (1000, 2000, 4051)},
     "ct-default": [],
     "ct-self250": _semi(250, CT_TARGETS),
     # Part 5's "accurate preset with the same data": configs/accurate.yaml (all-mpnet-base-v2, 12 layers;
