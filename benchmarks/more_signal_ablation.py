@@ -58,6 +58,9 @@ ACCURATE_TARGETS = "configs/teacher/accurate-semi250-roles-unlabeled-1000.json.g
 DEMO_STUDENT_TARGETS = "runs/noisy/all-ad0-s13-roles-unlabeled-4051.json.gz"
 CT_CONFIG = "configs/content-types.yaml"
 CT_TARGETS = "runs/noisy/ct-default-s13-content-types-unlabeled-1000.json.gz"
+# make demo's recipe on the content types (session 18): the teacher is ct-default-ad0 of seed 13, its
+# targets written as CT_TARGETS' (newsroles distill-targets runs/ablation/ct-default-ad0-s13 ...).
+CT_AD0_TARGETS = "runs/noisy/ct-default-ad0-s13-content-types-unlabeled-1000.json.gz"
 # The learning curve: the first N of the 1,000 stories, 250 drawn per epoch in 3 epochs as in semi250-e3
 # (configs/student.yaml; the same cost per epoch, so what changes is how many different stories the
 # student meets: 250, 500, or 750 of the 1,000).
@@ -133,6 +136,10 @@ VARIANTS: dict[str, list[str]] = {
        + _aux(f"[{POLNEAR}, {WEBIS}]") + ["--train.attention_dropout", "0"] for n in (1000, 2000, 4051)},
     "ct-default": [],
     "ct-self250": _semi(250, CT_TARGETS),
+    "ct-default-ad0": ["--train.attention_dropout", "0"],
+    # make demo's recipe (all-ad0: the stories, PolNeAR, Webis, 4 epochs) with a content-type teacher.
+    "ct-all-ad0": _semi(250, CT_AD0_TARGETS) + _aux(f"[{POLNEAR}, {WEBIS}]")
+    + ["--train.attention_dropout", "0", "--train.epochs", "4"],
     # Part 5's "accurate preset with the same data": configs/accurate.yaml (all-mpnet-base-v2, 12 layers;
     # `make mpnet` first) alone and with semi250's stories and teacher.
     "accurate": [],
