@@ -1,14 +1,14 @@
 """Labeling speed of two or more models side by side: does a new recipe label as fast as the old one?
 
-    python benchmarks/labeling_speed_pair.py --models OLD NEW [--copies onnx-int8] [--rounds 7]
+    python benchmarks/labeling_speed_pair.py --models OLD NEW [--copies none,onnx-int8] [--rounds 7]
 
 Each model (a model folder, or an exported copy of one) is loaded once in this process; then, for
 --rounds rounds, each labels the same --data articles in turn (`Labeler.label`: windows, the
 encoder, the head, label biases and confidences; what `newsroles label` does but reading and writing
 files), so that whatever else the machine does falls on all of them alike. A model's time is the
-median of its rounds; the ratio is against the first model. `--copies onnx-int8` (or onnx, bf16)
-labels with each model's MODEL-<copy> beside it instead, exported first where it is missing. The
-table goes between the labeling-speed-pair markers of BENCHMARKS.md (--no-write only prints it);
+median of its rounds; the ratio is against the first model. `--copies` names what labels, a table
+each: `none` the model folders themselves, `onnx-int8` (or onnx, bf16) each model's MODEL-<copy>
+beside it, exported first where it is missing. The tables go between the labeling-speed-pair markers of BENCHMARKS.md (--no-write only prints it);
 it names the CPU.
 """
 
@@ -27,10 +27,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _markdown import replace_section  # noqa: E402
 from cli_completion import cpu_name  # noqa: E402
 
+COPIES = ("none", "onnx", "onnx-int8", "bf16")
 
-def copy_of(model: Path, runtime: str | None) -> Path:
-    """The folder that labels for `model`: itself, or its `runtime` copy beside it (exported when missing)."""
-    if not runtime:
+
+def copy_of(model: Path, runtime: str) -> Path:
+    """The folder that labels for `model`: itself (`none`), or its `runtime` copy beside it (exported when missing)."""
+    if runtime == "none":
         return model
     copy = model.with_name(f"{model.name}-{runtime}")
     if not copy.exists():
@@ -65,7 +67,7 @@ def table(seconds: dict[str, list[float]], sentences: int) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", type=Path, nargs="+", required=True, help="model folders; the first is the reference")
-    parser.add_argument("--copies", choices=("onnx", "onnx-int8", "bf16"), help="label with each model's exported copy of this runtime")
+    parser.add_argument("--copies", default="none", help="comma-separated, a table each: none (the folders), onnx, onnx-int8, bf16")
     parser.add_argument("--data", type=Path, default=REPO / "data" / "newsdiscourse" / "validation.jsonl")
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--no-write", action="store_true", help="print only; leave BENCHMARKS.md alone")
@@ -75,17 +77,23 @@ def main() -> None:
     from newsroles.inference.predictor import load_labeler
     from newsroles.training.data.readers import read_articles
 
-    labelers = {}
-    for model in args.models:
-        folder = copy_of(model, args.copies)
-        labelers[str(folder)] = load_labeler(folder, "cpu")  # the path as given: two versions may share a name
+    copies = args.copies.split(",")
+    wrong = [c for c in copies if c not in COPIES]
+    if wrong:
+        parser.error(f"--copies: {', '.join(wrong)}: not one of {', '.join(COPIES)}")
     articles = read_articles(args.data)
     sentences = sum(len(a.sentences) for a in articles)
-    seconds = timed_rounds(labelers, articles, args.rounds)
-    shown = " ".join(str(m) for m in args.models) + (f" --copies {args.copies}" if args.copies else "")
-    body = (f"{table(seconds, sentences)}\n\n{cpu_name()}; {len(articles)} articles, {sentences:,} sentences of "
+    tables = []
+    for runtime in copies:
+        labelers = {}
+        for model in args.models:
+            folder = copy_of(model, runtime)
+            labelers[str(folder)] = load_labeler(folder, "cpu")  # the path as given: two versions may share a name
+        tables.append(table(timed_rounds(labelers, articles, args.rounds), sentences))
+    shown = " ".join(str(m) for m in args.models)
+    body = ("\n\n".join(tables) + f"\n\n{cpu_name()}; {len(articles)} articles, {sentences:,} sentences of "
             f"{args.data.name}, {args.rounds} rounds taken in turn. Command: "
-            f"`python benchmarks/labeling_speed_pair.py --models {shown} --rounds {args.rounds}`")
+            f"`python benchmarks/labeling_speed_pair.py --models {shown} --copies {args.copies} --rounds {args.rounds}`")
     print(body)
     if not args.no_write:
         replace_section(REPO / "BENCHMARKS.md", "labeling-speed-pair", body)
