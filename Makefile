@@ -63,13 +63,16 @@ valgrind:
 # ours) and an empty database migrated once (minutes on a loaded 2-core machine), which each test
 # session copies. Where it cannot be installed the round-trip test says so and skips.
 LABEL_STUDIO ?= label-studio==1.23.2
+# sentry-sdk 3.0 (December 2026) refuses an option Label Studio 1.23.2 starts it with ("Unknown option
+# 'send_default_pii'"), so its `version` step, which migrates the template database, fails.
+LABEL_STUDIO_PINS ?= sentry-sdk<3
 LS_VENV ?= .venv-labelstudio
 
 labelstudio: $(LS_VENV)/.installed
 
 $(LS_VENV)/.installed:
 	@{ test -x $(LS_VENV)/bin/python || $(PYTHON) -m venv $(LS_VENV); } && \
-	$(LS_VENV)/bin/python -m pip install -q "$(LABEL_STUDIO)" && \
+	$(LS_VENV)/bin/python -m pip install -q "$(LABEL_STUDIO)" "$(LABEL_STUDIO_PINS)" && \
 	rm -rf $(LS_VENV)/template-data && \
 	LATEST_VERSION_CHECK=false COLLECT_ANALYTICS=false $(LS_VENV)/bin/label-studio version --data-dir $(LS_VENV)/template-data >/dev/null 2>&1 && \
 	test -f $(LS_VENV)/template-data/label_studio.sqlite3 && touch $@ || \
