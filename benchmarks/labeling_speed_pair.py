@@ -8,8 +8,8 @@ encoder, the head, label biases and confidences; what `newsroles label` does but
 files), so that whatever else the machine does falls on all of them alike. A model's time is the
 median of its rounds; the ratio is against the first model. `--copies` names what labels, a table
 each: `none` the model folders themselves, `onnx-int8` (or onnx, bf16) each model's MODEL-<copy>
-beside it, exported first where it is missing. The tables go between the labeling-speed-pair markers of BENCHMARKS.md (--no-write only prints it);
-it names the CPU.
+beside it, exported first where it is missing. The tables go between the labeling-speed-pair
+markers of BENCHMARKS.md (--no-write only prints them), with the CPU named.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ def copy_of(model: Path, runtime: str) -> Path:
 def timed_rounds(labelers: dict, articles, rounds: int) -> dict[str, list[float]]:
     """Seconds per round for each labeler, the labelers taking turns within every round."""
     seconds: dict[str, list[float]] = {name: [] for name in labelers}
-    for name, labeler in labelers.items():  # warm-up: first-call allocations and caches out of the figures
+    for labeler in labelers.values():  # warm-up: first-call allocations and caches out of the figures
         labeler.label(articles[:2])
     for _ in range(rounds):
         for name, labeler in labelers.items():
