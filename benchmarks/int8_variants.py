@@ -40,9 +40,14 @@ from __future__ import annotations
 import argparse
 import re
 import shutil
+import statistics
 import sys
 import tempfile
+from functools import partial
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _in_turn import timed_in_turn  # noqa: E402
 
 
 def calibration_reader(folder: Path, data: Path, n_windows: int):
@@ -101,21 +106,6 @@ def _layer(node_name: str) -> int | None:
     """The encoder layer a fused-graph node belongs to (Attention_3 or /layer.3/...), None outside them."""
     found = re.search(r"(?:Attention_|/layer\.)(\d+)", node_name)
     return int(found.group(1)) if found else None
-
-
-def timed_in_turn(labelers: dict, articles, repeats: int) -> dict:
-    """{name: (probabilities, median seconds)} of labeling `articles` with each labeler, `repeats`
-    rounds, the labelers called in turn within each round, so that a machine's load falls on all."""
-    import statistics
-    import time
-
-    probs, seconds = {}, {name: [] for name in labelers}
-    for _ in range(max(1, repeats)):
-        for name, labeler in labelers.items():
-            started = time.perf_counter()
-            probs[name] = labeler.predict(articles)
-            seconds[name].append(time.perf_counter() - started)
-    return {name: (probs[name], statistics.median(seconds[name])) for name in labelers}
 
 
 def is_mixed(name: str) -> bool:
@@ -194,7 +184,9 @@ def main() -> None:
             manifest["runtime"] = "onnx-int8"
             (folder / "newsroles.json").write_text(json.dumps(manifest))
             labelers[name] = load_labeler(folder, "cpu")
-        results = timed_in_turn(labelers, articles, args.repeats)
+        # labeled in turn, each round: {name: (probabilities, median seconds)}
+        timed = timed_in_turn({name: partial(labeler.predict, articles) for name, labeler in labelers.items()}, args.repeats)
+        results = {name: (probs, statistics.median(seconds)) for name, (probs, seconds) in timed.items()}
         base = results["fp32 (onnx)"][0]
         fp32_f1 = compute_metrics(*gold_and_predictions(articles, base, reference.labels), reference.labels)["macro_f1"]
         for name, (probs, seconds) in results.items():

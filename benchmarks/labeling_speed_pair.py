@@ -18,12 +18,13 @@ import argparse
 import os
 import statistics
 import sys
-import time
+from functools import partial
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _in_turn import timed_in_turn  # noqa: E402
 from _markdown import replace_section  # noqa: E402
 from cli_completion import cpu_name  # noqa: E402
 
@@ -43,16 +44,11 @@ def copy_of(model: Path, runtime: str) -> Path:
 
 
 def timed_rounds(labelers: dict, articles, rounds: int) -> dict[str, list[float]]:
-    """Seconds per round for each labeler, the labelers taking turns within every round."""
-    seconds: dict[str, list[float]] = {name: [] for name in labelers}
+    """Seconds per round for each labeler labeling `articles`, the labelers taking turns in every round."""
     for labeler in labelers.values():  # warm-up: first-call allocations and caches out of the figures
         labeler.label(articles[:2])
-    for _ in range(rounds):
-        for name, labeler in labelers.items():
-            started = time.perf_counter()
-            labeler.label(articles)
-            seconds[name].append(time.perf_counter() - started)
-    return seconds
+    timed = timed_in_turn({name: partial(labeler.label, articles) for name, labeler in labelers.items()}, rounds)
+    return {name: seconds for name, (_, seconds) in timed.items()}
 
 
 def table(seconds: dict[str, list[float]], sentences: int) -> str:
