@@ -130,7 +130,8 @@ VARIANTS: dict[str, list[str]] = {
     "default-ad0": ["--train.attention_dropout", "0"],
     "all-ad0": _semi(250) + _aux(f"[{POLNEAR}, {WEBIS}]") + ["--train.attention_dropout", "0"],
     # Each auxiliary corpus alone in make demo's setting (session 19), so that the ablation's rows
-    # default-ad0 / polnear-ad0 / webis-ad0 / all-ad0 all have three seeds at the same attention dropout.
+    # default-ad0 / semi250-ad0 / polnear-ad0 / webis-ad0 / all-ad0 all have three seeds at the same attention dropout.
+    "semi250-ad0": _semi(250) + ["--train.attention_dropout", "0"],
     "polnear-ad0": _aux(f"[{POLNEAR}]") + ["--train.attention_dropout", "0"],
     "webis-ad0": _aux(f"[{WEBIS}]") + ["--train.attention_dropout", "0"],
     "ct-default": [],
