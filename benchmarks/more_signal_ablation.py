@@ -129,8 +129,8 @@ VARIANTS: dict[str, list[str]] = {
     # on the CPU, steps twice as fast.
     "default-ad0": ["--train.attention_dropout", "0"],
     "all-ad0": _semi(250) + _aux(f"[{POLNEAR}, {WEBIS}]") + ["--train.attention_dropout", "0"],
-    # Each auxiliary corpus alone in make demo's setting (session 19), so that the ablation's rows
-    # default-ad0 / semi250-ad0 / polnear-ad0 / webis-ad0 / all-ad0 all have three seeds at the same attention dropout.
+    # Each source alone in make demo's setting (session 19): the stories with their teacher, PolNeAR, Webis,
+    # so that the ablation's default / + each source / all rows have three seeds at one attention dropout.
     "semi250-ad0": _semi(250) + ["--train.attention_dropout", "0"],
     "polnear-ad0": _aux(f"[{POLNEAR}]") + ["--train.attention_dropout", "0"],
     "webis-ad0": _aux(f"[{WEBIS}]") + ["--train.attention_dropout", "0"],
