@@ -67,6 +67,11 @@ CT_AD0_TARGETS = "runs/noisy/ct-default-ad0-s13-content-types-unlabeled-1000.jso
 CURVE_STORIES = (250, 500)
 
 
+# make demo's setting since session 17 (train.attention_dropout 0: fused attention on the CPU); the -ad0
+# variants add it, the older ones keep MEASURED_WITH (below).
+AD0 = ["--train.attention_dropout", "0"]
+
+
 def _semi(per_epoch: int, targets: str = TARGETS, stories: str = STORIES) -> list[str]:
     return ["--train.distill_targets", targets, "--data.unlabeled", stories, "--train.unlabeled_per_epoch", str(per_epoch)]
 
@@ -127,19 +132,19 @@ VARIANTS: dict[str, list[str]] = {
     "all-e3-full": _semi(250) + _aux(f"[{POLNEAR}, {WEBIS}]") + ["--train.epochs", "3"],
     # Attention dropout 0 (train.attention_dropout, the default's since session 17): fused attention
     # on the CPU, steps twice as fast.
-    "default-ad0": ["--train.attention_dropout", "0"],
-    "all-ad0": _semi(250) + _aux(f"[{POLNEAR}, {WEBIS}]") + ["--train.attention_dropout", "0"],
+    "default-ad0": AD0,
+    "all-ad0": _semi(250) + _aux(f"[{POLNEAR}, {WEBIS}]") + AD0,
     # Each source alone in make demo's setting (session 19): the stories with their teacher, PolNeAR, Webis,
     # so that the ablation's default / + each source / all rows have three seeds at one attention dropout.
-    "semi250-ad0": _semi(250) + ["--train.attention_dropout", "0"],
-    "polnear-ad0": _aux(f"[{POLNEAR}]") + ["--train.attention_dropout", "0"],
-    "webis-ad0": _aux(f"[{WEBIS}]") + ["--train.attention_dropout", "0"],
+    "semi250-ad0": _semi(250) + AD0,
+    "polnear-ad0": _aux(f"[{POLNEAR}]") + AD0,
+    "webis-ad0": _aux(f"[{WEBIS}]") + AD0,
     "ct-default": [],
     "ct-self250": _semi(250, CT_TARGETS),
-    "ct-default-ad0": ["--train.attention_dropout", "0"],
+    "ct-default-ad0": AD0,
     # make demo's recipe (all-ad0: the stories, PolNeAR, Webis, 4 epochs) with a content-type teacher.
     "ct-all-ad0": _semi(250, CT_AD0_TARGETS) + _aux(f"[{POLNEAR}, {WEBIS}]")
-    + ["--train.attention_dropout", "0", "--train.epochs", "4"],
+    + AD0 + ["--train.epochs", "4"],
     # Part 5's "accurate preset with the same data": configs/accurate.yaml (all-mpnet-base-v2, 12 layers;
     # `make mpnet` first) alone and with semi250's stories and teacher.
     "accurate": [],
@@ -170,7 +175,7 @@ def overrides(variant: str) -> list[str]:
     if variant in NOISY_DEMO_VARIANTS:
         n = NOISY_DEMO_VARIANTS[variant]
         return (_semi(n // 4, DEMO_STUDENT_TARGETS, _first_stories(n)) + _aux(f"[{POLNEAR}, {WEBIS}]")
-                + ["--train.attention_dropout", "0"])
+                + AD0)
     own = VARIANTS[variant]
     return own if MEASURED_WITH[0] in own else MEASURED_WITH + own
 
