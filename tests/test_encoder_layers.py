@@ -66,3 +66,14 @@ def test_another_base_cut_to_the_defaults_layers_gets_a_note(overrides, noted):
     assert (notice is not None) == noted
     if noted:
         assert "only the first 4 layers of roberta-base" in notice and "--model.encoder_layers null" in notice
+
+
+def test_a_local_base_with_no_more_layers_than_kept_gets_no_note(tmp_path):
+    from newsroles.training.run import layer_cut_notice
+
+    for layers, noted in ((4, False), (3, False), (6, True)):
+        base = tmp_path / f"base{layers}"
+        base.mkdir()
+        (base / "config.json").write_text(json.dumps({"model_type": "bert", "num_hidden_layers": layers}))
+        notice = layer_cut_notice(load_config("configs/default.yaml", {"model.base": str(base)}))
+        assert (notice is not None) == noted, layers

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import platform
 import re
 import time
@@ -370,8 +371,21 @@ def layer_cut_notice(config: RunConfig) -> str | None:
     n = config.model.encoder_layers
     if n is None or n != default.get("encoder_layers") or hub_id(config.model.base) == hub_id(default["base"]):
         return None
+    layers = _local_base_layers(config.model.base)
+    if layers is not None and layers <= n:
+        return None  # a local base with no more layers than that (as `newsroles adapt-base` writes): nothing is cut
     return (f"note: model.encoder_layers is {n}, the default's choice for {default['base']}: only the first {n} layers of "
             f"{config.model.base} are trained (--model.encoder_layers null keeps them all)")
+
+
+def _local_base_layers(base: str) -> int | None:
+    """The layer count a local base folder's config.json gives; None for a hub id or a shipped name."""
+    path = Path(base).expanduser() / "config.json"
+    try:
+        layers = json.loads(path.read_text(encoding="utf-8")).get("num_hidden_layers")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return layers if isinstance(layers, int) else None
 
 
 def checkpoint_dir(config: RunConfig, config_path: str | Path | None, output: str | Path | None) -> Path:
