@@ -104,3 +104,14 @@ def test_cli_adapt_base_reports_a_missing_file_in_one_line(tiny_base_model, tmp_
     assert result.exit_code == 2
     assert "nope.jsonl" in result.output and "Traceback" not in result.output
     assert not (tmp_path / "out").exists()
+
+
+def test_cli_adapt_base_keeps_every_layer_with_layers_0(tiny_base_model, tmp_path):
+    train = write_jsonl(_news(20, seed=1), tmp_path / "train.jsonl")
+    out = tmp_path / "adapted"
+    result = CliRunner().invoke(app, ["adapt-base", str(tiny_base_model), "-d", str(train), "-o", str(out),
+                                      "--layers", "0", "--block-size", "32", "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip().endswith(str(out))
+    assert AutoModel.from_pretrained(out).config.num_hidden_layers == 2  # the tiny base's two
+    assert json.loads((out / INFO_FILE).read_text())["settings"]["layers"] is None

@@ -122,7 +122,7 @@ def adapt_base(
         None, "--data", "-d", metavar="FILE", help=f"Articles whose text it reads ({DATA_FORMATS}; labels are not read); repeatable."
     ),
     output: Path = typer.Option(..., "--output", "-o", help="Folder to write: a base for --model.base."),
-    layers: int = typer.Option(4, "--layers", min=1, help="Keep the base's first N layers, as model.encoder_layers does (0: all)."),
+    layers: int = typer.Option(4, "--layers", min=0, help="Keep the base's first N layers, as model.encoder_layers does (0: all)."),
     epochs: float = typer.Option(1.0, "--epochs", min=0.01, help="Passes over the text."),
     learning_rate: float = typer.Option(1e-4, "--learning-rate", min=0.0),
     block_size: int = typer.Option(256, "--block-size", min=16, help="Tokens per training block."),
