@@ -14,7 +14,7 @@ from newsroles.inference.cli import app
 from newsroles.model.article import Article, Sentence
 from newsroles.model.errors import UserError
 from newsroles.training.config import load_config
-from newsroles.training.domain_adapt import (
+from newsroles.training.recipes.domain_adapt import (
     INFO_FILE, AdaptSettings, _masked_batch, adapt_base, adapt_base_from_files, article_text, pack_blocks,
 )
 from newsroles.training.run import train_from_config

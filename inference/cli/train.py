@@ -20,7 +20,7 @@ layer_cut_notice, train_from_config, baseline_from_config = lazy("newsroles.trai
 load_config = lazy("newsroles.training.config", "load_config")
 metrics_table = lazy("newsroles.training.evaluation.metrics", "metrics_table")
 write_teacher_targets = lazy("newsroles.inference.distill_targets", "write_teacher_targets")
-adapt_base_from_files, AdaptSettings = lazy("newsroles.training.domain_adapt", "adapt_base_from_files", "AdaptSettings")
+adapt_base_from_files, AdaptSettings = lazy("newsroles.training.recipes.domain_adapt", "adapt_base_from_files", "AdaptSettings")
 
 OVERRIDES = {"allow_extra_args": True, "ignore_unknown_options": True}
 

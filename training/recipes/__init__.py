@@ -1,1 +1,1 @@
-"""Steps a run adds around the fit: distillation, semi-supervised stories, final fit on train + dev, label-bias and temperature calibration."""
+"""Steps a run adds around the fit: a base adapted to news, distillation, semi-supervised stories, final fit on train + dev, label-bias and temperature calibration."""
