@@ -44,7 +44,9 @@ class LabelStudio:
             shutil.copytree(TEMPLATE, self.data, dirs_exist_ok=True)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.password = secrets.token_urlsafe(12)
+        # Hex, not urlsafe: a password that starts with '-' is read by label-studio's argparse as an option
+        # ("--password: expected one argument"), which failed a CI run.
+        self.password = secrets.token_hex(12)
         self.token = secrets.token_hex(20)
         env = {**os.environ, "LATEST_VERSION_CHECK": "false", "COLLECT_ANALYTICS": "false", "SENTRY_DSN": "",
                "FRONTEND_SENTRY_DSN": "", "LABEL_STUDIO_ENABLE_LEGACY_API_TOKEN": "true", "HTTP_PROXY": "", "HTTPS_PROXY": ""}
