@@ -170,10 +170,7 @@ def _load_masked_lm(base: str, layers: int | None):
         model = AutoModelForMaskedLM.from_pretrained(path, config=config)
     finally:
         hf_logging.set_verbosity(verbosity)
-    total = getattr(model.config, "num_hidden_layers", None)
-    if layers is not None and total is not None and layers > total:
-        raise UserError(f"layers is {layers}, more than the {total} layer(s) of base model '{base}'")
-    keep_first_layers(model.base_model, layers, base)
+    keep_first_layers(model.base_model, layers, f"base model '{base}'", setting="--layers")
     return model, tokenizer, own
 
 
@@ -200,17 +197,22 @@ def adapt_base(
 
     texts = [article_text(a) for a in articles]
     encoded = tokenizer(texts, add_special_tokens=False, return_attention_mask=False)["input_ids"]
+    n_tokens = sum(map(len, encoded))
     blocks = pack_blocks(encoded, s.block_size, tokenizer.cls_token_id, tokenizer.sep_token_id)
     random.Random(s.seed).shuffle(blocks)
     n_held = int(len(blocks) * s.heldout_fraction) if len(blocks) > 1 else 0
     heldout, train = blocks[:n_held], blocks[n_held:]
     if not train:
-        raise UserError(f"too little text for one {s.block_size}-token block ({sum(map(len, encoded))} tokens)")
+        raise UserError(f"too little text for one {s.block_size}-token block ({n_tokens} tokens)")
 
     batches_per_epoch = math.ceil(len(train) / s.batch_size)
     total = max(1, int(round(batches_per_epoch * s.epochs)))
     before = _heldout_loss(model, heldout, tokenizer, s)
-    trained = [p for p in model.parameters() if p is not model.get_input_embeddings().weight]
+    # The word embeddings (tied to the head's output layer) stay as they are: they are over half the
+    # encoder's weights, their update was a third of each step's time, and the vocabulary is not new.
+    embeddings = model.get_input_embeddings().weight
+    embeddings.requires_grad_(False)
+    trained = [p for p in model.parameters() if p is not embeddings]
     decay = [p for p in trained if p.ndim > 1]
     no_decay = [p for p in trained if p.ndim <= 1]
     optimizer = torch.optim.AdamW(
@@ -218,10 +220,6 @@ def adapt_base(
         lr=s.learning_rate,
     )
     schedule = get_linear_schedule_with_warmup(optimizer, int(total * s.warmup_ratio), total)
-    # The word embeddings (tied to the head's output layer) stay as they are: they are over half the
-    # encoder's weights, their update was a third of each step's time, and the vocabulary is not new.
-    embeddings = model.get_input_embeddings().weight
-    embeddings.requires_grad_(False)
     encoder_params = [p for p in model.base_model.parameters() if p is not embeddings]
     head_only = s.head_warmup_steps > 0
     for p in encoder_params:
@@ -261,7 +259,7 @@ def adapt_base(
     after = _heldout_loss(model, heldout, tokenizer, s)
     report = AdaptReport(
         base=base, settings=asdict(s), sources=list(sources), articles=len(articles),
-        tokens=sum(map(len, encoded)), blocks=len(blocks), steps=total,
+        tokens=n_tokens, blocks=len(blocks), steps=total,
         heldout_loss_before=round(before, 4), heldout_loss_after=round(after, 4),
         minutes=round((time.time() - start) / 60, 2), loss_curve=curve,
     )
