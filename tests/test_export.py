@@ -175,8 +175,10 @@ def test_check_scores_both_models_and_enforces_the_allowed_drop(fp32_model, arti
     assert "+0.00 points, same label for 100.0% of sentences" in (tmp_path / "checked" / "README.md").read_text()
     # No copy can gain 100.5 points, so this limit refuses any copy (a tiny random model's int8
     # copy may well gain a point or two by chance, so a limit of -1 was not a sure refusal).
-    with pytest.raises(UserError, match="macro-F1 points"):
+    with pytest.raises(UserError, match="macro-F1 points.*try --tune-bias DEV"):
         export_model(fp32_model, tmp_path / "strict", runtime="onnx-int8", check_data=data, max_f1_drop=-100.5)
+    with pytest.raises(UserError, match="macro-F1 points.*; try --runtime onnx$"):  # already retuned: fp32 is what is left
+        export_model(fp32_model, tmp_path / "strict", runtime="onnx-int8", check_data=data, tune_bias_data=data, max_f1_drop=-100.5)
     assert not (tmp_path / "strict").exists(), "a refused copy leaves nothing behind"
 
 

@@ -160,7 +160,7 @@ def export_model(
                 raise UserError(
                     f"the {runtime} copy loses {check['macro_f1_drop_points']:.2f} macro-F1 points on {check_data} "
                     f"({check['fp32_macro_f1']:.4f} -> {check['exported_macro_f1']:.4f}), more than the allowed "
-                    f"{max_f1_drop}; try --runtime onnx"
+                    f"{max_f1_drop}; {_refusal_hint(runtime, tune_articles is not None)}"
                 )
         # The known-answer probe, as the finished copy labels it: each later load checks it again.
         export_info["probe"] = write_probe(tmp, runtime, reference_probe, exported.predict([probe])[0], probe)
@@ -249,3 +249,12 @@ def copy_manifest(manifest: dict, source: Path, runtime: str, export_info: dict)
         new_manifest.update({"id": secrets.token_hex(4), "parent": manifest["id"], "parent_path": str(source.resolve())})
     new_manifest.pop("package", None)  # a copy of an installed model package is a plain folder of its own
     return new_manifest
+
+
+def _refusal_hint(runtime: str, tuned: bool) -> str:
+    """What to try after a refused copy: retuned biases win back most of int8's loss (BENCHMARKS.md)."""
+    if runtime == "onnx":
+        return "raise --max-f1-drop to keep it"
+    if tuned:
+        return "try --runtime onnx"
+    return "try --tune-bias DEV (the data the model's biases were tuned on), or --runtime onnx"
