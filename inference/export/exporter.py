@@ -252,7 +252,7 @@ def copy_manifest(manifest: dict, source: Path, runtime: str, export_info: dict)
 
 
 def _refusal_hint(runtime: str, tuned: bool) -> str:
-    """What to try after a refused copy: retuned biases win back most of int8's loss (BENCHMARKS.md)."""
+    """What to try after a refused copy: retuned biases win back most of int8's loss on average (BENCHMARKS.md)."""
     if runtime == "onnx":
         return "raise --max-f1-drop to keep it"
     if tuned:
